@@ -1,0 +1,51 @@
+"""The campaign calendar: simulated time is minutes since the campaign's first midnight.
+
+Days, theme and action days, and the intraday profile come from the scenario config; pools'
+windows are converted here to minutes, so the engine only ever compares numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from sim.config import DayConfig, ScenarioConfig, parse_time
+
+MINUTES_PER_DAY = 1440
+
+
+@dataclass
+class Calendar:
+    start: datetime
+    days: list[DayConfig]
+    minute_weight: np.ndarray  # share of a day's activity in each minute of the day (sums to 1)
+
+    @classmethod
+    def from_config(cls, sc: ScenarioConfig) -> Calendar:
+        hourly = np.asarray(sc.intraday_profile, dtype=float)
+        per_minute = np.repeat(hourly / hourly.sum() / 60.0, 60)
+        return cls(parse_time("scenario.campaign_start", sc.campaign_start), list(sc.days),
+                   per_minute)
+
+    @property
+    def n_minutes(self) -> int:
+        return len(self.days) * MINUTES_PER_DAY
+
+    def minute(self, key: str, text: str) -> int:
+        """Minutes from the campaign start to an ISO local time."""
+        return int((parse_time(key, text) - self.start).total_seconds() // 60)
+
+    def time(self, minute: float) -> datetime:
+        """The local time of a simulated minute (fractions kept to the second)."""
+        return self.start + timedelta(seconds=round(float(minute) * 60))
+
+    def iso(self, minute: float | None) -> str | None:
+        """ISO local time to the second, or None for a missing time (NaN)."""
+        if minute is None or not np.isfinite(minute):
+            return None
+        return self.time(minute).isoformat(timespec="seconds")
+
+    def day(self, minute: int) -> DayConfig:
+        return self.days[minute // MINUTES_PER_DAY]

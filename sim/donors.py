@@ -1,0 +1,111 @@
+"""Donors: a population held as numpy arrays, and the gifts it makes in a time slice.
+
+Per-donor state: a personal gift-size level, flowers (小红花), friend-help chances and helps
+received today, match received today (for daily caps), gifts made so far. Donors are laid out
+by engagement segment, so drawing "a donor of segment s" is one uniform integer.
+
+Response to matching follows ``shared/facts/matching-evidence.md``:
+- *whether*: while the Foundation's matching is live, extra gifts arrive at ``match_uplift``
+  times the base rate (Karlan & List 2007: response rate +22%), drawn mostly from the less
+  engaged segments (``match_response``), and a window's opening brings a burst;
+- *where*: a matched project is (1 + beta) times as likely to be chosen, beta by segment
+  (Fang et al. 2021: warm donors 3x, cold 2x; new donors prefer unmatched projects);
+- *not how much*: gift size never depends on the match or its ratio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import PopulationConfig
+
+
+@dataclass
+class Donors:
+    seg_start: np.ndarray  # int64, first member of each segment, and the population size last
+    base_mix: np.ndarray  # cumulative share of ordinary gifts by segment
+    response_mix: np.ndarray  # cumulative share of the gifts that matching adds, by segment
+    attraction: np.ndarray  # float64 beta by segment
+    seg_names: list[str]
+    level: np.ndarray  # float32 log-yuan shift of each donor's gifts
+    flowers: np.ndarray  # int32
+    chances: np.ndarray  # int32 friend-help chances held today
+    helps_today: np.ndarray  # int16 helps received today
+    match_today: np.ndarray  # int64 fen of capped match received today
+    gifts_made: np.ndarray  # int32
+    mu: float
+    sigma: float
+    one_yuan_share: float
+    max_fen: int
+
+    @property
+    def n(self) -> int:
+        return int(self.seg_start[-1])
+
+    @classmethod
+    def build(cls, cfg: PopulationConfig, scale: float, rng: np.random.Generator) -> Donors:
+        """A population of ``cfg.donors x scale`` donors split into the configured segments."""
+        n = max(len(cfg.segments), round(cfg.donors * scale))
+        shares = np.array([s.share for s in cfg.segments])
+        sizes = np.maximum(1, np.round(shares * n).astype(np.int64))
+        sizes[-1] = max(1, n - sizes[:-1].sum())
+        seg_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+        n = int(seg_start[-1])
+        rate = np.array([s.rate for s in cfg.segments]) * sizes
+        resp = rate * np.array([s.match_response for s in cfg.segments])
+        level = rng.standard_normal(n, dtype=np.float32)
+        level *= np.float32(cfg.gift_size.donor_sigma)
+        for s, seg in enumerate(cfg.segments):
+            level[seg_start[s]:seg_start[s + 1]] += np.float32(seg.size_shift)
+        gs = cfg.gift_size
+        return cls(
+            seg_start=seg_start,
+            base_mix=_cumulative(rate),
+            response_mix=_cumulative(resp if resp.sum() > 0 else rate),
+            attraction=np.array([s.match_attraction for s in cfg.segments], dtype=float),
+            seg_names=[s.name for s in cfg.segments],
+            level=level,
+            flowers=np.zeros(n, dtype=np.int32),
+            chances=np.zeros(n, dtype=np.int32),
+            helps_today=np.zeros(n, dtype=np.int16),
+            match_today=np.zeros(n, dtype=np.int64),
+            gifts_made=np.zeros(n, dtype=np.int32),
+            mu=gs.mu, sigma=gs.sigma, one_yuan_share=gs.one_yuan_share,
+            max_fen=int(gs.max_yuan) * 100,
+        )
+
+    def pick(self, rng: np.random.Generator, n: int, mix: np.ndarray):
+        """``n`` donors drawn by segment mix; returns (segment, donor) arrays."""
+        seg = np.searchsorted(mix, rng.random(n), side="right")
+        np.minimum(seg, len(mix) - 1, out=seg)
+        size = self.seg_start[seg + 1] - self.seg_start[seg]
+        donor = self.seg_start[seg] + (rng.random(n) * size).astype(np.int64)
+        return seg, donor
+
+    def gift_sizes(self, rng: np.random.Generator, donor: np.ndarray, shift: float):
+        """Gift amounts in fen for the given donors, and which are 1-yuan friend-help gifts.
+
+        An ordinary gift is lognormal around the donor's level, rounded to whole yuan;
+        ``one_yuan_share`` of gifts are the 1-yuan gifts of the 2021 friend-help rule.
+        """
+        n = donor.shape[0]
+        one = rng.random(n) < self.one_yuan_share
+        z = rng.standard_normal(n)
+        log_yuan = self.mu + shift + self.level[donor] + self.sigma * z
+        yuan = np.rint(np.exp(np.minimum(log_yuan, 30.0)))
+        fen = np.clip(yuan, 1, self.max_fen // 100).astype(np.int64) * 100
+        fen[one] = 100
+        return fen, one
+
+    def new_day(self) -> None:
+        """Daily counters start again at midnight (caps, helps and chances are per day)."""
+        self.match_today.fill(0)
+        self.chances.fill(0)
+        self.helps_today.fill(0)
+
+
+def _cumulative(w: np.ndarray) -> np.ndarray:
+    c = np.cumsum(w, dtype=float)
+    return c / c[-1]

@@ -1,0 +1,266 @@
+"""The campaign as a SimPy model: build, run, collect.
+
+Processes:
+- one per Foundation pool: its tranche is released at ``opens_at`` and its window closes at
+  ``closes_at``; enterprise pools are released together at their opening time;
+- the day clock: at each midnight daily counters restart and a progress line is logged;
+- the gift stream: every simulated minute one SimPy event draws all of that minute's gifts
+  (each with its own timestamp), flowers and friend help as numpy arrays, and settles the
+  gifts in timestamp order (:func:`sim.ledger.settle_batch`). A pool's exhaustion is stamped
+  with the exact gift that empties it and announced as a SimPy event at that time.
+
+Randomness: every minute draws from its own stream, ``SeedSequence(seed, spawn_key=(4,
+minute))``, and each part of the build from its own, so a change in one minute or one part
+does not shift the draws of any other (common random numbers across policies).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import NamedTuple
+
+import numpy as np
+import simpy
+
+from sim.calendar import MINUTES_PER_DAY, Calendar
+from sim.config import SimConfig
+from sim.donors import Donors
+from sim.ledger import apply_helps, settle_batch
+from sim.pools import Pools
+from sim.projects import Projects
+
+log = logging.getLogger("sim")
+
+STREAMS = {"projects": 1, "donors": 2, "enterprises": 3, "minute": 4}
+
+# Gift-size histogram: ten bins a decade from 1 yuan to 10 million yuan, in fen.
+SIZE_EDGES_FEN = np.round(100 * 10 ** (np.arange(0, 71) / 10)).astype(np.int64)
+
+
+class Event(NamedTuple):
+    """One thing that happened in the campaign (an immutable record)."""
+
+    minute: float
+    kind: str  # tranche_released | window_closed | pool_depleted | day_end
+    pool: str | None
+
+
+def stream(seed: int, name: str, *key: int) -> np.random.Generator:
+    """The random stream for one part of the model (see the module docstring)."""
+    return np.random.Generator(
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(STREAMS[name], *key))))
+
+
+class Campaign:
+    """One giving-day campaign: the whole model state, its SimPy processes and its series."""
+
+    def __init__(self, cfg: SimConfig, recorder=None):
+        self.cfg = cfg
+        sc, s = cfg.scenario, cfg.scale
+        self.cal = Calendar.from_config(sc)
+        self.projects = Projects.build(cfg.population.projects, s, stream(cfg.seed, "projects"))
+        self.donors = Donors.build(cfg.population, s, stream(cfg.seed, "donors"))
+        self.pools = Pools.build(sc, cfg.policy, self.projects, s,
+                                 stream(cfg.seed, "enterprises"), self.cal)
+        self.flower_rules = sc.flowers
+        m = self.cal.n_minutes
+        self.series = {k: np.zeros(m, dtype=np.int64) for k in (
+            "gifts", "public_fen", "foundation_fen", "enterprise_fen", "flowers")}
+        self.levels = np.zeros((self.pools.foundation.shape[0], m), dtype=np.int64)
+        self.enterprise_remaining = np.zeros(m, dtype=np.int64)
+        self.size_hist = np.zeros(SIZE_EDGES_FEN.shape[0] + 1, dtype=np.int64)
+        self.events: list[Event] = []
+        self.recorder = recorder
+        self.env = simpy.Environment()
+        self._dirty = True
+        self.wall_seconds = 0.0
+
+    # ------------------------------------------------------------------ processes
+
+    def run(self) -> Campaign:
+        """Run the campaign to its end; returns self for chaining."""
+        t0 = time.perf_counter()
+        env = self.env
+        for g in self.pools.foundation:
+            env.process(self._foundation_pool(int(g)))
+        ent = np.flatnonzero(self.pools.project >= 0)
+        for t_open in np.unique(self.pools.open_at[ent]):
+            env.process(self._enterprise_pools(ent[self.pools.open_at[ent] == t_open]))
+        env.process(self._day_clock(t0))
+        env.process(self.gift_stream())
+        env.run(until=self.cal.n_minutes)
+        self.wall_seconds = time.perf_counter() - t0
+        return self
+
+    def _release(self, idx: np.ndarray) -> None:
+        self.pools.remaining[idx] += self.pools.budget[idx]
+        self._dirty = True
+
+    def _foundation_pool(self, g: int):
+        p = self.pools
+        yield self.env.timeout(p.open_at[g])
+        self._release(np.array([g]))
+        self.events.append(Event(self.env.now, "tranche_released", p.names[g]))
+        yield self.env.timeout(p.close_at[g] - p.open_at[g])
+        self._dirty = True
+        self.events.append(Event(self.env.now, "window_closed", p.names[g]))
+
+    def _enterprise_pools(self, idx: np.ndarray):
+        yield self.env.timeout(self.pools.open_at[idx[0]])
+        self._release(idx)
+        self.events.append(Event(self.env.now, "tranche_released", f"enterprises ({len(idx)})"))
+        closes = np.unique(self.pools.close_at[idx])
+        for c in closes:
+            yield self.env.timeout(c - self.env.now)
+            self._dirty = True
+
+    def _day_clock(self, t0: float):
+        for i, day in enumerate(self.cal.days):
+            yield self.env.timeout(MINUTES_PER_DAY)
+            self.donors.new_day()
+            self._dirty = True
+            self.events.append(Event(self.env.now, "day_end", None))
+            if self.cfg.output.progress:
+                sl = slice(i * MINUTES_PER_DAY, (i + 1) * MINUTES_PER_DAY)
+                log.info("%s %-6s %9.1f万 gifts %8.3f亿 public %7.3f亿 Foundation match "
+                         "[%.1f s]", day.date, day.kind, self.series["gifts"][sl].sum() / 1e4,
+                         self.series["public_fen"][sl].sum() / 1e10,
+                         self.series["foundation_fen"][sl].sum() / 1e10,
+                         time.perf_counter() - t0)
+
+    def _announce_depletion(self, g: int, delay: float):
+        yield self.env.timeout(delay)
+        self.events.append(Event(float(self.pools.depleted_at[g]), "pool_depleted",
+                                 self.pools.names[g]))
+
+    # ------------------------------------------------------------------ the gift stream
+
+    def _refresh_choice(self, minute: int) -> None:
+        """Recompute which projects are matched and the choice model's cumulative weights.
+
+        One row per segment: P(project j) ~ reach_j x (1 + beta_segment x matched_j)."""
+        p, d = self.projects, self.donors
+        avail, self.foundation_live = self.pools.matched_projects(minute, p.n)
+        w = p.reach[None, :] * (1.0 + d.attraction[:, None] * avail[None, :])
+        cdf = np.cumsum(w, axis=1)
+        cdf /= cdf[:, -1:]
+        cdf += np.arange(len(d.attraction))[:, None]
+        self._cdf = cdf.ravel()
+        self._dirty = False
+
+    def _choose_projects(self, rng: np.random.Generator, seg: np.ndarray) -> np.ndarray:
+        n_p = self.projects.n
+        k = np.searchsorted(self._cdf, seg + rng.random(seg.shape[0]), side="right")
+        k -= seg * n_p
+        return np.clip(k, 0, n_p - 1)
+
+    def _arrivals(self, minute: int, day) -> tuple[float, float]:
+        """Expected ordinary gifts and gifts added by live matching in this minute."""
+        w = self.cal.minute_weight[minute % MINUTES_PER_DAY] * 1e4 * self.cfg.scale
+        base = day.base_gifts_wan * w
+        if not self.foundation_live:
+            return base, 0.0
+        extra = base * self.cfg.scenario.match_uplift
+        p = self.pools
+        for g in p.foundation:
+            if p.burst[g] > 0 and p.open_at[g] <= minute < p.close_at[g] and p.remaining[g] > 0:
+                x = (minute - p.open_at[g]) / p.burst_minutes[g]
+                extra += p.burst[g] * (np.exp(-x) - np.exp(-x - 1 / p.burst_minutes[g]))
+        return base, extra
+
+    def _flower_events(self, rng: np.random.Generator, minute: int, day) -> dict:
+        """Quiz answers, step donations and friend help (not gifts) in this minute."""
+        d, fl = self.donors, self.flower_rules
+        w = self.cal.minute_weight[minute % MINUTES_PER_DAY] * 1e4 * self.cfg.scale
+        quiz = d.pick(rng, rng.poisson(day.quiz_answers_wan * w), d.base_mix)[1]
+        steps = d.pick(rng, rng.poisson(day.step_donations_wan * w), d.base_mix)[1]
+        n_help = rng.poisson(day.friend_helps_wan * w)
+        helper = d.pick(rng, n_help, d.base_mix)[1]
+        helpee = d.pick(rng, n_help, d.base_mix)[1]
+        self.apply_flower_events(quiz, steps, helper, helpee)
+        return {"quiz": quiz, "steps": steps, "helper": helper, "helpee": helpee}
+
+    def apply_flower_events(self, quiz, steps, helper, helpee) -> int:
+        """Credit flowers and friend-help chances; returns the flowers earned."""
+        d, fl = self.donors, self.flower_rules
+        for who, per in ((quiz, fl.per_quiz), (steps, fl.per_step_donation),
+                         (helper, fl.per_help)):
+            np.add.at(d.flowers, who, per)
+        apply_helps(helpee, d.helps_today, d.chances, fl.max_helps_per_day, fl.chances_per_help)
+        return quiz.shape[0] * fl.per_quiz + steps.shape[0] * fl.per_step_donation + \
+            helper.shape[0] * fl.per_help
+
+    def draw_gifts(self, rng: np.random.Generator, minute: int, day) -> dict:
+        """Every gift of one minute, in timestamp order, as arrays."""
+        d = self.donors
+        lam_base, lam_extra = self._arrivals(minute, day)
+        n_base, n_extra = rng.poisson(lam_base), rng.poisson(lam_extra)
+        seg_b, don_b = d.pick(rng, n_base, d.base_mix)
+        seg_e, don_e = d.pick(rng, n_extra, d.response_mix)
+        n = n_base + n_extra
+        u_t = rng.random(n)
+        order = np.argsort(u_t, kind="stable")
+        seg = np.concatenate([seg_b, seg_e])[order]
+        donor = np.concatenate([don_b, don_e])[order]
+        amount, one = d.gift_sizes(rng, donor, day.gift_size_shift)
+        helpee = np.full(n, -1, dtype=np.int64)
+        helpee[one] = d.pick(rng, int(one.sum()), d.base_mix)[1]
+        project = self._choose_projects(rng, seg)
+        u = rng.random((3, n))
+        return {"t": minute + u_t[order], "donor": donor, "project": project,
+                "amount": amount, "helpee": helpee, "u1": u[0], "u2": u[1], "u3": u[2]}
+
+    def settle(self, g: dict) -> dict:
+        """Settle a minute's gifts with the batched kernel; returns the per-gift match."""
+        d, p, pl, fl = self.donors, self.projects, self.pools, self.flower_rules
+        n = g["t"].shape[0]
+        out = {"foundation_match": np.zeros(n, dtype=np.int64),
+               "enterprise_match": np.zeros(n, dtype=np.int64),
+               "enterprise_pool": np.zeros(n, dtype=np.int64)}
+        changes = settle_batch(
+            g["t"], g["donor"], g["project"], g["amount"], g["helpee"], g["u1"], g["u2"],
+            g["u3"], d.flowers, d.chances, d.helps_today, d.match_today, d.gifts_made,
+            p.public, p.count, p.foundation_match, p.enterprise_match,
+            pl.open_at, pl.close_at, pl.remaining, pl.paid, pl.depleted_at, pl.rules,
+            pl.foundation, pl.gp_paid, pl.link_ptr, pl.link_idx,
+            fl.per_gift, fl.chances_per_help_gift, fl.max_helps_per_day,
+            out["foundation_match"], out["enterprise_match"], out["enterprise_pool"])
+        out["changes"] = changes
+        return out
+
+    def gift_stream(self):
+        """The SimPy process that makes and settles every minute's gifts."""
+        for m in range(self.cal.n_minutes):
+            day = self.cal.day(m)
+            if self._dirty:
+                self._refresh_choice(m)
+            rng = stream(self.cfg.seed, "minute", m)
+            fe = self._flower_events(rng, m, day)
+            gifts = self.draw_gifts(rng, m, day)
+            res = self.settle(gifts)
+            self._record_minute(m, fe, gifts, res)
+            if res["changes"]:
+                self._dirty = True
+                dep = self.pools.depleted_at
+                for g in np.flatnonzero((dep >= m) & (dep < m + 1)):
+                    self.env.process(self._announce_depletion(int(g), dep[g] - m))
+            yield self.env.timeout(1)
+
+    def _record_minute(self, m: int, fe: dict, gifts: dict, res: dict) -> None:
+        s, fl = self.series, self.flower_rules
+        n = gifts["t"].shape[0]
+        s["gifts"][m] = n
+        s["public_fen"][m] = gifts["amount"].sum()
+        s["foundation_fen"][m] = res["foundation_match"].sum()
+        s["enterprise_fen"][m] = res["enterprise_match"].sum()
+        s["flowers"][m] = n * fl.per_gift + fe["quiz"].shape[0] * fl.per_quiz + \
+            fe["steps"].shape[0] * fl.per_step_donation + fe["helper"].shape[0] * fl.per_help
+        self.size_hist += np.bincount(np.searchsorted(SIZE_EDGES_FEN, gifts["amount"],
+                                                      side="right"),
+                                      minlength=self.size_hist.shape[0])
+        pl = self.pools
+        self.levels[:, m] = pl.remaining[pl.foundation]
+        self.enterprise_remaining[m] = pl.remaining[pl.project >= 0].sum()
+        if self.recorder is not None:
+            self.recorder.add(m, fe, gifts, res)

@@ -1,0 +1,183 @@
+"""Settlement: the gifts of one time slice, in timestamp order, against pools and caps.
+
+The kernel is one compiled loop over a batch's gifts (numpy arrays, no Python object per
+gift). It is sequential on purpose: a pool, a donor's daily cap or a project's cap binds at
+the exact gift that reaches it, and that gift gets only what is left. Every fen of a gift
+and of its match is added to the gift's own project, and a pool's ``remaining`` never goes
+below zero: ``paid + remaining`` stays equal to what was released into it.
+
+:mod:`sim.reference` settles the same gifts one SimPy event per gift through a plain-Python
+reading of the same rules; a test holds the two to the identical ledger.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from sim.policies import F, MODE_FIXED, MODE_NONE, MODE_RANDOM
+
+_MODE = F["mode"]
+_RATIO = F["ratio_bp"]
+_P = F["p_ppm"]
+_PCH = F["p_chance_ppm"]
+_FLO, _FHI = F["frac_lo_bp"], F["frac_hi_bp"]
+_MIN = F["min_gift_fen"]
+_GCAP, _DCAP, _PCAP = F["gift_cap_fen"], F["donor_day_cap_fen"], F["project_cap_fen"]
+_T1, _T1LO, _T1HI = F["tier1_flowers"], F["tier1_lo_bp"], F["tier1_hi_bp"]
+_T2, _T2LO, _T2HI = F["tier2_flowers"], F["tier2_lo_bp"], F["tier2_hi_bp"]
+_M, _MLO, _MHI = F["mult_flowers"], F["mult_lo"], F["mult_hi"]
+
+
+@njit(cache=True, inline="always")
+def _uniform_int(u, lo, hi):
+    """An integer in [lo, hi] from a uniform u in [0, 1)."""
+    k = lo + np.int64(u * (hi - lo + 1))
+    return hi if k > hi else k
+
+
+@njit(cache=True)
+def offer(rule, amount, flowers, has_chance, u1, u2, u3):
+    """The match a rule offers for a gift before caps and budgets, and whether it spends a
+    friend-help chance. Returns (match_fen, spent_chance)."""
+    mode = rule[_MODE]
+    if mode == MODE_NONE or amount < rule[_MIN]:
+        return np.int64(0), False
+    spent = False
+    if mode == MODE_FIXED:
+        m = amount * rule[_RATIO] // 10_000
+    elif mode == MODE_RANDOM:
+        p = rule[_P]
+        if rule[_PCH] >= 0 and has_chance:
+            p = rule[_PCH]
+            spent = True
+        if u1 * 1_000_000.0 < p:
+            m = amount * _uniform_int(u2, rule[_FLO], rule[_FHI]) // 10_000
+        else:
+            m = np.int64(0)
+    else:
+        m = np.int64(0)
+    if m > 0:
+        if rule[_M] > 0 and flowers >= rule[_M]:
+            m = m * _uniform_int(u3, rule[_MLO], rule[_MHI])
+        elif rule[_T2] > 0 and flowers >= rule[_T2]:
+            m = m + m * _uniform_int(u3, rule[_T2LO], rule[_T2HI]) // 10_000
+        elif rule[_T1] > 0 and flowers >= rule[_T1]:
+            m = m + m * _uniform_int(u3, rule[_T1LO], rule[_T1HI]) // 10_000
+        if rule[_GCAP] > 0 and m > rule[_GCAP]:
+            m = rule[_GCAP]
+    return m, spent
+
+
+@njit(cache=True, inline="always")
+def _bound(m, cap, used):
+    """m limited by what is left of a cap (cap 0 means none)."""
+    if cap > 0 and m > cap - used:
+        m = cap - used
+    return m if m > 0 else np.int64(0)
+
+
+@njit(cache=True)
+def settle_batch(
+    t, donor, project, amount, helpee, u1, u2, u3,
+    flowers, chances, helps_today, match_today, gifts_made,
+    proj_public, proj_count, proj_fmatch, proj_ematch,
+    pool_open, pool_close, pool_remaining, pool_paid, pool_depleted, rules,
+    global_pools, gp_paid, link_ptr, link_idx,
+    flowers_per_gift, chances_per_help_gift, max_helps,
+    out_fmatch, out_ematch, out_epool,
+):
+    """Settle one batch of gifts, already in timestamp order, updating all state in place.
+
+    Each gift may be matched by every open Foundation (global) pool with money left, and by
+    the first open pool linked to its project (an enterprise) with money left. Then the gift
+    itself is credited: its money to its project, a flower to its donor, and, for a 1-yuan
+    friend-help gift, chances to the friend it helps (``helpee`` >= 0), at most
+    ``max_helps`` helps a friend a day.
+
+    Returns the number of changes in which projects can be matched (a pool emptied or a
+    project reaching a pool's cap), so the caller knows when to refresh availability.
+    """
+    changes = 0
+    n_global = global_pools.shape[0]
+    for i in range(t.shape[0]):
+        d = donor[i]
+        p = project[i]
+        a = amount[i]
+        ti = t[i]
+        f = flowers[d]
+        has_chance = chances[d] > 0
+        spent_chance = False
+        fm = np.int64(0)
+        for k in range(n_global):
+            g = global_pools[k]
+            if pool_remaining[g] <= 0 or ti < pool_open[g] or ti >= pool_close[g]:
+                continue
+            rule = rules[g]
+            m, spent = offer(rule, a, f, has_chance and not spent_chance, u1[i], u2[i], u3[i])
+            spent_chance = spent_chance or spent
+            m = _bound(m, rule[_DCAP], match_today[d])
+            m = _bound(m, rule[_PCAP], gp_paid[k, p])
+            m = _bound(m, pool_remaining[g], 0)
+            if m > 0:
+                pool_remaining[g] -= m
+                pool_paid[g] += m
+                gp_paid[k, p] += m
+                if rule[_DCAP] > 0:
+                    match_today[d] += m
+                fm += m
+                if rule[_PCAP] > 0 and gp_paid[k, p] >= rule[_PCAP]:
+                    changes += 1
+                if pool_remaining[g] == 0:
+                    pool_depleted[g] = ti
+                    changes += 1
+        em = np.int64(0)
+        ep = -1
+        for j in range(link_ptr[p], link_ptr[p + 1]):
+            e = link_idx[j]
+            if pool_remaining[e] <= 0 or ti < pool_open[e] or ti >= pool_close[e]:
+                continue
+            rule = rules[e]
+            m, spent = offer(rule, a, f, has_chance and not spent_chance, u1[i], u2[i], u3[i])
+            spent_chance = spent_chance or spent
+            m = _bound(m, rule[_DCAP], match_today[d])
+            m = _bound(m, rule[_PCAP], pool_paid[e])  # an enterprise pool backs one project
+            m = _bound(m, pool_remaining[e], 0)
+            if m > 0:
+                pool_remaining[e] -= m
+                pool_paid[e] += m
+                if rule[_DCAP] > 0:
+                    match_today[d] += m
+                em = m
+                ep = e
+                if pool_remaining[e] == 0:
+                    pool_depleted[e] = ti
+                    changes += 1
+            break
+        if spent_chance:
+            chances[d] -= 1
+        proj_public[p] += a
+        proj_count[p] += 1
+        proj_fmatch[p] += fm
+        proj_ematch[p] += em
+        out_fmatch[i] = fm
+        out_ematch[i] = em
+        out_epool[i] = ep
+        flowers[d] += flowers_per_gift
+        gifts_made[d] += 1
+        h = helpee[i]
+        if h >= 0 and helps_today[h] < max_helps:
+            helps_today[h] += 1
+            chances[h] += chances_per_help_gift
+    return changes
+
+
+@njit(cache=True)
+def apply_helps(helpee, helps_today, chances, max_helps, chances_per_help):
+    """Friend help that is not a gift (sending flowers, answering a quiz for a friend):
+    each gives the friend ``chances_per_help`` chances, at most ``max_helps`` helps a day."""
+    for i in range(helpee.shape[0]):
+        h = helpee[i]
+        if helps_today[h] < max_helps:
+            helps_today[h] += 1
+            chances[h] += chances_per_help

@@ -1,0 +1,60 @@
+"""Charity projects and the organisations that run them.
+
+Reach is heavy-tailed: organisations' reach is lognormal, and a Dirichlet split shares it
+among an organisation's projects, so a few organisations take a large part of the money
+(the ten largest took 43.8% in 2018 and about 43% in 2019: 易善数据 / 方德瑞信, in
+``shared/facts/99-giving-day.md`` section 5). Each project has a cause category (the 2018 mix
+of donations) and a region class used by equity measures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.config import ProjectsConfig
+
+
+@dataclass
+class Projects:
+    """Projects' fixed attributes (one entry a project) and their money so far (fen)."""
+
+    org: np.ndarray  # int32, the organisation running each project
+    reach: np.ndarray  # float64, relative chance of being chosen (sums to 1)
+    category: np.ndarray  # int8 index into ``categories``
+    less_developed: np.ndarray  # bool, serves a less developed region
+    categories: list[str]
+    n_orgs: int
+    public: np.ndarray  # int64 fen of public gifts
+    count: np.ndarray  # int64 number of gifts
+    foundation_match: np.ndarray  # int64 fen
+    enterprise_match: np.ndarray  # int64 fen
+
+    @property
+    def n(self) -> int:
+        return self.org.shape[0]
+
+    @classmethod
+    def build(cls, cfg: ProjectsConfig, scale: float, rng: np.random.Generator) -> Projects:
+        """Draw ``cfg.count x scale`` projects of ``cfg.organisations x scale`` organisations."""
+        n_orgs = max(1, round(cfg.organisations * scale))
+        n = max(n_orgs, round(cfg.count * scale))
+        org_reach = rng.lognormal(0.0, cfg.org_reach_sigma, n_orgs)
+        # every organisation runs at least one project; the rest go to organisations in
+        # proportion to reach**0.5 (big fundraisers run more projects; assumption)
+        extra = rng.choice(n_orgs, n - n_orgs, p=_normalise(org_reach**0.5))
+        org = np.sort(np.concatenate([np.arange(n_orgs), extra])).astype(np.int32)
+        share = rng.gamma(cfg.project_share_concentration, 1.0, n)
+        share /= np.bincount(org, weights=share, minlength=n_orgs)[org]
+        reach = _normalise(org_reach[org] * share)
+        names = list(cfg.categories)
+        category = rng.choice(len(names), n, p=_normalise(np.array(
+            [cfg.categories[k] for k in names], dtype=float))).astype(np.int8)
+        less_developed = rng.random(n) < cfg.less_developed_share
+        zeros = [np.zeros(n, dtype=np.int64) for _ in range(4)]
+        return cls(org, reach, category, less_developed, names, n_orgs, *zeros)
+
+
+def _normalise(w: np.ndarray) -> np.ndarray:
+    return w / w.sum()

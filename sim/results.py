@@ -1,0 +1,160 @@
+"""Tables and the summary of a finished campaign. Fen inside, yuan in every table here."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.calendar import MINUTES_PER_DAY
+from sim.engine import SIZE_EDGES_FEN, Campaign
+
+
+def yuan(fen) -> np.ndarray | float:
+    """Fen to yuan (float), for tables and the summary only."""
+    return np.asarray(fen, dtype=np.float64) / 100.0
+
+
+def gini(x: np.ndarray) -> float:
+    """Gini coefficient of non-negative amounts (0 equal, 1 all in one place)."""
+    x = np.sort(np.asarray(x, dtype=float))
+    n, total = x.shape[0], x.sum()
+    if n == 0 or total == 0:
+        return 0.0
+    return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * total))
+
+
+def project_table(c: Campaign) -> pd.DataFrame:
+    p = c.projects
+    n_ent = np.diff(c.pools.link_ptr)
+    df = pd.DataFrame({
+        "project": np.arange(p.n), "organisation": p.org,
+        "category": pd.Categorical.from_codes(p.category, p.categories),
+        "less_developed": p.less_developed, "reach": p.reach,
+        "donation_count": p.count, "public_yuan": yuan(p.public),
+        "foundation_match_yuan": yuan(p.foundation_match),
+        "enterprise_match_yuan": yuan(p.enterprise_match), "enterprise_pools": n_ent,
+    })
+    df["total_yuan"] = df.public_yuan + df.foundation_match_yuan + df.enterprise_match_yuan
+    return df
+
+
+def organisation_table(projects: pd.DataFrame) -> pd.DataFrame:
+    g = projects.groupby("organisation", sort=True)
+    df = g.agg(projects=("project", "size"), donation_count=("donation_count", "sum"),
+               public_yuan=("public_yuan", "sum"),
+               foundation_match_yuan=("foundation_match_yuan", "sum"),
+               enterprise_match_yuan=("enterprise_match_yuan", "sum"),
+               total_yuan=("total_yuan", "sum"),
+               less_developed_projects=("less_developed", "sum")).reset_index()
+    return df.sort_values("total_yuan", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def enterprise_table(c: Campaign) -> pd.DataFrame:
+    pl = c.pools
+    idx = np.flatnonzero(pl.project >= 0)
+    from sim.policies import F
+    return pd.DataFrame({
+        "enterprise": np.arange(idx.shape[0]), "project": pl.project[idx],
+        "ratio": pl.rules[idx, F["ratio_bp"]] / 10_000,
+        "budget_yuan": yuan(pl.budget[idx]), "paid_yuan": yuan(pl.paid[idx]),
+        "opens_at": [c.cal.iso(x) for x in pl.open_at[idx]],
+        "depleted_at": [c.cal.iso(x) for x in pl.depleted_at[idx]],
+    })
+
+
+def minute_table(c: Campaign) -> pd.DataFrame:
+    m = np.arange(c.cal.n_minutes)
+    df = pd.DataFrame({
+        "minute": m,
+        "time": pd.date_range(c.cal.start, periods=m.shape[0], freq="min"),
+        "gifts": c.series["gifts"], "public_yuan": yuan(c.series["public_fen"]),
+        "foundation_match_yuan": yuan(c.series["foundation_fen"]),
+        "enterprise_match_yuan": yuan(c.series["enterprise_fen"]),
+        "flowers": c.series["flowers"],
+    })
+    for k, g in enumerate(c.pools.foundation):
+        df[f"level:{c.pools.names[g]}"] = yuan(c.levels[k])
+    df["level:enterprises"] = yuan(c.enterprise_remaining)
+    return df
+
+
+def day_table(minutes: pd.DataFrame, c: Campaign) -> pd.DataFrame:
+    day = minutes.minute // MINUTES_PER_DAY
+    cols = ["gifts", "public_yuan", "foundation_match_yuan", "enterprise_match_yuan", "flowers"]
+    df = minutes.groupby(day)[cols].sum().reset_index(drop=True)
+    df.insert(0, "date", [d.date for d in c.cal.days])
+    df.insert(1, "kind", [d.kind for d in c.cal.days])
+    return df.rename(columns={"gifts": "donation_count", "public_yuan": "public_donations_yuan"})
+
+
+def size_table(c: Campaign) -> pd.DataFrame:
+    lo = np.concatenate([[0], SIZE_EDGES_FEN])
+    hi = np.concatenate([SIZE_EDGES_FEN, [np.iinfo(np.int64).max]])
+    return pd.DataFrame({"from_yuan": yuan(lo), "below_yuan": yuan(hi),
+                         "gifts": c.size_hist})[c.size_hist > 0].reset_index(drop=True)
+
+
+def event_table(c: Campaign) -> pd.DataFrame:
+    ev = sorted(c.events, key=lambda e: (e.minute, e.kind))
+    return pd.DataFrame({"time": [c.cal.iso(e.minute) for e in ev],
+                         "minute": [e.minute for e in ev], "kind": [e.kind for e in ev],
+                         "pool": [e.pool for e in ev]})
+
+
+def tables(c: Campaign) -> dict[str, pd.DataFrame]:
+    """Every table of a run, by file stem."""
+    projects = project_table(c)
+    minutes = minute_table(c)
+    return {"projects": projects, "organisations": organisation_table(projects),
+            "enterprises": enterprise_table(c), "days": day_table(minutes, c),
+            "minutes": minutes, "gift_sizes": size_table(c), "events": event_table(c)}
+
+
+def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
+    """The run's headline figures, money in yuan, times as ISO local times."""
+    pl, cal = c.pools, c.cal
+    orgs = t["organisations"]
+    total = float(orgs.total_yuan.sum())
+    ent = pl.project >= 0
+    foundation = [{
+        "name": pl.names[g], "opens_at": cal.iso(pl.open_at[g]),
+        "closes_at": cal.iso(pl.close_at[g]), "budget_yuan": float(yuan(pl.budget[g])),
+        "paid_yuan": float(yuan(pl.paid[g])), "depleted_at": cal.iso(pl.depleted_at[g]),
+    } for g in pl.foundation]
+    days = t["days"]
+    public = float(yuan(c.projects.public.sum()))
+    fmatch = float(yuan(pl.paid[pl.foundation].sum()))
+    ematch = float(yuan(pl.paid[ent].sum()))
+    return {
+        "scenario": c.cfg.scenario.name, "policy": c.cfg.policy.name,
+        "seed": int(c.cfg.seed), "scale": float(c.cfg.scale),
+        "wall_seconds": round(c.wall_seconds, 3),
+        "public_donations_yuan": public,
+        "donation_count": int(c.projects.count.sum()),
+        "donor_count": int(np.count_nonzero(c.donors.gifts_made)),
+        "average_gift_yuan": public / max(1, int(c.projects.count.sum())),
+        "foundation_match_yuan": fmatch, "enterprise_match_yuan": ematch,
+        "total_raised_yuan": public + fmatch + ematch,
+        "flowers_earned": int(c.series["flowers"].sum()),
+        "projects": int(c.projects.n),
+        "projects_funded": int(np.count_nonzero(c.projects.count)),
+        "organisations": int(c.projects.n_orgs),
+        "organisations_funded": int(np.count_nonzero(orgs.donation_count)),
+        "enterprises": int(ent.sum()),
+        "enterprises_matching": int(np.count_nonzero(pl.paid[ent])),
+        "top10_org_share": float(orgs.total_yuan.head(10).sum() / total) if total else 0.0,
+        "org_gini": gini(orgs.total_yuan.to_numpy()),
+        "days": [{"date": r.date, "kind": r.kind,
+                  "public_donations_yuan": float(r.public_donations_yuan),
+                  "donation_count": int(r.donation_count),
+                  "foundation_match_yuan": float(r.foundation_match_yuan),
+                  "enterprise_match_yuan": float(r.enterprise_match_yuan)}
+                 for r in days.itertuples()],
+        "pools": foundation,
+        "enterprise_pools": {
+            "count": int(ent.sum()), "budget_yuan": float(yuan(pl.budget[ent].sum())),
+            "paid_yuan": ematch, "depleted": int(np.isfinite(pl.depleted_at[ent]).sum()),
+            "median_depleted_at": cal.iso(np.nanmedian(pl.depleted_at[ent]))
+            if np.isfinite(pl.depleted_at[ent]).any() else None,
+        },
+    }
