@@ -26,7 +26,7 @@ import simpy
 from sim.calendar import MINUTES_PER_DAY, Calendar
 from sim.config import SimConfig
 from sim.donors import Donors
-from sim.ledger import apply_helps, settle_batch
+from sim.ledger import add_flowers, apply_helps, settle_batch
 from sim.pools import Pools
 from sim.projects import Projects
 
@@ -89,7 +89,8 @@ class Campaign:
             env.process(self._enterprise_pools(ent[self.pools.open_at[ent] == t_open]))
         env.process(self._day_clock(t0))
         env.process(self.gift_stream())
-        env.run(until=self.cal.n_minutes)
+        env.run()  # every process ends by itself at the campaign's end
+        assert env.now == self.cal.n_minutes, env.now
         self.wall_seconds = time.perf_counter() - t0
         return self
 
@@ -171,7 +172,7 @@ class Campaign:
 
     def _flower_events(self, rng: np.random.Generator, minute: int, day) -> dict:
         """Quiz answers, step donations and friend help (not gifts) in this minute."""
-        d, fl = self.donors, self.flower_rules
+        d = self.donors
         w = self.cal.minute_weight[minute % MINUTES_PER_DAY] * 1e4 * self.cfg.scale
         quiz = d.pick(rng, rng.poisson(day.quiz_answers_wan * w), d.base_mix)[1]
         steps = d.pick(rng, rng.poisson(day.step_donations_wan * w), d.base_mix)[1]
@@ -186,7 +187,7 @@ class Campaign:
         d, fl = self.donors, self.flower_rules
         for who, per in ((quiz, fl.per_quiz), (steps, fl.per_step_donation),
                          (helper, fl.per_help)):
-            np.add.at(d.flowers, who, per)
+            add_flowers(who, d.flowers, per)
         apply_helps(helpee, d.helps_today, d.chances, fl.max_helps_per_day, fl.chances_per_help)
         return quiz.shape[0] * fl.per_quiz + steps.shape[0] * fl.per_step_donation + \
             helper.shape[0] * fl.per_help

@@ -173,6 +173,13 @@ def settle_batch(
 
 
 @njit(cache=True)
+def add_flowers(who, flowers, per):
+    """``per`` flowers to each donor in ``who`` (a donor may appear more than once)."""
+    for i in range(who.shape[0]):
+        flowers[who[i]] += per
+
+
+@njit(cache=True)
 def apply_helps(helpee, helps_today, chances, max_helps, chances_per_help):
     """Friend help that is not a gift (sending flowers, answering a quiz for a friend):
     each gives the friend ``chances_per_help`` chances, at most ``max_helps`` helps a day."""

@@ -1,0 +1,117 @@
+"""The reported-vs-simulated comparison and the run's ``report.md``."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sim.calendar import MINUTES_PER_DAY
+from sim.config import SimConfig, parse_time
+
+# figures that do not grow with the scale of the run (counts and money do)
+SCALE_FREE = {"average_gift_yuan", "top10_org_share", "org_gini"}
+
+ROLE_TEXT = {
+    "input": "inputs (the figure is set in config as a budget or a count; the run can "
+             "fall short of it, never exceed a budget)",
+    "fitted": "fitted (a parameter was set to reach it)",
+    "not_fitted": "not fitted (the model's own output)",
+}
+
+
+def simulated_figures(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> dict:
+    """Every figure a scenario may report, from a run's summary and per-minute table."""
+    fig = {k: summary[k] for k in (
+        "public_donations_yuan", "donation_count", "average_gift_yuan",
+        "foundation_match_yuan", "enterprise_match_yuan", "total_raised_yuan",
+        "enterprises_matching", "flowers_earned", "top10_org_share", "donor_count",
+        "projects_funded", "organisations_funded")}
+    sc = cfg.scenario
+    themes = [i for i, d in enumerate(sc.days) if d.kind == "theme"]
+    if themes:
+        start = themes[0] * MINUTES_PER_DAY
+        end = start + MINUTES_PER_DAY
+        if sc.theme_day_until:
+            end = int((parse_time("scenario.theme_day_until", sc.theme_day_until)
+                       - parse_time("scenario.campaign_start", sc.campaign_start)
+                       ).total_seconds() // 60)
+        w = minutes[(minutes.minute >= start) & (minutes.minute < end)]
+        fig["theme_day_donation_count"] = int(w.gifts.sum())
+        fig["theme_day_public_yuan"] = float(w.public_yuan.sum())
+        fig["theme_day_foundation_match_yuan"] = float(w.foundation_match_yuan.sum())
+    return fig
+
+
+def comparison_table(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> pd.DataFrame:
+    """One row per reported figure: reported, simulated (per full scale), relative error,
+    and whether the figure was an input, fitted, or not fitted."""
+    sim = simulated_figures(cfg, summary, minutes)
+    rows = []
+    for key, rep in cfg.scenario.reported.items():
+        value = sim.get(key)
+        per_scale = value if value is None or rep.unit == "share" or key in SCALE_FREE \
+            else value / cfg.scale
+        rows.append({
+            "figure": key, "reported": rep.value, "simulated": per_scale,
+            "relative_error": None if per_scale is None else (per_scale - rep.value)
+            / rep.value, "unit": rep.unit, "role": rep.role, "source": rep.source,
+            "note": rep.note,
+        })
+    return pd.DataFrame(rows)
+
+
+def _fmt(x, unit: str) -> str:
+    if x is None or pd.isna(x):
+        return "n/a"
+    if unit == "share":
+        return f"{x:.1%}"
+    if abs(x) >= 1e8:
+        return f"{x / 1e8:,.2f}亿"
+    if abs(x) >= 1e4:
+        return f"{x / 1e4:,.1f}万"
+    return f"{x:,.2f}"
+
+
+def write_report(path, cfg: SimConfig, summary: dict, table: pd.DataFrame,
+                 figures: list[str]) -> None:
+    """A short Markdown report: the comparison table (inputs, fitted, not fitted apart),
+    the run's headline figures, its pools and its figures."""
+    lines = [f"# {cfg.scenario.name}: reported and simulated", "",
+             f"Policy `{cfg.policy.name}`, population `{cfg.population.name}`, seed "
+             f"{summary['seed']}, scale {summary['scale']} (simulated figures of counts and "
+             f"money are divided by the scale), {summary['wall_seconds']:.1f} s of "
+             "simulation.", ""]
+    for role in ("not_fitted", "fitted", "input"):
+        part = table[table.role == role]
+        if part.empty:
+            continue
+        lines += [f"## {ROLE_TEXT[role]}", "",
+                  "| figure | reported | simulated | error | source | note |",
+                  "|---|---:|---:|---:|---|---|"]
+        for r in part.itertuples():
+            err = "n/a" if r.relative_error is None or pd.isna(r.relative_error) \
+                else f"{r.relative_error:+.1%}"
+            lines.append(f"| {r.figure} | {_fmt(r.reported, r.unit)} | "
+                         f"{_fmt(r.simulated, r.unit)} | {err} | {r.source} | {r.note} |")
+        lines.append("")
+    lines += ["Nothing here was fitted by an optimiser: `fitted` means hand-set by the "
+              "developers to land near the figure; calibration is its own step.", "",
+              "## The run", "", "| figure | value |", "|---|---:|"]
+    for k in ("public_donations_yuan", "donation_count", "donor_count", "average_gift_yuan",
+              "foundation_match_yuan", "enterprise_match_yuan", "total_raised_yuan",
+              "flowers_earned", "projects_funded", "organisations_funded",
+              "enterprises_matching", "top10_org_share", "org_gini"):
+        v = summary[k]
+        lines.append(f"| {k} | {v:.3f} |" if isinstance(v, float) and v < 10
+                     else f"| {k} | {v:,.0f} |")
+    lines += ["", "## Foundation pools", "",
+              "| pool | opens | budget (yuan) | paid (yuan) | ran out at |",
+              "|---|---|---:|---:|---|"]
+    for p in summary["pools"]:
+        lines.append(f"| {p['name']} | {p['opens_at']} | {p['budget_yuan']:,.0f} | "
+                     f"{p['paid_yuan']:,.0f} | {p['depleted_at'] or 'never'} |")
+    ep = summary["enterprise_pools"]
+    lines += ["", f"Enterprise pools: {ep['count']:,}, budget {ep['budget_yuan']:,.0f} yuan, "
+              f"paid {ep['paid_yuan']:,.0f}, {ep['depleted']:,} ran out (median "
+              f"{ep['median_depleted_at']}).", "", "## Figures", ""]
+    lines += [f"![{f}]({f})" for f in figures]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
