@@ -15,7 +15,7 @@ import logging
 import os
 import sys
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import hydra
@@ -36,7 +36,7 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _status(out: Path, status: str, **extra) -> None:
     _write_atomic(out / "status.json", json.dumps(
-        {"status": status, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        {"status": status, "at": datetime.now(UTC).isoformat(timespec="seconds"),
          **extra}, indent=1) + "\n")
 
 
@@ -49,8 +49,8 @@ def run(cfg: DictConfig | SimConfig, out: Path) -> dict:
     from sim.engine import Campaign
     from sim.recorder import ParquetRecorder
     from sim.report import comparison_table, write_report
-    from sim.results import tables
     from sim.results import summary as make_summary
+    from sim.results import tables
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.policies import F, MODE_FIXED, MODE_NONE, MODE_RANDOM
+from sim.policies import MODE_FIXED, MODE_NONE, MODE_RANDOM, F
 
 _MODE = F["mode"]
 _RATIO = F["ratio_bp"]

@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.calendar import Calendar
 from sim.config import PolicyConfig, ScenarioConfig
-from sim.policies import F, N_FIELDS, make_rule
+from sim.policies import N_FIELDS, F, make_rule
 from sim.projects import Projects
 
 

@@ -1,0 +1,138 @@
+"""The reference engine: the same campaign, one SimPy event per gift, plain Python.
+
+It replays the gifts (and the non-gift flower events) that a batched run drew, recorded by
+:class:`sim.recorder.MemoryRecorder`, and settles each gift in its own SimPy event through a
+plain-Python reading of the rules in :mod:`sim.policies`, written separately from the
+compiled kernel in :mod:`sim.ledger`. Same gifts in, identical ledger out: a test holds the
+two engines to that. It is slow (about 10^5 gifts a second) and meant for small scales.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.engine import Campaign, Event
+from sim.policies import MODE_FIXED, MODE_NONE, MODE_RANDOM, F
+from sim.recorder import MemoryRecorder
+
+
+def _draw(u: float, lo: int, hi: int) -> int:
+    return min(hi, lo + int(u * (hi - lo + 1)))
+
+
+def offer_one(rule, amount: int, flowers: int, has_chance: bool, u1, u2, u3):
+    """What a rule offers for one gift before caps and budgets: (match fen, spent a chance)."""
+    r = {name: int(rule[i]) for name, i in F.items()}
+    if r["mode"] == MODE_NONE or amount < r["min_gift_fen"]:
+        return 0, False
+    spent = False
+    match = 0
+    if r["mode"] == MODE_FIXED:
+        match = amount * r["ratio_bp"] // 10_000
+    elif r["mode"] == MODE_RANDOM:
+        p = r["p_ppm"]
+        if r["p_chance_ppm"] >= 0 and has_chance:
+            p, spent = r["p_chance_ppm"], True
+        if u1 * 1_000_000.0 < p:
+            match = amount * _draw(u2, r["frac_lo_bp"], r["frac_hi_bp"]) // 10_000
+    if match > 0:
+        if r["mult_flowers"] and flowers >= r["mult_flowers"]:
+            match *= _draw(u3, r["mult_lo"], r["mult_hi"])
+        else:
+            for tier in ("tier2", "tier1"):
+                if r[f"{tier}_flowers"] and flowers >= r[f"{tier}_flowers"]:
+                    match += match * _draw(u3, r[f"{tier}_lo_bp"], r[f"{tier}_hi_bp"]) // 10_000
+                    break
+        if r["gift_cap_fen"]:
+            match = min(match, r["gift_cap_fen"])
+    return match, spent
+
+
+class ReferenceCampaign(Campaign):
+    """A campaign whose gift stream replays recorded gifts one SimPy event each."""
+
+    def __init__(self, cfg, recorded: MemoryRecorder):
+        super().__init__(cfg, recorder=None)
+        self.recorded = recorded
+        n = sum(m[2]["t"].shape[0] for m in recorded.minutes)
+        self.out = {k: np.zeros(n, dtype=np.int64) for k in (
+            "foundation_match", "enterprise_match", "enterprise_pool")}
+
+    def gift_stream(self):
+        env = self.env
+        i = 0
+        for minute, fe, gifts, _ in self.recorded.minutes:
+            yield env.timeout(minute - env.now)
+            flowers = self.apply_flower_events(fe["quiz"], fe["steps"], fe["helper"],
+                                               fe["helpee"])
+            self.series["flowers"][minute] += flowers
+            for k in range(gifts["t"].shape[0]):
+                yield env.timeout(float(gifts["t"][k]) - env.now)
+                self._settle_one(i, {name: col[k] for name, col in gifts.items()})
+                i += 1
+        yield env.timeout(self.cal.n_minutes - env.now)
+
+    def _settle_one(self, i: int, g: dict) -> None:
+        d, p, pl, fl = self.donors, self.projects, self.pools, self.flower_rules
+        donor, proj, amount, t = int(g["donor"]), int(g["project"]), int(g["amount"]), g["t"]
+        has_chance = d.chances[donor] > 0
+        flowers = int(d.flowers[donor])
+        spent_any = False
+
+        def pay(pool: int, rule, used_project: int) -> int:
+            nonlocal spent_any
+            m, spent = offer_one(rule, amount, flowers, has_chance and not spent_any,
+                                 g["u1"], g["u2"], g["u3"])
+            spent_any = spent_any or spent
+            for cap, used in ((rule[F["donor_day_cap_fen"]], d.match_today[donor]),
+                              (rule[F["project_cap_fen"]], used_project)):
+                if cap:
+                    m = min(m, max(0, int(cap - used)))
+            m = max(0, min(m, int(pl.remaining[pool])))
+            if m:
+                pl.remaining[pool] -= m
+                pl.paid[pool] += m
+                if rule[F["donor_day_cap_fen"]]:
+                    d.match_today[donor] += m
+                if pl.remaining[pool] == 0:
+                    pl.depleted_at[pool] = t
+                    self.events.append(Event(float(t), "pool_depleted", pl.names[pool]))
+            return m
+
+        def usable(pool: int) -> bool:
+            return pl.remaining[pool] > 0 and pl.open_at[pool] <= t < pl.close_at[pool]
+
+        fm = 0
+        for k, pool in enumerate(pl.foundation):
+            if usable(pool):
+                m = pay(pool, pl.rules[pool], int(pl.gp_paid[k, proj]))
+                pl.gp_paid[k, proj] += m
+                fm += m
+        em, ep = 0, -1
+        for pool in pl.link_idx[pl.link_ptr[proj]:pl.link_ptr[proj + 1]]:
+            if usable(pool):
+                em = pay(pool, pl.rules[pool], int(pl.paid[pool]))
+                ep = int(pool) if em else -1
+                break
+        if spent_any:
+            d.chances[donor] -= 1
+        p.public[proj] += amount
+        p.count[proj] += 1
+        p.foundation_match[proj] += fm
+        p.enterprise_match[proj] += em
+        self.out["foundation_match"][i] = fm
+        self.out["enterprise_match"][i] = em
+        self.out["enterprise_pool"][i] = ep
+        d.flowers[donor] += fl.per_gift
+        d.gifts_made[donor] += 1
+        h = int(g["helpee"])
+        if h >= 0 and d.helps_today[h] < fl.max_helps_per_day:
+            d.helps_today[h] += 1
+            d.chances[h] += fl.chances_per_help_gift
+        s = self.series
+        m = int(t)
+        s["gifts"][m] += 1
+        s["public_fen"][m] += amount
+        s["foundation_fen"][m] += fm
+        s["enterprise_fen"][m] += em
+        s["flowers"][m] += fl.per_gift

@@ -1,0 +1,122 @@
+"""Behaviour of the whole campaign at a tiny scale: money conserved, caps and windows kept,
+pools exhausted at the exact gift, the response to matching as the evidence says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.engine import Campaign
+from sim.policies import F
+from tests.conftest import tiny_cfg
+
+
+def test_money_is_conserved_end_to_end(tiny_run):
+    c, rec = tiny_run
+    amount = rec.column("amount")
+    assert c.projects.public.sum() == amount.sum() == c.series["public_fen"].sum()
+    assert c.projects.count.sum() == amount.shape[0]
+    pl = c.pools
+    assert c.projects.foundation_match.sum() == pl.paid[pl.foundation].sum() == \
+        rec.column("foundation_match").sum()
+    ent = pl.project >= 0
+    assert c.projects.enterprise_match.sum() == pl.paid[ent].sum()
+    assert (pl.paid <= pl.budget).all() and (pl.remaining >= 0).all()
+    np.testing.assert_array_equal(pl.paid + pl.remaining, pl.budget)  # all released
+
+
+def test_no_match_outside_a_window_and_no_cap_exceeded(tiny_run):
+    c, rec = tiny_run
+    pl = c.pools
+    t = rec.column("t")
+    fm, em = rec.column("foundation_match"), rec.column("enterprise_match")
+    f = pl.foundation
+    in_window = ((pl.open_at[f] <= t[:, None]) & (t[:, None] < pl.close_at[f])).any(axis=1)
+    assert fm.sum() > 0 and (fm[~in_window] == 0).all()
+    ent = pl.project >= 0
+    in_ent = (pl.open_at[ent].min() <= t) & (t < pl.close_at[ent].max())
+    assert em.sum() > 0 and (em[~in_ent] == 0).all()
+    # per gift: no more than the largest Foundation gift cap (windows do not overlap in 2021)
+    assert fm.max() <= pl.rules[f, F["gift_cap_fen"]].max()
+    assert em.max() <= pl.rules[ent, F["gift_cap_fen"]].max()
+    # per donor per day: 999 yuan of capped match
+    day = (t // 1440).astype(np.int64)
+    key = rec.column("donor") * 16 + day
+    _, inv = np.unique(key, return_inverse=True)
+    assert np.bincount(inv, weights=fm).max() <= 99_900
+
+
+def test_a_pool_runs_out_at_the_exact_gift(tiny_run):
+    c, rec = tiny_run
+    pl = c.pools
+    t, fm = rec.column("t"), rec.column("foundation_match")
+    emptied = [g for g in pl.foundation if np.isfinite(pl.depleted_at[g])]
+    assert emptied, "the tiny 2021 run should exhaust an action-day pool"
+    for g in emptied:
+        inside = (pl.open_at[g] <= t) & (t < pl.close_at[g])
+        paid = np.cumsum(fm[inside])
+        last = np.searchsorted(paid, pl.budget[g])  # the gift that reached the budget
+        assert paid[last] == pl.budget[g]
+        assert t[inside][last] == pl.depleted_at[g]
+        assert (fm[inside][last + 1:] == 0).all()
+    events = {(e.pool, e.minute) for e in c.events if e.kind == "pool_depleted"}
+    assert {(pl.names[g], pl.depleted_at[g]) for g in emptied} <= events
+
+
+def _matched(cfg):
+    c = Campaign(cfg).run()
+    return c.pools.paid.sum(), c
+
+
+def test_a_bigger_pool_never_lowers_the_total_matched():
+    base = tiny_cfg()
+    bigger = tiny_cfg()
+    for p in bigger.scenario.foundation_pools:
+        p.budget_yuan *= 1.5
+    (m0, c0), (m1, c1) = _matched(base), _matched(bigger)
+    assert m1 >= m0
+    assert c1.pools.paid[c1.pools.foundation].sum() > c0.pools.paid[c0.pools.foundation].sum()
+
+
+def _deep_pools(cfg):
+    """Pools too large to run out, so that availability is the same whatever the ratio."""
+    for p in cfg.scenario.foundation_pools:
+        p.budget_yuan *= 1000
+    cfg.scenario.enterprise.budget_median_yuan *= 1000
+    return cfg
+
+
+def test_matching_moves_whether_and_where_not_how_much():
+    """Karlan & List (2007): a match raises participation; the ratio adds nothing; gift size
+    is unchanged. Fang et al. (2021): matched projects draw gifts from unmatched ones."""
+    with_match = Campaign(tiny_cfg()).run()
+    none = Campaign(tiny_cfg("policy=none")).run()
+    n_match, n_none = with_match.projects.count.sum(), none.projects.count.sum()
+    assert n_match > 1.05 * n_none  # whether: more gifts when matching is live
+    avg = lambda c: c.projects.public.sum() / c.projects.count.sum()  # noqa: E731
+    assert avg(with_match) == pytest.approx(avg(none), rel=0.05)  # not how much
+    # where: projects with an enterprise pool get a larger share of gifts when it is live
+    linked = np.diff(with_match.pools.link_ptr) > 0
+    share = lambda c: c.projects.count[linked].sum() / c.projects.count.sum()  # noqa: E731
+    assert share(with_match) > share(none)
+
+
+def test_a_higher_ratio_changes_no_donor_decision():
+    """While a match is available, doubling its ratio brings the same gifts, only more
+    match (Karlan & List 2007: 2:1 and 3:1 did no better than 1:1)."""
+    one = Campaign(_deep_pools(tiny_cfg())).run()
+    two = Campaign(_deep_pools(tiny_cfg("policy.rules.enterprise.ratio=2.0",
+                                        "scenario.enterprise.ratios=[2.0,1.0]",
+                                        "policy.rules.theme.ratio=2.0"))).run()
+    np.testing.assert_array_equal(two.projects.count, one.projects.count)
+    np.testing.assert_array_equal(two.projects.public, one.projects.public)
+    assert two.pools.paid.sum() > one.pools.paid.sum()
+
+
+def test_flowers_and_friend_help(tiny_run):
+    c, rec = tiny_run
+    assert c.series["flowers"].sum() == c.donors.flowers.sum()
+    assert c.series["flowers"].sum() > c.projects.count.sum()  # quiz, steps, help add more
+    helped = rec.column("helpee") >= 0
+    assert 0.2 < helped.mean() < 0.3  # the 1-yuan friend-help gifts (one_yuan_share 0.25)
+    assert (rec.column("amount")[helped] == 100).all()

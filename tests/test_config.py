@@ -1,0 +1,77 @@
+"""The real config composes and validates; bad input stops before any work, naming the key."""
+
+from __future__ import annotations
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigAttributeError, ValidationError
+
+from sim.config import ConfigError, validate
+from tests.conftest import compose_cfg
+
+
+def test_default_config_is_2021_at_full_scale():
+    cfg = compose_cfg()
+    obj = validate(cfg)
+    assert obj.scale == 1.0
+    assert obj.scenario.name == "y2021" and obj.policy.name == "y2021"
+    assert obj.population.donors == 45_000_000
+    assert obj.scenario.enterprise.count > 12_000
+    budgets = sum(p.budget_yuan for p in obj.scenario.foundation_pools)
+    assert budgets == pytest.approx(6e8, rel=1e-3)  # the Foundation's 6亿 [P]
+
+
+def test_every_reported_figure_names_its_source():
+    obj = validate(compose_cfg())
+    for key, fig in obj.scenario.reported.items():
+        assert fig.source.startswith("["), key
+
+
+@pytest.mark.parametrize("override, key", [
+    ("scale=0", "scale"),
+    ("scale=-0.5", "scale"),
+    ("scale=2", "scale"),
+    ("scenario.foundation_pools.6.budget_yuan=-1", "scenario.foundation_pools[6].budget_yuan"),
+    ("scenario.foundation_pools.0.opens_at=2021-08-31T10:00",
+     "scenario.foundation_pools[0].opens_at"),
+    ("scenario.foundation_pools.0.closes_at=2021-09-11T00:00",
+     "scenario.foundation_pools[0].closes_at"),
+    ("scenario.foundation_pools.0.rule=lottery", "scenario.foundation_pools[0].rule"),
+    ("policy.rules.action.type=quadratic", "policy.rules.action.type"),
+    ("policy.rules.action.probability=1.5", "policy.rules.action.probability"),
+    ("policy.rules.enterprise.ratio=0", "policy.rules.enterprise.ratio"),
+    ("scenario.days.0.kind=holiday", "scenario.days[0].kind"),
+    ("scenario.enterprise.opens_at=2022-09-07T10:00", "scenario.enterprise.opens_at"),
+    ("population.segments.0.share=0.5", "population.segments[].share"),
+    ("population.gift_size.one_yuan_share=1.2", "population.gift_size.one_yuan_share"),
+])
+def test_bad_values_name_the_key_and_what_is_allowed(override, key):
+    with pytest.raises(ConfigError) as err:
+        validate(compose_cfg(override))
+    msg = str(err.value)
+    assert msg.startswith(key + "=")
+    assert "allowed" in msg or "ISO" in msg
+
+
+def test_misspelt_key_fails_at_composition():
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_cfg("scenario.match_uplfit=0.3")
+    assert "match_uplfit" in str(err.value)
+
+
+def test_wrong_type_fails_at_composition():
+    with pytest.raises((ConfigCompositionException, ValidationError)) as err:
+        compose_cfg("scale=lots")
+    assert "scale" in str(err.value)
+
+
+def test_unknown_policy_lists_the_options():
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_cfg("policy=quadratic")
+    assert "y2021" in str(err.value) and "none" in str(err.value)
+
+
+def test_schema_rejects_unknown_key_in_code():
+    cfg = compose_cfg()
+    with pytest.raises(ConfigAttributeError):
+        cfg.scenario.not_a_key = 1

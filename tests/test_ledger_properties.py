@@ -1,0 +1,171 @@
+"""Properties of the settlement kernel on arbitrary small worlds (hypothesis).
+
+Nothing lost: every fen donated or matched lands on exactly one project (the gift's), a pool
+never pays more than it holds, caps are never exceeded, nothing is matched outside a window,
+and a bigger pool never pays less.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.config import RuleConfig
+from sim.ledger import settle_batch
+from sim.policies import F, make_rule
+
+
+@st.composite
+def rules(draw, linked: bool):
+    kind = draw(st.sampled_from(["fixed_ratio", "random_match", "none"]))
+    caps = {"gift_cap_yuan": draw(st.sampled_from([None, 1, 30, 500]))}
+    if not linked:
+        caps["project_cap_yuan"] = draw(st.sampled_from([None, 5, 200]))
+    if kind == "fixed_ratio":
+        return RuleConfig(type=kind, ratio=draw(st.sampled_from([0.5, 1.0, 3.0])), **caps)
+    if kind == "random_match":
+        lo = draw(st.floats(0, 1.5))
+        return RuleConfig(type=kind, probability=draw(st.floats(0, 1)),
+                          chance_probability=draw(st.sampled_from([None, 0.9])),
+                          fraction_low=lo, fraction_high=lo + draw(st.floats(0, 1)),
+                          flower_tiers=draw(st.sampled_from([[], [[2, 0.05, 0.5]]])),
+                          flower_multiplier=draw(st.sampled_from([[], [4, 2, 5]])), **caps)
+    return RuleConfig(type="none")
+
+
+@st.composite
+def worlds(draw):
+    n_donors = draw(st.integers(1, 6))
+    n_projects = draw(st.integers(1, 4))
+    n_global = draw(st.integers(0, 3))
+    n_linked = draw(st.integers(0, 4))
+    donor_cap = draw(st.sampled_from([None, 10, 100]))
+    rule_rows, opens, closes, budgets = [], [], [], []
+    for k in range(n_global + n_linked):
+        r = draw(rules(linked=k >= n_global))
+        if k < n_global:
+            r.donor_daily_cap_yuan = donor_cap
+        rule_rows.append(make_rule(r).encode())
+        o = draw(st.integers(0, 9))
+        opens.append(o)
+        closes.append(draw(st.integers(o + 1, 10)))
+        budgets.append(draw(st.integers(0, 50_000)))
+    n = draw(st.integers(0, 60))
+    t = np.sort(np.array(draw(st.lists(st.floats(0, 9.999), min_size=n, max_size=n))))
+    return {
+        "n_donors": n_donors, "n_projects": n_projects, "n_global": n_global,
+        "rules": np.array(rule_rows, dtype=np.int64).reshape(-1, len(F)),
+        "open": np.array(opens, dtype=float), "close": np.array(closes, dtype=float),
+        "budget": np.array(budgets, dtype=np.int64),
+        "linked_project": np.array(draw(st.lists(st.integers(0, n_projects - 1),
+                                                 min_size=n_linked, max_size=n_linked)),
+                                   dtype=np.int64),
+        "donor_cap": donor_cap, "t": t,
+        "donor": np.array(draw(st.lists(st.integers(0, n_donors - 1), min_size=n,
+                                        max_size=n)), dtype=np.int64),
+        "project": np.array(draw(st.lists(st.integers(0, n_projects - 1), min_size=n,
+                                          max_size=n)), dtype=np.int64),
+        "amount": np.array(draw(st.lists(st.integers(1, 1_000_000), min_size=n, max_size=n)),
+                           dtype=np.int64),
+        "helpee": np.array(draw(st.lists(st.integers(-1, n_donors - 1), min_size=n,
+                                         max_size=n)), dtype=np.int64),
+        "u": np.array(draw(st.lists(st.floats(0, 0.999999), min_size=3 * n, max_size=3 * n)),
+                      dtype=float).reshape(3, n),
+    }
+
+
+def settle(w, budget=None):
+    """Run the kernel on a world; returns every array it touched."""
+    budget = w["budget"] if budget is None else budget
+    n, nd, npj, ng = w["t"].shape[0], w["n_donors"], w["n_projects"], w["n_global"]
+    linked = np.arange(ng, ng + w["linked_project"].shape[0], dtype=np.int64)
+    order = linked[np.argsort(w["linked_project"], kind="stable")]
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(w["linked_project"], minlength=npj))])
+    s = {
+        "flowers": np.zeros(nd, np.int32), "chances": np.zeros(nd, np.int32),
+        "helps": np.zeros(nd, np.int16), "match_today": np.zeros(nd, np.int64),
+        "gifts_made": np.zeros(nd, np.int32),
+        "public": np.zeros(npj, np.int64), "count": np.zeros(npj, np.int64),
+        "fmatch": np.zeros(npj, np.int64), "ematch": np.zeros(npj, np.int64),
+        "remaining": budget.copy(), "paid": np.zeros_like(budget),
+        "depleted": np.full(budget.shape[0], np.nan),
+        "gp_paid": np.zeros((ng, npj), np.int64),
+        "out_f": np.zeros(n, np.int64), "out_e": np.zeros(n, np.int64),
+        "out_ep": np.zeros(n, np.int64),
+    }
+    settle_batch(w["t"], w["donor"], w["project"], w["amount"], w["helpee"], w["u"][0],
+                 w["u"][1], w["u"][2], s["flowers"], s["chances"], s["helps"],
+                 s["match_today"], s["gifts_made"], s["public"], s["count"], s["fmatch"],
+                 s["ematch"], w["open"], w["close"], s["remaining"], s["paid"], s["depleted"],
+                 w["rules"], np.arange(ng, dtype=np.int64), s["gp_paid"], ptr.astype(np.int64),
+                 order, 1, 5, 30, s["out_f"], s["out_e"], s["out_ep"])
+    return s
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds())
+def test_every_fen_lands_on_one_project_and_no_pool_overpays(w):
+    s = settle(w)
+    ng, npj = w["n_global"], w["n_projects"]
+    # public money: each gift's amount on its own project, and nowhere else
+    np.testing.assert_array_equal(
+        s["public"], np.bincount(w["project"], weights=w["amount"], minlength=npj))
+    assert s["public"].sum() == w["amount"].sum()
+    # match: per gift on the gift's project; project totals equal pool payouts
+    np.testing.assert_array_equal(
+        s["fmatch"], np.bincount(w["project"], weights=s["out_f"], minlength=npj))
+    np.testing.assert_array_equal(
+        s["ematch"], np.bincount(w["project"], weights=s["out_e"], minlength=npj))
+    assert s["fmatch"].sum() == s["paid"][:ng].sum()
+    assert s["ematch"].sum() == s["paid"][ng:].sum()
+    assert s["fmatch"].sum() + s["ematch"].sum() + s["public"].sum() == \
+        w["amount"].sum() + s["paid"].sum()
+    # pools: never below zero, never more than the budget, emptied exactly when depleted
+    assert (s["remaining"] >= 0).all()
+    np.testing.assert_array_equal(s["paid"] + s["remaining"], w["budget"])
+    emptied = (s["remaining"] == 0) & (s["paid"] > 0)
+    np.testing.assert_array_equal(np.isfinite(s["depleted"]), emptied)
+    # an enterprise match comes from a pool linked to the gift's project
+    for i in np.flatnonzero(s["out_e"]):
+        assert w["linked_project"][s["out_ep"][i] - ng] == w["project"][i]
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds())
+def test_caps_and_windows_are_never_exceeded(w):
+    s = settle(w)
+    ng = w["n_global"]
+    rules = w["rules"]
+    if w["donor_cap"] is not None and ng:
+        per_donor = np.bincount(w["donor"], weights=s["out_f"], minlength=w["n_donors"])
+        assert (per_donor <= w["donor_cap"] * 100).all()
+    for k in range(ng):
+        cap = rules[k, F["project_cap_fen"]]
+        if cap:
+            assert (s["gp_paid"][k] <= cap).all()
+    gift_caps = rules[:, F["gift_cap_fen"]]
+    if ng and (gift_caps[:ng] > 0).all():
+        assert (s["out_f"] <= gift_caps[:ng].sum()).all()
+    if (gift_caps[ng:] > 0).all() and rules.shape[0] > ng:
+        assert (s["out_e"] <= gift_caps[ng:].max()).all()
+    t = w["t"][:, None]
+    in_global = ((w["open"][:ng] <= t) & (t < w["close"][:ng])).any(axis=1)
+    assert (s["out_f"][~in_global] == 0).all()
+    in_linked = ((w["open"][ng:] <= t) & (t < w["close"][ng:])).any(axis=1)
+    assert (s["out_e"][~in_linked] == 0).all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds(), st.integers(0, 10), st.integers(1, 100_000))
+def test_a_bigger_pool_never_pays_less(w, which, extra):
+    if w["budget"].shape[0] == 0:
+        return
+    g = which % w["budget"].shape[0]
+    bigger = w["budget"].copy()
+    bigger[g] += extra
+    small, big = settle(w), settle(w, bigger)
+    assert big["paid"][g] >= small["paid"][g]
+    if w["budget"].shape[0] == 1:  # one pool: the total matched cannot fall either
+        assert big["out_f"].sum() + big["out_e"].sum() >= \
+            small["out_f"].sum() + small["out_e"].sum()

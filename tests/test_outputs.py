@@ -1,0 +1,129 @@
+"""What a run leaves in its output directory, when it succeeds and when it fails."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.app import run
+from sim.config import ConfigError
+from tests.conftest import TINY, tiny_cfg
+
+ROOT = Path(__file__).resolve().parent.parent
+TABLES = ("projects", "organisations", "enterprises", "days", "minutes", "gift_sizes",
+          "events")
+SUMMARY_KEYS = {
+    "scenario", "seed", "scale", "wall_seconds", "public_donations_yuan", "donation_count",
+    "donor_count", "foundation_match_yuan", "enterprise_match_yuan", "total_raised_yuan",
+    "flowers_earned", "projects_funded", "organisations_funded", "enterprises_matching",
+    "top10_org_share", "days", "pools"}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    run(tiny_cfg("output.figures=true"), out)
+    return out
+
+
+def test_a_run_writes_everything(run_dir):
+    for name in TABLES:
+        assert not pd.read_parquet(run_dir / f"{name}.parquet").empty, name
+    for name in ("campaign.png", "days.png", "lorenz.png", "gift_sizes.png", "report.md",
+                 "config.yaml", "reported_vs_simulated.csv", "summary.json"):
+        assert (run_dir / name).stat().st_size > 0, name
+    assert json.loads((run_dir / "status.json").read_text())["status"] == "complete"
+    assert not (run_dir / "error.txt").exists()
+
+
+def test_summary_contract(run_dir):
+    s = json.loads((run_dir / "summary.json").read_text())
+    assert SUMMARY_KEYS <= set(s)
+    assert s["scale"] == TINY and s["scenario"] == "y2021"
+    assert s["total_raised_yuan"] == pytest.approx(
+        s["public_donations_yuan"] + s["foundation_match_yuan"] + s["enterprise_match_yuan"])
+    assert [d["date"] for d in s["days"]] == [f"2021-09-0{i}" for i in range(1, 10)]
+    for d in s["days"]:
+        date.fromisoformat(d["date"])
+        assert {"public_donations_yuan", "donation_count", "foundation_match_yuan"} <= set(d)
+    assert sum(d["donation_count"] for d in s["days"]) == s["donation_count"]
+    assert len(s["pools"]) == 9
+    for p in s["pools"]:
+        assert {"name", "opens_at", "budget_yuan", "paid_yuan", "depleted_at"} <= set(p)
+        datetime.fromisoformat(p["opens_at"])
+        assert p["paid_yuan"] <= p["budget_yuan"]
+        if p["depleted_at"] is not None:
+            assert datetime.fromisoformat(p["depleted_at"]) >= \
+                datetime.fromisoformat(p["opens_at"])
+            assert p["paid_yuan"] == p["budget_yuan"]
+    assert 0 < s["top10_org_share"] <= 1
+
+
+def test_report_sets_fitted_apart_from_not_fitted(run_dir):
+    text = (run_dir / "report.md").read_text()
+    assert "## not fitted" in text and "## fitted" in text and "## inputs" in text
+    table = pd.read_csv(run_dir / "reported_vs_simulated.csv")
+    assert {"public_donations_yuan", "donation_count", "theme_day_donation_count",
+            "foundation_match_yuan"} <= set(table.figure)
+    assert set(table.role) == {"input", "fitted", "not_fitted"}
+    assert table.simulated.notna().all()
+
+
+def test_a_failed_run_never_looks_complete(tmp_path, monkeypatch):
+    from sim import engine
+
+    def boom(self):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(engine.Campaign, "run", boom)
+    with pytest.raises(RuntimeError):
+        run(tiny_cfg(), tmp_path)
+    status = json.loads((tmp_path / "status.json").read_text())
+    assert status["status"] == "failed" and "disk on fire" in status["error"]
+    assert "disk on fire" in (tmp_path / "error.txt").read_text()
+    assert (tmp_path / "config.yaml").exists()
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_a_bad_config_fails_before_any_work(tmp_path):
+    from tests.conftest import compose_cfg
+
+    with pytest.raises(ConfigError, match=r"^scale=0\.0"):
+        run(compose_cfg("scale=0"), tmp_path)
+    assert json.loads((tmp_path / "status.json").read_text())["status"] == "failed"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["error.txt", "status.json"]
+
+
+def _cli(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_command_line_run_at_tiny_scale(tmp_path):
+    r = _cli(f"scale={TINY}", "output.figures=false", f"hydra.run.dir={tmp_path}")
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert s["donation_count"] > 0
+    assert (tmp_path / ".hydra" / "config.yaml").exists()
+    assert "2021-09-09 action" in (tmp_path / "app.log").read_text()  # progress per day
+
+
+def test_command_line_bad_value_names_the_key(tmp_path):
+    r = _cli("scale=0", f"hydra.run.dir={tmp_path}")
+    assert r.returncode == 2
+    assert "scale=0.0 is not allowed: 0 < scale <= 1" in r.stderr
+    assert json.loads((tmp_path / "status.json").read_text())["status"] == "failed"
+
+
+def test_command_line_misspelt_key(tmp_path):
+    r = _cli("scenario.match_uplfit=0.3", f"hydra.run.dir={tmp_path}")
+    assert r.returncode != 0
+    assert "match_uplfit" in r.stderr
