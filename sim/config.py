@@ -117,6 +117,7 @@ class EnterpriseConfig:
     ratios: list[float] = field(default_factory=lambda: [1.0])
     ratio_weights: list[float] = field(default_factory=lambda: [1.0])
     gift_cap_yuan: float | None = None
+    projects_per_enterprise: list[int] = field(default_factory=lambda: [1, 1])  # [min, max]
     reach_exponent: float = 0.5
     opens_at: str = MISSING
     closes_at: str = MISSING
@@ -295,6 +296,9 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
           and all(r >= 0 for r in ent.ratios) and all(w >= 0 for w in ent.ratio_weights)
           and sum(ent.ratio_weights) > 0, "scenario.enterprise.ratios",
           list(ent.ratios), "ratios >= 0 with as many weights >= 0 (ratio_weights)")
+    ppe = list(ent.projects_per_enterprise)
+    _need(len(ppe) == 2 and 1 <= ppe[0] <= ppe[1] <= 1000,
+          "scenario.enterprise.projects_per_enterprise", ppe, "[min, max] with 1 <= min <= max <= 1000")
     if ent.count > 0:
         _check_window("scenario.enterprise", ent.opens_at, ent.closes_at, start, end)
         _need(ent.rule in rules, "scenario.enterprise.rule", ent.rule,

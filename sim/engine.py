@@ -84,7 +84,7 @@ class Campaign:
         env = self.env
         for g in self.pools.foundation:
             env.process(self._foundation_pool(int(g)))
-        ent = np.flatnonzero(self.pools.project >= 0)
+        ent = np.flatnonzero(self.pools.is_enterprise)
         for t_open in np.unique(self.pools.open_at[ent]):
             env.process(self._enterprise_pools(ent[self.pools.open_at[ent] == t_open]))
         env.process(self._day_clock(t0))
@@ -224,7 +224,7 @@ class Campaign:
             g["u3"], d.flowers, d.chances, d.helps_today, d.match_today, d.gifts_made,
             p.public, p.count, p.foundation_match, p.enterprise_match,
             pl.open_at, pl.close_at, pl.remaining, pl.paid, pl.depleted_at, pl.rules,
-            pl.foundation, pl.gp_paid, pl.link_ptr, pl.link_idx,
+            pl.foundation, pl.gp_paid, pl.link_ptr, pl.link_idx, pl.link_paid,
             fl.per_gift, fl.chances_per_help_gift, fl.max_helps_per_day,
             out["foundation_match"], out["enterprise_match"], out["enterprise_pool"])
         out["changes"] = changes
@@ -262,6 +262,6 @@ class Campaign:
                                       minlength=self.size_hist.shape[0])
         pl = self.pools
         self.levels[:, m] = pl.remaining[pl.foundation]
-        self.enterprise_remaining[m] = pl.remaining[pl.project >= 0].sum()
+        self.enterprise_remaining[m] = pl.remaining[pl.is_enterprise].sum()
         if self.recorder is not None:
             self.recorder.add(m, fe, gifts, res)

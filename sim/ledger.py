@@ -83,7 +83,7 @@ def settle_batch(
     flowers, chances, helps_today, match_today, gifts_made,
     proj_public, proj_count, proj_fmatch, proj_ematch,
     pool_open, pool_close, pool_remaining, pool_paid, pool_depleted, rules,
-    global_pools, gp_paid, link_ptr, link_idx,
+    global_pools, gp_paid, link_ptr, link_idx, link_paid,
     flowers_per_gift, chances_per_help_gift, max_helps,
     out_fmatch, out_ematch, out_epool,
 ):
@@ -141,11 +141,12 @@ def settle_batch(
             m, spent = offer(rule, a, f, has_chance and not spent_chance, u1[i], u2[i], u3[i])
             spent_chance = spent_chance or spent
             m = _bound(m, rule[_DCAP], match_today[d])
-            m = _bound(m, rule[_PCAP], pool_paid[e])  # an enterprise pool backs one project
+            m = _bound(m, rule[_PCAP], link_paid[j])
             m = _bound(m, pool_remaining[e], 0)
             if m > 0:
                 pool_remaining[e] -= m
                 pool_paid[e] += m
+                link_paid[j] += m
                 if rule[_DCAP] > 0:
                     match_today[d] += m
                 em = m

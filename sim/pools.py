@@ -3,8 +3,9 @@ enterprises' own pools, as parallel arrays the settlement kernel reads.
 
 A pool holds nothing until its tranche is released (a SimPy event at ``opens_at``); from then
 ``paid + remaining`` equals its budget. Foundation pools are global (any project); each
-enterprise pool backs one project, which may have several enterprises (the first with money
-left pays).
+enterprise pool backs its own set of projects, and a project may have several enterprises
+(the first with money left pays). Links (pool, project) carry their own paid counter, so a
+per-project cap holds for a pool that backs several projects.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ class Pools:
     foundation: np.ndarray  # int64 indices of the Foundation (global) pools
     burst: np.ndarray  # float64 gifts drawn by each pool's opening (0 for enterprises)
     burst_minutes: np.ndarray  # float64
-    project: np.ndarray  # int64 project an enterprise pool backs, -1 for global pools
+    is_enterprise: np.ndarray  # bool, the pools that back a set of projects
     link_ptr: np.ndarray  # CSR over projects: pools linked to project p are
     link_idx: np.ndarray  # link_idx[link_ptr[p]:link_ptr[p + 1]], in priority order
+    link_project: np.ndarray  # int64 the project of each link
+    link_paid: np.ndarray  # int64 fen each link's pool has paid to its project
     gp_paid: np.ndarray  # int64 [foundation pool, project] fen, for per-project caps
 
     @property
@@ -46,8 +49,9 @@ class Pools:
     def build(cls, sc: ScenarioConfig, policy: PolicyConfig, projects: Projects,
               scale: float, rng: np.random.Generator, cal: Calendar) -> Pools:
         """Foundation pools as configured (budgets x scale) and ``enterprise.count x scale``
-        enterprise pools with lognormal budgets, each backing one project chosen in
-        proportion to reach**``reach_exponent`` (assumption: sponsors pick visible projects)."""
+        enterprise pools with lognormal budgets, each backing a set of
+        ``projects_per_enterprise`` projects drawn in proportion to reach**``reach_exponent``
+        (assumption: sponsors pick visible projects)."""
         fp = sc.foundation_pools
         ent = sc.enterprise
         n_ent = round(ent.count * scale) if ent.count > 0 else 0
@@ -67,7 +71,8 @@ class Pools:
             rules[i] = make_rule(policy.rules[p.rule]).encode()
             burst[i] = p.burst_gifts_wan * 1e4 * scale
             burst_minutes[i] = p.burst_minutes
-        project = np.full(n, -1, dtype=np.int64)
+        link_pool = np.zeros(0, dtype=np.int64)
+        link_project = np.zeros(0, dtype=np.int64)
         if n_ent:
             budget[n_f:] = np.round(rng.lognormal(np.log(max(ent.budget_median_yuan, 1e-9)),
                                                   ent.budget_sigma, n_ent) * 100)
@@ -83,21 +88,26 @@ class Pools:
                 rules[n_f:, F["ratio_bp"]] = 0  # for a fixed-ratio rule
             open_at[n_f:] = cal.minute("scenario.enterprise.opens_at", ent.opens_at)
             close_at[n_f:] = cal.minute("scenario.enterprise.closes_at", ent.closes_at)
+            lo, hi = ent.projects_per_enterprise
+            k = np.minimum(rng.integers(lo, hi + 1, n_ent), projects.n)
+            link_pool = np.repeat(np.arange(n_f, n, dtype=np.int64), k)
             w = projects.reach ** ent.reach_exponent
-            project[n_f:] = rng.choice(projects.n, n_ent, p=w / w.sum())
-        ent_idx = np.arange(n_f, n, dtype=np.int64)
-        order = ent_idx[np.argsort(project[n_f:], kind="stable")]
-        counts = np.bincount(project[n_f:], minlength=projects.n) if n_ent else np.zeros(
-            projects.n, dtype=np.int64)
+            draws = rng.choice(projects.n, (n_ent, hi), p=w / w.sum())
+            link_project = _distinct_rows(draws, k, w)
+        order = np.lexsort((link_pool, link_project))  # by project, then pool priority
+        counts = np.bincount(link_project, minlength=projects.n)
         link_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        is_enterprise = np.zeros(n, dtype=bool)
+        is_enterprise[n_f:] = True
         names = [p.name for p in fp] + [f"enterprise:{i}" for i in range(n_ent)]
         return cls(
             names=names, open_at=open_at, close_at=close_at, budget=budget,
             remaining=np.zeros(n, dtype=np.int64), paid=np.zeros(n, dtype=np.int64),
             depleted_at=np.full(n, np.nan), rules=rules,
             foundation=np.arange(n_f, dtype=np.int64), burst=burst,
-            burst_minutes=burst_minutes, project=project, link_ptr=link_ptr,
-            link_idx=order.astype(np.int64),
+            burst_minutes=burst_minutes, is_enterprise=is_enterprise, link_ptr=link_ptr,
+            link_idx=link_pool[order], link_project=link_project[order],
+            link_paid=np.zeros(order.shape[0], dtype=np.int64),
             gp_paid=np.zeros((n_f, projects.n), dtype=np.int64),
         )
 
@@ -115,7 +125,22 @@ class Pools:
                 foundation_live = True
                 cap = self.rules[g, F["project_cap_fen"]]
                 avail |= (self.gp_paid[k] < cap) if cap > 0 else True
-        ent = self.project >= 0
-        linked = self.project[ent & live & (self.rules[:, F["mode"]] != 0)]
-        avail[linked] = True
+        paying = live & (self.rules[:, F["mode"]] != 0)
+        avail[self.link_project[paying[self.link_idx]]] = True
         return avail, foundation_live
+
+
+def _distinct_rows(draws: np.ndarray, k: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """For each row of ``draws``, its first ``k[row]`` distinct projects, topped up from the
+    projects ranked by ``keys`` where a row repeats itself; flattened row by row."""
+    out = []
+    ranked = np.argsort(-keys, kind="stable")
+    for row, kk in zip(draws, k, strict=True):
+        chosen = list(dict.fromkeys(row.tolist()))[:kk]
+        j = 0
+        while len(chosen) < kk:
+            if ranked[j] not in chosen:
+                chosen.append(int(ranked[j]))
+            j += 1
+        out.extend(chosen)
+    return np.asarray(out, dtype=np.int64)

@@ -109,9 +109,11 @@ class ReferenceCampaign(Campaign):
                 pl.gp_paid[k, proj] += m
                 fm += m
         em, ep = 0, -1
-        for pool in pl.link_idx[pl.link_ptr[proj]:pl.link_ptr[proj + 1]]:
+        for j in range(pl.link_ptr[proj], pl.link_ptr[proj + 1]):
+            pool = pl.link_idx[j]
             if usable(pool):
-                em = pay(pool, pl.rules[pool], int(pl.paid[pool]))
+                em = pay(pool, pl.rules[pool], int(pl.link_paid[j]))
+                pl.link_paid[j] += em
                 ep = int(pool) if em else -1
                 break
         if spent_any:

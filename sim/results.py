@@ -7,6 +7,7 @@ import pandas as pd
 
 from sim.calendar import MINUTES_PER_DAY
 from sim.engine import SIZE_EDGES_FEN, Campaign
+from sim.policies import F
 
 
 def yuan(fen) -> np.ndarray | float:
@@ -50,12 +51,17 @@ def organisation_table(projects: pd.DataFrame) -> pd.DataFrame:
 
 
 def enterprise_table(c: Campaign) -> pd.DataFrame:
+    """One row per enterprise pool, with the projects it backs and what it paid each."""
     pl = c.pools
-    idx = np.flatnonzero(pl.project >= 0)
-    from sim.policies import F
+    idx = np.flatnonzero(pl.is_enterprise)
+    first = int(idx[0]) if idx.shape[0] else 0
+    by_pool = np.argsort(pl.link_idx, kind="stable")
+    bounds = np.searchsorted(pl.link_idx[by_pool], np.arange(first, first + idx.shape[0] + 1))
+    projects = [pl.link_project[by_pool[a:b]].tolist() for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    paid = [(pl.link_paid[by_pool[a:b]] / 100).tolist() for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     return pd.DataFrame({
-        "enterprise": np.arange(idx.shape[0]), "project": pl.project[idx],
-        "ratio": pl.rules[idx, F["ratio_bp"]] / 10_000,
+        "enterprise": np.arange(idx.shape[0]), "projects": projects,
+        "paid_by_project_yuan": paid, "ratio": pl.rules[idx, F["ratio_bp"]] / 10_000,
         "budget_yuan": yuan(pl.budget[idx]), "paid_yuan": yuan(pl.paid[idx]),
         "opens_at": [c.cal.iso(x) for x in pl.open_at[idx]],
         "depleted_at": [c.cal.iso(x) for x in pl.depleted_at[idx]],
@@ -115,7 +121,7 @@ def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
     pl, cal = c.pools, c.cal
     orgs = t["organisations"]
     total = float(orgs.total_yuan.sum())
-    ent = pl.project >= 0
+    ent = pl.is_enterprise
     foundation = [{
         "name": pl.names[g], "opens_at": cal.iso(pl.open_at[g]),
         "closes_at": cal.iso(pl.close_at[g]), "budget_yuan": float(yuan(pl.budget[g])),

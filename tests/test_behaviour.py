@@ -19,7 +19,7 @@ def test_money_is_conserved_end_to_end(tiny_run):
     pl = c.pools
     assert c.projects.foundation_match.sum() == pl.paid[pl.foundation].sum() == \
         rec.column("foundation_match").sum()
-    ent = pl.project >= 0
+    ent = pl.is_enterprise
     assert c.projects.enterprise_match.sum() == pl.paid[ent].sum()
     assert (pl.paid <= pl.budget).all() and (pl.remaining >= 0).all()
     np.testing.assert_array_equal(pl.paid + pl.remaining, pl.budget)  # all released
@@ -33,7 +33,7 @@ def test_no_match_outside_a_window_and_no_cap_exceeded(tiny_run):
     f = pl.foundation
     in_window = ((pl.open_at[f] <= t[:, None]) & (t[:, None] < pl.close_at[f])).any(axis=1)
     assert fm.sum() > 0 and (fm[~in_window] == 0).all()
-    ent = pl.project >= 0
+    ent = pl.is_enterprise
     in_ent = (pl.open_at[ent].min() <= t) & (t < pl.close_at[ent].max())
     assert em.sum() > 0 and (em[~in_ent] == 0).all()
     # per gift: no more than the largest Foundation gift cap (windows do not overlap in 2021)

@@ -19,9 +19,8 @@ from sim.policies import F, make_rule
 @st.composite
 def rules(draw, linked: bool):
     kind = draw(st.sampled_from(["fixed_ratio", "random_match", "none"]))
-    caps = {"gift_cap_yuan": draw(st.sampled_from([None, 1, 30, 500]))}
-    if not linked:
-        caps["project_cap_yuan"] = draw(st.sampled_from([None, 5, 200]))
+    caps = {"gift_cap_yuan": draw(st.sampled_from([None, 1, 30, 500])),
+            "project_cap_yuan": draw(st.sampled_from([None, 5, 200]))}
     if kind == "fixed_ratio":
         return RuleConfig(type=kind, ratio=draw(st.sampled_from([0.5, 1.0, 3.0])), **caps)
     if kind == "random_match":
@@ -58,9 +57,9 @@ def worlds(draw):
         "rules": np.array(rule_rows, dtype=np.int64).reshape(-1, len(F)),
         "open": np.array(opens, dtype=float), "close": np.array(closes, dtype=float),
         "budget": np.array(budgets, dtype=np.int64),
-        "linked_project": np.array(draw(st.lists(st.integers(0, n_projects - 1),
-                                                 min_size=n_linked, max_size=n_linked)),
-                                   dtype=np.int64),
+        # each linked pool backs a set of projects: (pool, project) links
+        "links": [(n_global + k, p) for k in range(n_linked) for p in sorted(draw(st.sets(
+            st.integers(0, n_projects - 1), min_size=1, max_size=n_projects)))],
         "donor_cap": donor_cap, "t": t,
         "donor": np.array(draw(st.lists(st.integers(0, n_donors - 1), min_size=n,
                                         max_size=n)), dtype=np.int64),
@@ -79,9 +78,10 @@ def settle(w, budget=None):
     """Run the kernel on a world; returns every array it touched."""
     budget = w["budget"] if budget is None else budget
     n, nd, npj, ng = w["t"].shape[0], w["n_donors"], w["n_projects"], w["n_global"]
-    linked = np.arange(ng, ng + w["linked_project"].shape[0], dtype=np.int64)
-    order = linked[np.argsort(w["linked_project"], kind="stable")]
-    ptr = np.concatenate([[0], np.cumsum(np.bincount(w["linked_project"], minlength=npj))])
+    links = np.array(w["links"], dtype=np.int64).reshape(-1, 2)
+    order = np.lexsort((links[:, 0], links[:, 1]))
+    link_pool, link_project = links[order, 0], links[order, 1]
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(link_project, minlength=npj))])
     s = {
         "flowers": np.zeros(nd, np.int32), "chances": np.zeros(nd, np.int32),
         "helps": np.zeros(nd, np.int16), "match_today": np.zeros(nd, np.int64),
@@ -90,7 +90,8 @@ def settle(w, budget=None):
         "fmatch": np.zeros(npj, np.int64), "ematch": np.zeros(npj, np.int64),
         "remaining": budget.copy(), "paid": np.zeros_like(budget),
         "depleted": np.full(budget.shape[0], np.nan),
-        "gp_paid": np.zeros((ng, npj), np.int64),
+        "gp_paid": np.zeros((ng, npj), np.int64), "link_project": link_project,
+        "link_pool": link_pool, "link_paid": np.zeros(link_pool.shape[0], np.int64),
         "out_f": np.zeros(n, np.int64), "out_e": np.zeros(n, np.int64),
         "out_ep": np.zeros(n, np.int64),
     }
@@ -99,7 +100,7 @@ def settle(w, budget=None):
                  s["match_today"], s["gifts_made"], s["public"], s["count"], s["fmatch"],
                  s["ematch"], w["open"], w["close"], s["remaining"], s["paid"], s["depleted"],
                  w["rules"], np.arange(ng, dtype=np.int64), s["gp_paid"], ptr.astype(np.int64),
-                 order, 1, 5, 30, s["out_f"], s["out_e"], s["out_ep"])
+                 link_pool, s["link_paid"], 1, 5, 30, s["out_f"], s["out_e"], s["out_ep"])
     return s
 
 
@@ -126,9 +127,13 @@ def test_every_fen_lands_on_one_project_and_no_pool_overpays(w):
     np.testing.assert_array_equal(s["paid"] + s["remaining"], w["budget"])
     emptied = (s["remaining"] == 0) & (s["paid"] > 0)
     np.testing.assert_array_equal(np.isfinite(s["depleted"]), emptied)
-    # an enterprise match comes from a pool linked to the gift's project
+    # an enterprise match comes from a pool linked to the gift's project, and the links
+    # account for every fen the linked pools paid
     for i in np.flatnonzero(s["out_e"]):
-        assert w["linked_project"][s["out_ep"][i] - ng] == w["project"][i]
+        assert (s["out_ep"][i], w["project"][i]) in w["links"]
+    np.testing.assert_array_equal(
+        np.bincount(s["link_pool"], weights=s["link_paid"], minlength=len(w["budget"]))[ng:],
+        s["paid"][ng:])
 
 
 @settings(max_examples=300, deadline=None)
@@ -144,6 +149,9 @@ def test_caps_and_windows_are_never_exceeded(w):
         cap = rules[k, F["project_cap_fen"]]
         if cap:
             assert (s["gp_paid"][k] <= cap).all()
+    link_caps = rules[s["link_pool"], F["project_cap_fen"]]
+    capped = link_caps > 0
+    assert (s["link_paid"][capped] <= link_caps[capped]).all()
     gift_caps = rules[:, F["gift_cap_fen"]]
     if ng and (gift_caps[:ng] > 0).all():
         assert (s["out_f"] <= gift_caps[:ng].sum()).all()

@@ -14,7 +14,8 @@ from tests.conftest import tiny_cfg
 STRICT = ("policy.rules.action.donor_daily_cap_yuan=15", "policy.rules.action.project_cap_yuan=800",
           "policy.rules.theme.donor_daily_cap_yuan=5",
           "policy.rules.daily.flower_tiers=[[2.0,0.05,0.1],[4.0,0.1,0.3]]",
-          "policy.rules.enterprise.donor_daily_cap_yuan=8")
+          "policy.rules.enterprise.donor_daily_cap_yuan=8",
+          "policy.rules.enterprise.project_cap_yuan=40")
 
 
 @pytest.mark.parametrize("overrides", [(), STRICT], ids=["y2021", "strict-caps"])
@@ -28,7 +29,7 @@ def test_reference_engine_gives_the_identical_ledger(overrides):
     for a, b in ((batched.projects, ref.projects),):
         for k in ("public", "count", "foundation_match", "enterprise_match"):
             np.testing.assert_array_equal(getattr(a, k), getattr(b, k), err_msg=k)
-    for k in ("remaining", "paid", "depleted_at", "gp_paid"):
+    for k in ("remaining", "paid", "depleted_at", "gp_paid", "link_paid"):
         np.testing.assert_array_equal(getattr(batched.pools, k), getattr(ref.pools, k),
                                       err_msg=k)
     for k in ("flowers", "chances", "helps_today", "match_today", "gifts_made"):
@@ -43,3 +44,4 @@ def test_reference_engine_gives_the_identical_ledger(overrides):
     assert rec.column("foundation_match").sum() > 0 and rec.column("enterprise_match").sum() > 0
     if overrides:
         assert (batched.pools.gp_paid == 80_000).any()  # a project cap bound
+        assert (batched.pools.link_paid == 4_000).any()  # an enterprise's project cap bound
