@@ -1,8 +1,9 @@
 """Donors: a population held as numpy arrays, and the gifts it makes in a time slice.
 
 Per-donor state: a personal gift-size level, flowers (小红花), friend-help chances and helps
-received today, match received today (for daily caps), gifts made so far. Donors are laid out
-by engagement segment, so drawing "a donor of segment s" is one uniform integer.
+received today, match received today (for daily caps), gifts made so far; each is a field
+view of one record array, so settling a gift touches one cache line of its donor. Donors
+are laid out by engagement segment, so drawing "a donor of segment s" is one uniform integer.
 
 Response to matching follows ``shared/facts/matching-evidence.md``:
 - *whether*: while the Foundation's matching is live, extra gifts arrive at ``match_uplift``
@@ -20,13 +21,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import PopulationConfig
+from sim.ledger import pick_donors
+
+# One record per donor, padded to 32 bytes so that two donors share a cache line exactly.
+DONOR_RECORD = np.dtype({
+    "names": ["match_today", "flowers", "chances", "gifts_made", "level", "helps_today"],
+    "formats": [np.int64, np.int32, np.int32, np.int32, np.float32, np.int16],
+    "offsets": [0, 8, 12, 16, 20, 24],
+    "itemsize": 32,
+})
 
 
 @dataclass
 class Donors:
     seg_start: np.ndarray  # int64, first member of each segment, and the population size last
-    base_mix: np.ndarray  # cumulative share of ordinary gifts by segment
-    response_mix: np.ndarray  # cumulative share of the gifts that matching adds, by segment
+    mixes: np.ndarray  # [2, segment] cumulative shares: ordinary gifts, gifts matching adds
     attraction: np.ndarray  # float64 beta by segment
     seg_names: list[str]
     level: np.ndarray  # float32 log-yuan shift of each donor's gifts
@@ -55,33 +64,38 @@ class Donors:
         n = int(seg_start[-1])
         rate = np.array([s.rate for s in cfg.segments]) * sizes
         resp = rate * np.array([s.match_response for s in cfg.segments])
+        # One 32-byte record per donor: a gift touches one cache line, not one per array.
+        state = np.zeros(n, dtype=DONOR_RECORD)
         level = rng.standard_normal(n, dtype=np.float32)
         level *= np.float32(cfg.gift_size.donor_sigma)
         for s, seg in enumerate(cfg.segments):
             level[seg_start[s]:seg_start[s + 1]] += np.float32(seg.size_shift)
+        state["level"] = level
+        del level
         gs = cfg.gift_size
         return cls(
             seg_start=seg_start,
-            base_mix=_cumulative(rate),
-            response_mix=_cumulative(resp if resp.sum() > 0 else rate),
+            mixes=np.stack([_cumulative(rate), _cumulative(resp if resp.sum() > 0 else rate)]),
             attraction=np.array([s.match_attraction for s in cfg.segments], dtype=float),
             seg_names=[s.name for s in cfg.segments],
-            level=level,
-            flowers=np.zeros(n, dtype=np.int32),
-            chances=np.zeros(n, dtype=np.int32),
-            helps_today=np.zeros(n, dtype=np.int16),
-            match_today=np.zeros(n, dtype=np.int64),
-            gifts_made=np.zeros(n, dtype=np.int32),
+            level=state["level"],
+            flowers=state["flowers"],
+            chances=state["chances"],
+            helps_today=state["helps_today"],
+            match_today=state["match_today"],
+            gifts_made=state["gifts_made"],
             mu=gs.mu, sigma=gs.sigma, one_yuan_share=gs.one_yuan_share,
             max_fen=int(gs.max_yuan) * 100,
         )
 
-    def pick(self, rng: np.random.Generator, n: int, mix: np.ndarray):
-        """``n`` donors drawn by segment mix; returns (segment, donor) arrays."""
-        seg = np.searchsorted(mix, rng.random(n), side="right")
-        np.minimum(seg, len(mix) - 1, out=seg)
-        size = self.seg_start[seg + 1] - self.seg_start[seg]
-        donor = self.seg_start[seg] + (rng.random(n) * size).astype(np.int64)
+    def pick(self, rng: np.random.Generator, n: int, responsive: np.ndarray | None = None):
+        """``n`` donors: by the ordinary segment mix, or by the mix of the gifts matching
+        adds where ``responsive`` is true. Returns (segment, donor) arrays."""
+        u = rng.random((2, n))
+        which = np.zeros(n, dtype=np.int8) if responsive is None else responsive.view(np.int8)
+        seg = np.empty(n, dtype=np.int64)
+        donor = np.empty(n, dtype=np.int64)
+        pick_donors(u[0], u[1], which, self.mixes, self.seg_start, seg, donor)
         return seg, donor
 
     def gift_sizes(self, rng: np.random.Generator, donor: np.ndarray, shift: float):

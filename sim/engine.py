@@ -26,7 +26,7 @@ import simpy
 from sim.calendar import MINUTES_PER_DAY, Calendar
 from sim.config import SimConfig
 from sim.donors import Donors
-from sim.ledger import add_flowers, apply_helps, settle_batch
+from sim.ledger import add_flowers, alias_table, apply_helps, settle_batch
 from sim.pools import Pools
 from sim.projects import Projects
 
@@ -138,23 +138,31 @@ class Campaign:
     # ------------------------------------------------------------------ the gift stream
 
     def _refresh_choice(self, minute: int) -> None:
-        """Recompute which projects are matched and the choice model's cumulative weights.
+        """Recompute which projects are matched and the choice model's alias tables.
 
-        One row per segment: P(project j) ~ reach_j x (1 + beta_segment x matched_j)."""
+        One table per segment: P(project j) ~ reach_j x (1 + beta_segment x matched_j)."""
         p, d = self.projects, self.donors
         avail, self.foundation_live = self.pools.matched_projects(minute, p.n)
-        w = p.reach[None, :] * (1.0 + d.attraction[:, None] * avail[None, :])
-        cdf = np.cumsum(w, axis=1)
-        cdf /= cdf[:, -1:]
-        cdf += np.arange(len(d.attraction))[:, None]
-        self._cdf = cdf.ravel()
+        prob, alias = [], []
+        for s, beta in enumerate(d.attraction):
+            pr, al = alias_table(p.reach * (1.0 + beta * avail))
+            prob.append(pr)
+            alias.append(al + s * p.n)
+        self._alias_prob = np.concatenate(prob)
+        self._alias = np.concatenate(alias)
         self._dirty = False
 
     def _choose_projects(self, rng: np.random.Generator, seg: np.ndarray) -> np.ndarray:
+        """A project for each gift, by its donor's segment (alias method, one uniform)."""
         n_p = self.projects.n
-        k = np.searchsorted(self._cdf, seg + rng.random(seg.shape[0]), side="right")
-        k -= seg * n_p
-        return np.clip(k, 0, n_p - 1)
+        x = rng.random(seg.shape[0]) * n_p
+        k = x.astype(np.int64)
+        np.minimum(k, n_p - 1, out=k)
+        x -= k
+        k += seg * n_p
+        pick = np.where(x < self._alias_prob[k], k, self._alias[k])
+        pick -= seg * n_p
+        return pick
 
     def _arrivals(self, minute: int, day) -> tuple[float, float]:
         """Expected ordinary gifts and gifts added by live matching in this minute."""
@@ -174,11 +182,11 @@ class Campaign:
         """Quiz answers, step donations and friend help (not gifts) in this minute."""
         d = self.donors
         w = self.cal.minute_weight[minute % MINUTES_PER_DAY] * 1e4 * self.cfg.scale
-        quiz = d.pick(rng, rng.poisson(day.quiz_answers_wan * w), d.base_mix)[1]
-        steps = d.pick(rng, rng.poisson(day.step_donations_wan * w), d.base_mix)[1]
+        quiz = d.pick(rng, rng.poisson(day.quiz_answers_wan * w))[1]
+        steps = d.pick(rng, rng.poisson(day.step_donations_wan * w))[1]
         n_help = rng.poisson(day.friend_helps_wan * w)
-        helper = d.pick(rng, n_help, d.base_mix)[1]
-        helpee = d.pick(rng, n_help, d.base_mix)[1]
+        helper = d.pick(rng, n_help)[1]
+        helpee = d.pick(rng, n_help)[1]
         self.apply_flower_events(quiz, steps, helper, helpee)
         return {"quiz": quiz, "steps": steps, "helper": helper, "helpee": helpee}
 
@@ -193,23 +201,24 @@ class Campaign:
             helper.shape[0] * fl.per_help
 
     def draw_gifts(self, rng: np.random.Generator, minute: int, day) -> dict:
-        """Every gift of one minute, in timestamp order, as arrays."""
+        """Every gift of one minute, in timestamp order, as arrays.
+
+        The ordinary and the matching-added gifts are one Poisson stream, each gift
+        matching-added with probability extra / (base + extra) (thinning); sorted
+        timestamps come from normalised cumulative exponential spacings."""
         d = self.donors
         lam_base, lam_extra = self._arrivals(minute, day)
-        n_base, n_extra = rng.poisson(lam_base), rng.poisson(lam_extra)
-        seg_b, don_b = d.pick(rng, n_base, d.base_mix)
-        seg_e, don_e = d.pick(rng, n_extra, d.response_mix)
-        n = n_base + n_extra
-        u_t = rng.random(n)
-        order = np.argsort(u_t, kind="stable")
-        seg = np.concatenate([seg_b, seg_e])[order]
-        donor = np.concatenate([don_b, don_e])[order]
+        n = rng.poisson(lam_base + lam_extra)
+        extra = rng.random(n) < (lam_extra / (lam_base + lam_extra) if n else 0.0)
+        seg, donor = d.pick(rng, n, extra)
+        gaps = np.cumsum(rng.standard_exponential(n + 1))
+        t = minute + gaps[:n] / gaps[n]
         amount, one = d.gift_sizes(rng, donor, day.gift_size_shift)
         helpee = np.full(n, -1, dtype=np.int64)
-        helpee[one] = d.pick(rng, int(one.sum()), d.base_mix)[1]
+        helpee[one] = d.pick(rng, int(one.sum()))[1]
         project = self._choose_projects(rng, seg)
         u = rng.random((3, n))
-        return {"t": minute + u_t[order], "donor": donor, "project": project,
+        return {"t": t, "donor": donor, "project": project,
                 "amount": amount, "helpee": helpee, "u1": u[0], "u2": u[1], "u3": u[2]}
 
     def settle(self, g: dict) -> dict:

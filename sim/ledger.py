@@ -189,3 +189,55 @@ def apply_helps(helpee, helps_today, chances, max_helps, chances_per_help):
         if helps_today[h] < max_helps:
             helps_today[h] += 1
             chances[h] += chances_per_help
+
+
+@njit(cache=True)
+def pick_donors(u_seg, u_member, responsive, mixes, seg_start, seg_out, donor_out):
+    """Donors by segment mix: gift i uses the cumulative mix ``mixes[responsive[i]]``
+    (row 0 ordinary gifts, row 1 the gifts matching adds), then a uniform member of the
+    segment; the population is laid out segment by segment."""
+    n_seg = mixes.shape[1]
+    for i in range(u_seg.shape[0]):
+        row = mixes[responsive[i]]
+        s = 0
+        while s < n_seg - 1 and u_seg[i] >= row[s]:
+            s += 1
+        seg_out[i] = s
+        size = seg_start[s + 1] - seg_start[s]
+        k = np.int64(u_member[i] * size)
+        donor_out[i] = seg_start[s] + (k if k < size else size - 1)
+
+
+@njit(cache=True)
+def alias_table(w):
+    """Walker/Vose alias table for drawing index i with probability w[i] / sum(w):
+    take k = floor(u n) and keep it if the fraction of u n is below ``prob[k]``, else
+    ``alias[k]``. Returns (prob, alias)."""
+    n = w.shape[0]
+    prob = w * (n / w.sum())
+    alias = np.arange(n)
+    small = np.empty(n, dtype=np.int64)
+    large = np.empty(n, dtype=np.int64)
+    ns = nl = 0
+    for i in range(n):
+        if prob[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        g = large[nl - 1]
+        alias[s] = g
+        prob[g] -= 1.0 - prob[s]
+        if prob[g] < 1.0:
+            nl -= 1
+            small[ns] = g
+            ns += 1
+    for i in range(nl):
+        prob[large[i]] = 1.0
+    for i in range(ns):
+        prob[small[i]] = 1.0
+    return prob, alias
