@@ -164,31 +164,36 @@ class Campaign:
         pick -= seg * n_p
         return pick
 
+    def _per_minute(self, minute: int) -> float:
+        """What a daily figure in 万 becomes in this minute of the day, at this scale."""
+        return self.cal.minute_weight[minute % MINUTES_PER_DAY] * 1e4 * self.cfg.scale
+
     def _arrivals(self, minute: int, day) -> tuple[float, float]:
         """Expected ordinary gifts and gifts added by live matching in this minute."""
-        w = self.cal.minute_weight[minute % MINUTES_PER_DAY] * 1e4 * self.cfg.scale
-        base = day.base_gifts_wan * w
+        base = day.base_gifts_wan * self._per_minute(minute)
         if not self.foundation_live:
             return base, 0.0
         extra = base * self.cfg.scenario.match_uplift
         p = self.pools
+        paying = p.paying(minute)
         for g in p.foundation:
-            if p.burst[g] > 0 and p.open_at[g] <= minute < p.close_at[g] and p.remaining[g] > 0:
+            if p.burst[g] > 0 and paying[g]:
                 x = (minute - p.open_at[g]) / p.burst_minutes[g]
                 extra += p.burst[g] * (np.exp(-x) - np.exp(-x - 1 / p.burst_minutes[g]))
         return base, extra
 
-    def _flower_events(self, rng: np.random.Generator, minute: int, day) -> dict:
-        """Quiz answers, step donations and friend help (not gifts) in this minute."""
+    def _flower_events(self, rng: np.random.Generator, minute: int, day) -> tuple[dict, int]:
+        """Quiz answers, step donations and friend help (not gifts) in this minute; returns
+        who earned what, and the flowers earned."""
         d = self.donors
-        w = self.cal.minute_weight[minute % MINUTES_PER_DAY] * 1e4 * self.cfg.scale
+        w = self._per_minute(minute)
         quiz = d.pick(rng, rng.poisson(day.quiz_answers_wan * w))[1]
         steps = d.pick(rng, rng.poisson(day.step_donations_wan * w))[1]
         n_help = rng.poisson(day.friend_helps_wan * w)
         helper = d.pick(rng, n_help)[1]
         helpee = d.pick(rng, n_help)[1]
-        self.apply_flower_events(quiz, steps, helper, helpee)
-        return {"quiz": quiz, "steps": steps, "helper": helper, "helpee": helpee}
+        earned = self.apply_flower_events(quiz, steps, helper, helpee)
+        return {"quiz": quiz, "steps": steps, "helper": helper, "helpee": helpee}, earned
 
     def apply_flower_events(self, quiz, steps, helper, helpee) -> int:
         """Credit flowers and friend-help chances; returns the flowers earned."""
@@ -246,10 +251,10 @@ class Campaign:
             if self._dirty:
                 self._refresh_choice(m)
             rng = stream(self.cfg.seed, "minute", m)
-            fe = self._flower_events(rng, m, day)
+            fe, flowers = self._flower_events(rng, m, day)
             gifts = self.draw_gifts(rng, m, day)
             res = self.settle(gifts)
-            self._record_minute(m, fe, gifts, res)
+            self._record_minute(m, fe, flowers, gifts, res)
             if res["changes"]:
                 self._dirty = True
                 dep = self.pools.depleted_at
@@ -257,15 +262,14 @@ class Campaign:
                     self.env.process(self._announce_depletion(int(g), dep[g] - m))
             yield self.env.timeout(1)
 
-    def _record_minute(self, m: int, fe: dict, gifts: dict, res: dict) -> None:
-        s, fl = self.series, self.flower_rules
+    def _record_minute(self, m: int, fe: dict, flowers: int, gifts: dict, res: dict) -> None:
+        s = self.series
         n = gifts["t"].shape[0]
         s["gifts"][m] = n
         s["public_fen"][m] = gifts["amount"].sum()
         s["foundation_fen"][m] = res["foundation_match"].sum()
         s["enterprise_fen"][m] = res["enterprise_match"].sum()
-        s["flowers"][m] = n * fl.per_gift + fe["quiz"].shape[0] * fl.per_quiz + \
-            fe["steps"].shape[0] * fl.per_step_donation + fe["helper"].shape[0] * fl.per_help
+        s["flowers"][m] = n * self.flower_rules.per_gift + flowers
         self.size_hist += np.bincount(np.searchsorted(SIZE_EDGES_FEN, gifts["amount"],
                                                       side="right"),
                                       minlength=self.size_hist.shape[0])

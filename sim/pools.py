@@ -111,21 +111,22 @@ class Pools:
             gp_paid=np.zeros((n_f, projects.n), dtype=np.int64),
         )
 
-    def live(self, minute: int) -> np.ndarray:
-        """Pools that can pay during this minute: open, released and not empty."""
-        return (self.open_at <= minute) & (minute < self.close_at) & (self.remaining > 0)
+    def paying(self, minute: int) -> np.ndarray:
+        """Pools that can pay during this minute: open, released, not empty, and with a
+        rule that matches at all."""
+        return ((self.open_at <= minute) & (minute < self.close_at) & (self.remaining > 0)
+                & (self.rules[:, F["mode"]] != 0))
 
     def matched_projects(self, minute: int, n_projects: int) -> tuple[np.ndarray, bool]:
         """Which projects can get a match now, and whether any Foundation pool is live."""
-        live = self.live(minute)
+        paying = self.paying(minute)
         avail = np.zeros(n_projects, dtype=bool)
         foundation_live = False
         for k, g in enumerate(self.foundation):
-            if live[g] and self.rules[g, F["mode"]] != 0:
+            if paying[g]:
                 foundation_live = True
                 cap = self.rules[g, F["project_cap_fen"]]
                 avail |= (self.gp_paid[k] < cap) if cap > 0 else True
-        paying = live & (self.rules[:, F["mode"]] != 0)
         avail[self.link_project[paying[self.link_idx]]] = True
         return avail, foundation_live
 
