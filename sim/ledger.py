@@ -151,6 +151,8 @@ def settle_batch(
                     match_today[d] += m
                 em = m
                 ep = e
+                if rule[_PCAP] > 0 and link_paid[j] >= rule[_PCAP]:
+                    changes += 1
                 if pool_remaining[e] == 0:
                     pool_depleted[e] = ti
                     changes += 1

@@ -127,7 +127,9 @@ class Pools:
                 foundation_live = True
                 cap = self.rules[g, F["project_cap_fen"]]
                 avail |= (self.gp_paid[k] < cap) if cap > 0 else True
-        avail[self.link_project[paying[self.link_idx]]] = True
+        cap = self.rules[self.link_idx, F["project_cap_fen"]]
+        open_link = paying[self.link_idx] & ((cap == 0) | (self.link_paid < cap))
+        avail[self.link_project[open_link]] = True
         return avail, foundation_live
 
 
