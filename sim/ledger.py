@@ -109,6 +109,9 @@ def settle_batch(
         has_chance = chances[d] > 0
         spent_chance = False
         fm = np.int64(0)
+        # The Foundation and the enterprise loops below are written out on purpose: sharing
+        # one helper for offer, caps and payment measured 1.7x slower at scale 0.5 (numba
+        # 0.68), the kernel being the hottest code of a run.
         for k in range(n_global):
             g = global_pools[k]
             if pool_remaining[g] <= 0 or ti < pool_open[g] or ti >= pool_close[g]:
