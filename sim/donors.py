@@ -34,10 +34,12 @@ DONOR_RECORD = np.dtype({
 
 @dataclass
 class Donors:
+    """The donor population. A donor's engagement is its segment (members are laid out
+    segment by segment); the other per-donor state are field views of one record array."""
+
     seg_start: np.ndarray  # int64, first member of each segment, and the population size last
     mixes: np.ndarray  # [2, segment] cumulative shares: ordinary gifts, gifts matching adds
     attraction: np.ndarray  # float64 beta by segment
-    seg_names: list[str]
     level: np.ndarray  # float32 log-yuan shift of each donor's gifts
     flowers: np.ndarray  # int32
     chances: np.ndarray  # int32 friend-help chances held today
@@ -64,7 +66,6 @@ class Donors:
         n = int(seg_start[-1])
         rate = np.array([s.rate for s in cfg.segments]) * sizes
         resp = rate * np.array([s.match_response for s in cfg.segments])
-        # One 32-byte record per donor: a gift touches one cache line, not one per array.
         state = np.zeros(n, dtype=DONOR_RECORD)
         level = rng.standard_normal(n, dtype=np.float32)
         level *= np.float32(cfg.gift_size.donor_sigma)
@@ -77,7 +78,6 @@ class Donors:
             seg_start=seg_start,
             mixes=np.stack([_cumulative(rate), _cumulative(resp if resp.sum() > 0 else rate)]),
             attraction=np.array([s.match_attraction for s in cfg.segments], dtype=float),
-            seg_names=[s.name for s in cfg.segments],
             level=state["level"],
             flowers=state["flowers"],
             chances=state["chances"],
