@@ -66,9 +66,9 @@ def _fmt(x, unit: str) -> str:
         return f"{x:.1%}"
     if abs(x) >= 1e8:
         return f"{x / 1e8:,.2f}亿"
-    if abs(x) >= 1e4:
+    if abs(x) >= 1e5:
         return f"{x / 1e4:,.1f}万"
-    return f"{x:,.2f}"
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
 
 
 def write_report(path, cfg: SimConfig, summary: dict, table: pd.DataFrame,
@@ -101,8 +101,10 @@ def write_report(path, cfg: SimConfig, summary: dict, table: pd.DataFrame,
               "flowers_earned", "projects_funded", "organisations_funded",
               "enterprises_matching", "top10_org_share", "org_gini"):
         v = summary[k]
-        lines.append(f"| {k} | {v:.3f} |" if isinstance(v, float) and v < 10
-                     else f"| {k} | {v:,.0f} |")
+        if isinstance(v, int) or abs(v) >= 1e4:
+            lines.append(f"| {k} | {v:,.0f} |")
+        else:
+            lines.append(f"| {k} | {v:.3f} |" if abs(v) < 10 else f"| {k} | {v:,.2f} |")
     lines += ["", "## Foundation pools", "",
               "| pool | opens | budget (yuan) | paid (yuan) | ran out at |",
               "|---|---|---:|---:|---|"]
