@@ -121,7 +121,7 @@ def settle_batch(
             spent_chance = spent_chance or spent
             m = _bound(m, rule[_DCAP], match_today[d])
             m = _bound(m, rule[_PCAP], gp_paid[k, p])
-            m = _bound(m, pool_remaining[g], 0)
+            m = min(m, pool_remaining[g])
             if m > 0:
                 pool_remaining[g] -= m
                 pool_paid[g] += m
@@ -145,7 +145,7 @@ def settle_batch(
             spent_chance = spent_chance or spent
             m = _bound(m, rule[_DCAP], match_today[d])
             m = _bound(m, rule[_PCAP], link_paid[j])
-            m = _bound(m, pool_remaining[e], 0)
+            m = min(m, pool_remaining[e])
             if m > 0:
                 pool_remaining[e] -= m
                 pool_paid[e] += m
