@@ -54,11 +54,10 @@ def enterprise_table(c: Campaign) -> pd.DataFrame:
     """One row per enterprise pool, with the projects it backs and what it paid each."""
     pl = c.pools
     idx = np.flatnonzero(pl.is_enterprise)
-    first = int(idx[0]) if idx.shape[0] else 0
-    by_pool = np.argsort(pl.link_idx, kind="stable")
-    bounds = np.searchsorted(pl.link_idx[by_pool], np.arange(first, first + idx.shape[0] + 1))
-    projects = [pl.link_project[by_pool[a:b]].tolist() for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    paid = [(pl.link_paid[by_pool[a:b]] / 100).tolist() for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    by_pool = np.argsort(pl.link_idx, kind="stable")  # links grouped by pool, in pool order
+    cuts = np.cumsum(np.bincount(pl.link_idx, minlength=pl.n)[idx])[:-1]
+    projects = [a.tolist() for a in np.split(pl.link_project[by_pool], cuts)] if idx.size else []
+    paid = [yuan(a).tolist() for a in np.split(pl.link_paid[by_pool], cuts)] if idx.size else []
     return pd.DataFrame({
         "enterprise": np.arange(idx.shape[0]), "projects": projects,
         "paid_by_project_yuan": paid, "ratio": pl.rules[idx, F["ratio_bp"]] / 10_000,

@@ -127,3 +127,12 @@ def test_command_line_misspelt_key(tmp_path):
     r = _cli("scenario.match_uplfit=0.3", f"hydra.run.dir={tmp_path}")
     assert r.returncode != 0
     assert "match_uplfit" in r.stderr
+
+
+def test_enterprise_table_accounts_for_every_link(run_dir):
+    ent = pd.read_parquet(run_dir / "enterprises.parquet")
+    projects = pd.read_parquet(run_dir / "projects.parquet")
+    assert ent.projects.map(len).between(1, 3).all()  # projects_per_enterprise: [1, 3]
+    assert (ent.paid_by_project_yuan.map(sum) - ent.paid_yuan).abs().max() < 1e-6
+    assert ent.paid_yuan.sum() == pytest.approx(projects.enterprise_match_yuan.sum())
+    assert (ent.paid_yuan <= ent.budget_yuan).all()
