@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.calendar import MINUTES_PER_DAY
-from sim.config import SimConfig, parse_time
+from sim.calendar import MINUTES_PER_DAY, Calendar
+from sim.config import SimConfig
 
 # figures that do not grow with the scale of the run (counts and money do)
 SCALE_FREE = {"average_gift_yuan", "top10_org_share", "org_gini"}
@@ -31,9 +31,8 @@ def simulated_figures(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> d
         start = themes[0] * MINUTES_PER_DAY
         end = start + MINUTES_PER_DAY
         if sc.theme_day_until:
-            end = int((parse_time("scenario.theme_day_until", sc.theme_day_until)
-                       - parse_time("scenario.campaign_start", sc.campaign_start)
-                       ).total_seconds() // 60)
+            end = Calendar.from_config(sc).minute("scenario.theme_day_until",
+                                                  sc.theme_day_until)
         w = minutes[(minutes.minute >= start) & (minutes.minute < end)]
         fig["theme_day_donation_count"] = int(w.gifts.sum())
         fig["theme_day_public_yuan"] = float(w.public_yuan.sum())
