@@ -175,9 +175,8 @@ class Campaign:
             return base, 0.0
         extra = base * self.cfg.scenario.match_uplift
         p = self.pools
-        paying = p.paying(minute)
-        for g in p.foundation:
-            if p.burst[g] > 0 and paying[g]:
+        for g, paying in zip(p.foundation, p.paying(minute, p.foundation), strict=True):
+            if p.burst[g] > 0 and paying:
                 x = (minute - p.open_at[g]) / p.burst_minutes[g]
                 extra += p.burst[g] * (np.exp(-x) - np.exp(-x - 1 / p.burst_minutes[g]))
         return base, extra

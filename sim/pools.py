@@ -111,11 +111,11 @@ class Pools:
             gp_paid=np.zeros((n_f, projects.n), dtype=np.int64),
         )
 
-    def paying(self, minute: int) -> np.ndarray:
-        """Pools that can pay during this minute: open, released, not empty, and with a
-        rule that matches at all."""
-        return ((self.open_at <= minute) & (minute < self.close_at) & (self.remaining > 0)
-                & (self.rules[:, F["mode"]] != 0))
+    def paying(self, minute: int, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Which of the pools ``idx`` (all by default) can pay during this minute: open,
+        released, not empty, and with a rule that matches at all."""
+        return ((self.open_at[idx] <= minute) & (minute < self.close_at[idx])
+                & (self.remaining[idx] > 0) & (self.rules[idx, F["mode"]] != 0))
 
     def matched_projects(self, minute: int, n_projects: int) -> tuple[np.ndarray, bool]:
         """Which projects can get a match now, and whether any Foundation pool is live."""
