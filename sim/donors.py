@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import PopulationConfig
-from sim.ledger import pick_donors
+from sim.ledger import pick_donors, reset_daily
 
 # One record per donor, padded to 32 bytes so that two donors share a cache line exactly.
 DONOR_RECORD = np.dtype({
@@ -115,9 +115,7 @@ class Donors:
 
     def new_day(self) -> None:
         """Daily counters start again at midnight (caps, helps and chances are per day)."""
-        self.match_today.fill(0)
-        self.chances.fill(0)
-        self.helps_today.fill(0)
+        reset_daily(self.match_today, self.chances, self.helps_today)
 
 
 def _cumulative(w: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ does not shift the draws of any other (common random numbers across policies).
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from typing import NamedTuple
@@ -36,6 +37,17 @@ STREAMS = {"projects": 1, "donors": 2, "enterprises": 3, "minute": 4}
 
 # Gift-size histogram: ten bins a decade from 1 yuan to 10 million yuan, in fen.
 SIZE_EDGES_FEN = np.round(100 * 10 ** (np.arange(0, 71) / 10)).astype(np.int64)
+# The bin of every amount below 1万 yuan, looked up instead of searched (1 MB).
+_SIZE_LUT = np.searchsorted(SIZE_EDGES_FEN, np.arange(1_000_000), side="right").astype(np.int8)
+
+
+def size_bins(amount_fen: np.ndarray) -> np.ndarray:
+    """The histogram bin of each amount in fen (``searchsorted`` on the edges, faster)."""
+    big = amount_fen >= _SIZE_LUT.shape[0]
+    b = _SIZE_LUT[np.minimum(amount_fen, _SIZE_LUT.shape[0] - 1)].astype(np.int64)
+    if big.any():
+        b[big] = np.searchsorted(SIZE_EDGES_FEN, amount_fen[big], side="right")
+    return b
 
 
 class Event(NamedTuple):
@@ -81,6 +93,8 @@ class Campaign:
     def run(self) -> Campaign:
         """Run the campaign to its end; returns self for chaining."""
         t0 = time.perf_counter()
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # the run makes few cyclic objects; collections cost 1-2% of it
         env = self.env
         for g in self.pools.foundation:
             env.process(self._foundation_pool(int(g)))
@@ -89,7 +103,11 @@ class Campaign:
             env.process(self._enterprise_pools(ent[self.pools.open_at[ent] == t_open]))
         env.process(self._day_clock(t0))
         env.process(self.gift_stream())
-        env.run()  # every process ends by itself at the campaign's end
+        try:
+            env.run()  # every process ends by itself at the campaign's end
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         assert env.now == self.cal.n_minutes, env.now
         self.wall_seconds = time.perf_counter() - t0
         return self
@@ -269,8 +287,7 @@ class Campaign:
         s["foundation_fen"][m] = res["foundation_match"].sum()
         s["enterprise_fen"][m] = res["enterprise_match"].sum()
         s["flowers"][m] = n * self.flower_rules.per_gift + flowers
-        self.size_hist += np.bincount(np.searchsorted(SIZE_EDGES_FEN, gifts["amount"],
-                                                      side="right"),
+        self.size_hist += np.bincount(size_bins(gifts["amount"]),
                                       minlength=self.size_hist.shape[0])
         pl = self.pools
         self.levels[:, m] = pl.remaining[pl.foundation]

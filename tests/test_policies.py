@@ -14,7 +14,12 @@ def rule(**kw):
     return make_rule(RuleConfig(**kw)).encode()
 
 
-@pytest.mark.parametrize("impl", [offer, offer_one], ids=["kernel", "reference"])
+def kernel_offer(row, *args):
+    """The kernel's offer, which reads the rule in place from a table of rules."""
+    return offer(row.reshape(1, -1), 0, *args)
+
+
+@pytest.mark.parametrize("impl", [kernel_offer, offer_one], ids=["kernel", "reference"])
 class TestOffer:
     def test_fixed_ratio_with_gift_cap(self, impl):
         r = rule(type="fixed_ratio", ratio=0.5, gift_cap_yuan=30)

@@ -1,0 +1,266 @@
+"""Speed and memory of the 2021 simulation, against the least work any simulator must do.
+
+    python -m uv run python benchmarks/benchmark.py            # scales 0.01, 0.1, 1.0
+    python -m uv run python benchmarks/benchmark.py --scales 0.01 0.1 --out /tmp/bench
+
+Measures, each case in a fresh process (so peak memory is its own):
+- the batched engine on the 2021 scenario at each scale: the build (population, projects,
+  pools), the campaign run, the tables and summary, gifts per second and peak RSS;
+- the per-gift reference engine (one SimPy event per gift, plain-Python rules) and the
+  batched engine on the same recorded gifts at a small scale: the speed-up per gift;
+- the floor: drawing the run's 6870万 gift sizes (lognormal, whole yuan, fen) and project
+  ids (by popularity, one uniform each through an alias table) in its one-minute batches
+  and summing money per project with numpy; the full run is reported as a multiple of it.
+
+Writes ``benchmark.csv``, ``benchmark.md`` and ``benchmark.png`` to ``--out``
+(default ``outputs/benchmark/``). Compile time is kept out: the kernels are compiled (and
+cached) by a warm-up run first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_FLOOR_MULTIPLE = 8.0  # issue 5: full-scale 2021 in at most 8x the floor
+TARGET_PEAK_GIB = 3.0
+TARGET_REFERENCE_SPEEDUP = 50.0
+REFERENCE_SCALE = 0.001  # about 7万 gifts: the reference engine takes ~30 s here
+
+
+def _config(scale: float):
+    from hydra import compose, initialize_config_dir
+
+    from sim.config import register_configs, validate
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=[f"scale={scale}", "output.progress=false",
+                                           "output.figures=false"])
+    return validate(cfg)
+
+
+def _peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: kB
+
+
+def case_engine(scale: float) -> dict:
+    """One batched run: build, run, tables and summary, timed apart."""
+    from sim.engine import Campaign
+    from sim.results import summary, tables
+
+    cfg = _config(scale)
+    t0 = time.perf_counter()
+    c = Campaign(cfg)
+    t1 = time.perf_counter()
+    c.run()
+    t2 = time.perf_counter()
+    s = summary(c, tables(c))
+    t3 = time.perf_counter()
+    return {"case": "engine", "scale": scale, "gifts": s["donation_count"],
+            "build_s": t1 - t0, "run_s": t2 - t1, "tables_s": t3 - t2, "wall_s": t3 - t0,
+            "peak_gib": _peak_gib(), "minute_gifts": c.series["gifts"].tolist()}
+
+
+def case_reference(scale: float) -> dict:
+    """The batched engine and the per-gift reference engine on the same gifts."""
+    from sim.engine import Campaign
+    from sim.recorder import MemoryRecorder
+    from sim.reference import ReferenceCampaign
+
+    cfg = _config(scale)
+    rec = MemoryRecorder()
+    batched = Campaign(cfg, rec).run()
+    ref = ReferenceCampaign(cfg, rec).run()
+    assert np.array_equal(batched.projects.public, ref.projects.public)
+    assert np.array_equal(batched.pools.paid, ref.pools.paid)
+    n = int(batched.series["gifts"].sum())
+    return {"case": "reference", "scale": scale, "gifts": n, "batched_run_s":
+            batched.wall_seconds, "run_s": ref.wall_seconds, "wall_s": ref.wall_seconds,
+            "peak_gib": _peak_gib()}
+
+
+def case_floor(minute_gifts: list[int]) -> dict:
+    """The least work: gift sizes and popularity-weighted project ids per minute batch, and
+    money per project, in numpy. Same minute counts, projects and gift-size law as 2021."""
+    from sim.engine import stream
+    from sim.ledger import alias_table
+
+    cfg = _config(1.0)
+    pop = cfg.population
+    n_p = pop.projects.count
+    reach = stream(0, "projects").lognormal(0.0, pop.projects.org_reach_sigma, n_p)
+    prob, alias = alias_table(reach)
+    mu, sigma = pop.gift_size.mu, pop.gift_size.sigma
+    per_project = np.zeros(n_p, dtype=np.int64)
+    t0 = time.perf_counter()
+    for m, n in enumerate(minute_gifts):
+        rng = stream(cfg.seed, "minute", m)
+        fen = np.rint(np.exp(mu + sigma * rng.standard_normal(n))).astype(np.int64) * 100
+        x = rng.random(n) * n_p
+        k = x.astype(np.int64)
+        x -= k
+        project = np.where(x < prob[k], k, alias[k])
+        per_project += np.bincount(project, weights=fen, minlength=n_p).astype(np.int64)
+    wall = time.perf_counter() - t0
+    return {"case": "floor", "scale": 1.0, "gifts": int(sum(minute_gifts)), "run_s": wall,
+            "wall_s": wall, "peak_gib": _peak_gib()}
+
+
+def _in_subprocess(name: str, arg) -> dict:
+    """Run one case in a fresh interpreter; its result comes back as JSON on stdout."""
+    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); "
+            f"from benchmarks.benchmark import case_{name}; "
+            f"print(json.dumps(case_{name}({arg!r})))")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"benchmark case {name}({arg}) failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def run(scales: list[float], out: Path, reference: bool = True) -> pd.DataFrame:
+    out.mkdir(parents=True, exist_ok=True)
+    print("warming up (compiling the kernels into the cache) ...", flush=True)
+    _in_subprocess("engine", 0.0005)
+    rows = []
+    for s in scales:
+        r = _in_subprocess("engine", s)
+        print(f"engine scale {s}: {r['gifts']:,} gifts, run {r['run_s']:.2f} s, "
+              f"wall {r['wall_s']:.2f} s, peak {r['peak_gib']:.2f} GiB", flush=True)
+        rows.append(r)
+    full = max(rows, key=lambda r: r["scale"])
+    (out / "minute_gifts.json").write_text(json.dumps(full["minute_gifts"]))
+    floor = _in_subprocess("floor", full["minute_gifts"])
+    floor["scale"] = full["scale"]
+    print(f"floor: {floor['gifts']:,} gifts in {floor['wall_s']:.2f} s", flush=True)
+    rows.append(floor)
+    if reference:
+        r = _in_subprocess("reference", REFERENCE_SCALE)
+        print(f"reference engine at scale {REFERENCE_SCALE}: {r['gifts']:,} gifts in "
+              f"{r['run_s']:.1f} s (batched {r['batched_run_s']:.3f} s)", flush=True)
+        rows.append(r)
+    df = pd.DataFrame([{k: v for k, v in r.items() if k != "minute_gifts"} for r in rows])
+    df["ns_per_gift"] = df.wall_s / df.gifts * 1e9
+    df["gifts_per_s"] = df.gifts / df.wall_s
+    df["machine"] = f"{platform.processor() or platform.machine()}, " \
+                    f"{_cores()} cores, Python {platform.python_version()}"
+    df.to_csv(out / "benchmark.csv", index=False)
+    (out / "benchmark.md").write_text(_markdown(df), encoding="utf-8")
+    _figure(df, out / "benchmark.png")
+    print(_markdown(df))
+    return df
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+def verdicts(df: pd.DataFrame) -> dict:
+    """The targets of issue 5, computed from a benchmark table."""
+    eng = df[df.case == "engine"].sort_values("scale")
+    full = eng.iloc[-1]
+    floor = df[df.case == "floor"].iloc[0]
+    out = {"full_scale": float(full.scale), "full_wall_s": float(full.wall_s),
+           "floor_s": float(floor.wall_s), "floor_multiple": float(full.wall_s / floor.wall_s),
+           "peak_gib": float(full.peak_gib)}
+    if len(eng) > 1:
+        # linear cost: ns per gift of the run at the largest over the second-largest scale
+        prev = eng.iloc[-2]
+        out["ns_per_gift_ratio"] = float((full.run_s / full.gifts) / (prev.run_s / prev.gifts))
+    ref = df[df.case == "reference"]
+    if len(ref):
+        r = ref.iloc[0]
+        out["reference_speedup_same_gifts"] = float(r.run_s / r.batched_run_s)
+        out["reference_speedup_vs_full"] = float((r.run_s / r.gifts) / (full.run_s / full.gifts))
+    return out
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    v = verdicts(df)
+    cols = ["case", "scale", "gifts", "build_s", "run_s", "tables_s", "wall_s",
+            "ns_per_gift", "gifts_per_s", "peak_gib"]
+    t = df[[c for c in cols if c in df]].copy()
+    lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
+    for _, r in t.iterrows():
+        cells = []
+        for c in t.columns:
+            x = r[c]
+            if isinstance(x, float):
+                cells.append("" if np.isnan(x) else (f"{x:,.0f}" if abs(x) >= 1000 else
+                                                     f"{x:.3g}"))
+            else:
+                cells.append(f"{x:,}" if isinstance(x, int | np.integer) else str(x))
+        lines.append("| " + " | ".join(cells) + " |")
+    ok = lambda b: "met" if b else "NOT met"  # noqa: E731
+    lines += ["", f"Machine: {df.machine.iloc[0]}.", "",
+              f"- full run (scale {v['full_scale']}): {v['full_wall_s']:.1f} s = "
+              f"{v['floor_multiple']:.1f}x the floor of {v['floor_s']:.2f} s "
+              f"(target at most {TARGET_FLOOR_MULTIPLE:g}x: "
+              f"{ok(v['floor_multiple'] <= TARGET_FLOOR_MULTIPLE)})",
+              f"- peak memory {v['peak_gib']:.2f} GiB (target under {TARGET_PEAK_GIB:g} GiB: "
+              f"{ok(v['peak_gib'] < TARGET_PEAK_GIB)})"]
+    if "ns_per_gift_ratio" in v:
+        lines.append(f"- cost per gift, largest over next scale: {v['ns_per_gift_ratio']:.2f} "
+                     "(1.0 is linear in the number of gifts)")
+    if "reference_speedup_same_gifts" in v:
+        lines.append(f"- per gift, the batched engine is {v['reference_speedup_same_gifts']:.0f}x"
+                     " faster than the reference engine on the same gifts, and its full-scale "
+                     f"run {v['reference_speedup_vs_full']:.0f}x (target at least "
+                     f"{TARGET_REFERENCE_SPEEDUP:g}x: "
+                     f"{ok(v['reference_speedup_vs_full'] >= TARGET_REFERENCE_SPEEDUP)})")
+    return "\n".join(lines) + "\n"
+
+
+def _figure(df: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    eng = df[df.case == "engine"]
+    axes[0].loglog(eng.gifts, eng.wall_s, "o-", label="batched engine (wall)")
+    axes[0].loglog(eng.gifts, eng.run_s, "s--", label="batched engine (campaign run)")
+    fl = df[df.case == "floor"]
+    axes[0].loglog(fl.gifts, fl.wall_s, "k^", label="floor (numpy draws + bincount)")
+    lo, hi = eng.gifts.min(), eng.gifts.max()
+    k = eng.wall_s.iloc[-1] / hi
+    axes[0].loglog([lo, hi], [k * lo, k * hi], ":", color="grey", label="linear")
+    axes[0].set(xlabel="gifts", ylabel="seconds", title="Cost against gifts, 2021 scenario")
+    axes[0].legend(fontsize=8)
+    per = df.assign(label=df.case + " @" + df.scale.astype(str))
+    sns.barplot(per, x="label", y="ns_per_gift", ax=axes[1], color="tab:blue")
+    axes[1].set_yscale("log")
+    axes[1].set(xlabel="", ylabel="ns per gift", title="Cost per gift")
+    axes[1].tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scales", type=float, nargs="+", default=[0.01, 0.1, 1.0])
+    ap.add_argument("--out", type=Path, default=ROOT / "outputs" / "benchmark")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="skip the per-gift reference engine (about a minute)")
+    a = ap.parse_args(argv)
+    run(a.scales, a.out, reference=not a.no_reference)
+
+
+if __name__ == "__main__":
+    main()
