@@ -2,6 +2,7 @@
 
     python -m uv run python benchmarks/benchmark.py            # scales 0.01, 0.1, 1.0
     python -m uv run python benchmarks/benchmark.py --scales 0.01 0.1 --out /tmp/bench
+    python -m uv run python benchmarks/benchmark.py --scales --sweep 8   # launchers only
 
 Measures, each case in a fresh process (so peak memory is its own):
 - the batched engine on the 2021 scenario at each scale: the build (population, projects,
@@ -252,14 +253,57 @@ def _figure(df: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def sweep_timing(n_runs: int, out: Path, scale: float = 1.0) -> pd.DataFrame:
+    """The same sweep of ``n_runs`` seeds, one job at a time (the basic launcher) and on
+    every core (``hydra/launcher=joblib``); checks that both give the same numbers."""
+    rows, results = [], {}
+    seeds = ",".join(str(i) for i in range(1, n_runs + 1))
+    for launcher in ("basic", "joblib"):
+        d = out / f"sweep-{launcher}"
+        if d.exists():
+            import shutil
+
+            shutil.rmtree(d)
+        cmd = [sys.executable, "-m", "sim", "-m", f"seed={seeds}", f"scale={scale}",
+               "output.figures=false", "output.progress=false", f"hydra.sweep.dir={d}"]
+        if launcher == "joblib":
+            cmd += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={_cores()}"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        wall = time.perf_counter() - t0
+        summaries = {}
+        for p in sorted(d.glob("*/summary.json")):
+            s = json.loads(p.read_text(encoding="utf-8"))
+            s.pop("wall_seconds")
+            summaries[p.parent.name] = s
+        assert len(summaries) == n_runs, (launcher, len(summaries))
+        results[launcher] = summaries
+        rows.append({"launcher": launcher, "jobs": n_runs, "scale": scale,
+                     "workers": 1 if launcher == "basic" else _cores(), "wall_s": wall})
+        print(f"sweep of {n_runs} runs at scale {scale}, {launcher}: {wall:.1f} s", flush=True)
+    df = pd.DataFrame(rows)
+    df["speedup"] = df.wall_s.iloc[0] / df.wall_s
+    df["same_numbers"] = results["basic"] == results["joblib"]
+    df.to_csv(out / "sweep.csv", index=False)
+    print(df.to_string(index=False))
+    return df
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scales", type=float, nargs="+", default=[0.01, 0.1, 1.0])
+    ap.add_argument("--scales", type=float, nargs="*", default=[0.01, 0.1, 1.0])
     ap.add_argument("--out", type=Path, default=ROOT / "outputs" / "benchmark")
     ap.add_argument("--no-reference", action="store_true",
                     help="skip the per-gift reference engine (about a minute)")
+    ap.add_argument("--sweep", type=int, default=0, metavar="N",
+                    help="also time a sweep of N full-scale runs, one at a time and with "
+                         "the joblib launcher on every core (8 take about 10 minutes)")
+    ap.add_argument("--sweep-scale", type=float, default=1.0)
     a = ap.parse_args(argv)
-    run(a.scales, a.out, reference=not a.no_reference)
+    if a.scales:
+        run(a.scales, a.out, reference=not a.no_reference)
+    if a.sweep:
+        sweep_timing(a.sweep, a.out, a.sweep_scale)
 
 
 if __name__ == "__main__":

@@ -40,8 +40,28 @@ def _status(out: Path, status: str, **extra) -> None:
          **extra}, indent=1) + "\n")
 
 
+def finished_summary(out: Path, config_yaml: str) -> dict | None:
+    """The summary of a complete run of exactly this config in ``out``, else None.
+
+    Complete means ``status.json`` says so, ``summary.json`` (written last, atomically) is
+    there and parses, and ``config.yaml`` is this config: a job that was killed half-way,
+    failed, or ran another config is never taken as finished."""
+    try:
+        status = json.loads((out / "status.json").read_text(encoding="utf-8"))
+        if status.get("status") != "complete":
+            return None
+        if (out / "config.yaml").read_text(encoding="utf-8") != config_yaml:
+            return None
+        return json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def run(cfg: DictConfig | SimConfig, out: Path) -> dict:
     """Validate ``cfg``, simulate, and write tables, figures, report and summary to ``out``.
+
+    If ``out`` already holds a complete run of the identical config and
+    ``output.resume`` is on, nothing is run and that run's summary is returned.
 
     Returns the summary (money in yuan). Raises ConfigError for a bad config (after writing
     ``status.json`` = failed and ``error.txt``), and re-raises anything that fails later.
@@ -54,12 +74,16 @@ def run(cfg: DictConfig | SimConfig, out: Path) -> dict:
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("summary.json", "error.txt"):
-        (out / stale).unlink(missing_ok=True)
     recorder = None
     try:
         obj = validate(cfg)
-        _write_atomic(out / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(obj)))
+        config_yaml = OmegaConf.to_yaml(OmegaConf.structured(obj))
+        if obj.output.resume and (done := finished_summary(out, config_yaml)) is not None:
+            log.info("already complete in %s: not run again", out)
+            return done
+        for stale in ("summary.json", "error.txt", "status.json"):
+            (out / stale).unlink(missing_ok=True)
+        _write_atomic(out / "config.yaml", config_yaml)
         _status(out, "running")
         if obj.output.record_gifts:
             recorder = ParquetRecorder(out / "gifts.parquet")
@@ -84,6 +108,7 @@ def run(cfg: DictConfig | SimConfig, out: Path) -> dict:
     except BaseException as exc:
         if recorder is not None:
             recorder.close(ok=False)
+        (out / "summary.json").unlink(missing_ok=True)
         (out / "error.txt").write_text("".join(traceback.format_exception(exc)),
                                        encoding="utf-8")
         _status(out, "failed", error=f"{type(exc).__name__}: {exc}")

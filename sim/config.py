@@ -165,6 +165,9 @@ class OutputConfig:
     figures: bool = True
     record_gifts: bool = False  # the per-gift ledger, written in chunks to gifts.parquet
     progress: bool = True
+    # A job whose directory already holds a complete run of the identical config is not
+    # run again (so an interrupted sweep, run again into the same sweep dir, resumes).
+    resume: bool = True
 
 
 @dataclass
