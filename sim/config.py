@@ -52,6 +52,13 @@ class ProjectsConfig:
     project_share_concentration: float = MISSING  # Dirichlet alpha within an organisation
     categories: dict[str, float] = field(default_factory=dict)
     less_developed_share: float = MISSING
+    # organisations below this quantile of reach count as small (equity measures)
+    small_org_share: float = 0.5
+    # each project's goal: goal_median_yuan x (reach / median reach)**goal_reach_exponent
+    # x lognormal(0, goal_sigma)
+    goal_median_yuan: float = 20000.0
+    goal_reach_exponent: float = 0.7
+    goal_sigma: float = 0.5
 
 
 @dataclass
@@ -61,6 +68,8 @@ class PopulationConfig:
     segments: list[SegmentConfig] = field(default_factory=list)
     gift_size: GiftSizeConfig = field(default_factory=GiftSizeConfig)
     projects: ProjectsConfig = field(default_factory=ProjectsConfig)
+    # years a donor has given before this event: P(tenure >= k) = tenure_q**k, at most 7
+    tenure_q: float = 0.5
 
 
 @dataclass
@@ -79,12 +88,66 @@ class RuleConfig:
     project_cap_yuan: float | None = None
     flower_tiers: list[list[float]] = field(default_factory=list)  # [threshold, low, high]
     flower_multiplier: list[float] = field(default_factory=list)  # [threshold, low, high]
+    size_tiers: list[list[float]] = field(default_factory=list)  # size_tiers: [min yuan, ratio]
+    long_term_years: int = 0  # long_term: donors with at least this many years of giving ...
+    long_term_ratio: float = 0.0  # ... are matched at this ratio, the others at ``ratio``
+    equity_region: float = 0.0  # match x (1 + this) for projects in less developed regions
+    equity_small_org: float = 0.0  # match x (1 + this) for projects of small organisations
+    # rules allocated when the pool's window closes (breadth, pro_rata, threshold_prizes,
+    # quadratic, pairwise_quadratic)
+    org_cap_share: float | None = None  # pro_rata: at most this share of the pool an org
+    donor_thresholds: list[list[float]] = field(default_factory=list)  # [donors, pool share]
+    qf_variant: str = "alpha"  # quadratic: alpha (capital-constrained) | proportional
+    pairwise_m_yuan: float = 100.0  # pairwise_quadratic: the bound M
+
+
+@dataclass
+class CounterConfig:
+    """The platform's counter-measures against gaming (matching-evidence.md section 3)."""
+
+    rate_limit_per_minute: int = 0  # gifts of one account beyond this in a minute: no match
+    freeze_after_detections: int = 0  # a project's match stops after this many detections
 
 
 @dataclass
 class PolicyConfig:
     name: str = MISSING
     rules: dict[str, RuleConfig] = field(default_factory=dict)
+    # the rule of every Foundation pool (the pools' own rule names are then not used)
+    foundation: RuleConfig | None = None
+    budget: float | None = None  # yuan: the Foundation's pools scaled to this total
+    tranches: int = 1  # each Foundation pool released in this many equal, evenly spaced parts
+    countermeasures: CounterConfig = field(default_factory=CounterConfig)
+
+
+@dataclass
+class MachineConfig:
+    """Machine donors (2017: accounts giving more than 5 times a minute)."""
+
+    accounts: int = 0  # at full scale
+    gifts_per_minute: float = 6.0  # each, while a Foundation pool is paying ...
+    active_minutes: int = 1  # ... in the first minutes after it opens (0: all the time)
+    gift_yuan: float = 1.0
+    detect_probability: float = 0.0  # per gift, by the platform's risk control
+
+
+@dataclass
+class RingConfig:
+    """套捐 rings: an organisation pays back small gifts from many identities."""
+
+    count: int = 0  # rings (organisations) at full scale
+    identities: int = 200  # per ring
+    gifts_per_day: float = 5.0  # each identity, spread over the paying hours
+    gift_yuan: float = 5.0
+    detect_probability: float = 0.0  # per gift
+
+
+@dataclass
+class GamingConfig:
+    name: str = "none"
+    machines: MachineConfig = field(default_factory=MachineConfig)
+    rings: RingConfig = field(default_factory=RingConfig)
+    false_positive_probability: float = 0.0  # an honest gift flagged, per gift
 
 
 @dataclass
@@ -177,6 +240,7 @@ class SimConfig:
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)
+    gaming: GamingConfig = field(default_factory=GamingConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
 
 
@@ -187,6 +251,7 @@ def register_configs() -> None:
     cs.store(group="scenario", name="scenario_schema", node=ScenarioConfig)
     cs.store(group="policy", name="policy_schema", node=PolicyConfig)
     cs.store(group="population", name="population_schema", node=PopulationConfig)
+    cs.store(group="gaming", name="gaming_schema", node=GamingConfig)
 
 
 # --------------------------------------------------------------------------- checks
@@ -270,12 +335,46 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
         _need(fig.role in FIGURE_ROLES, f"scenario.reported.{k}.role", fig.role,
               f"one of {list(FIGURE_ROLES)}")
 
-    rules = obj.policy.rules
+    pol = obj.policy
+    rules = pol.rules
     _need(len(rules) > 0, "policy.rules", {}, "at least one rule")
-    for rname, rule in rules.items():
-        _need(rule.type in RULE_TYPES, f"policy.rules.{rname}.type", rule.type,
-              f"one of {sorted(RULE_TYPES)}")
-        RULE_TYPES[rule.type].check(f"policy.rules.{rname}", rule)
+    named = [(f"policy.rules.{k}", r) for k, r in rules.items()]
+    if pol.foundation is not None:
+        named.append(("policy.foundation", pol.foundation))
+    for key, rule in named:
+        _need(rule.type in RULE_TYPES, f"{key}.type", rule.type, f"one of {sorted(RULE_TYPES)}")
+        RULE_TYPES[rule.type].check(key, rule)
+    _need(pol.budget is None or pol.budget >= 0, "policy.budget", pol.budget,
+          "a budget >= 0 yuan, or null for the scenario's")
+    _need(1 <= pol.tranches <= 100, "policy.tranches", pol.tranches, "a whole number 1..100")
+    cm = pol.countermeasures
+    _need(cm.rate_limit_per_minute >= 0, "policy.countermeasures.rate_limit_per_minute",
+          cm.rate_limit_per_minute, "gifts a minute >= 0 (0: no limit)")
+    _need(cm.freeze_after_detections >= 0, "policy.countermeasures.freeze_after_detections",
+          cm.freeze_after_detections, "a count >= 0 (0: never freeze)")
+    ent_rule = rules.get(sc.enterprise.rule)
+    if sc.enterprise.count > 0 and ent_rule is not None:
+        _need(not RULE_TYPES[ent_rule.type].post_event,
+              f"policy.rules.{sc.enterprise.rule}.type", ent_rule.type,
+              "a rule settled gift by gift (enterprise pools back set projects): one of "
+              f"{sorted(k for k, c in RULE_TYPES.items() if not c.post_event)}")
+
+    gm = obj.gaming
+    for key, v in (("gaming.machines.active_minutes", gm.machines.active_minutes),
+                   ("gaming.machines.accounts", gm.machines.accounts),
+                   ("gaming.rings.count", gm.rings.count),
+                   ("gaming.rings.identities", gm.rings.identities)):
+        _need(v >= 0, key, v, "a count >= 0")
+    for key, v in (("gaming.machines.gifts_per_minute", gm.machines.gifts_per_minute),
+                   ("gaming.rings.gifts_per_day", gm.rings.gifts_per_day)):
+        _need(v >= 0, key, v, "a rate >= 0")
+    for key, v in (("gaming.machines.gift_yuan", gm.machines.gift_yuan),
+                   ("gaming.rings.gift_yuan", gm.rings.gift_yuan)):
+        _need(v >= 1 and float(v).is_integer(), key, v, "whole yuan >= 1")
+    for key, v in (("gaming.machines.detect_probability", gm.machines.detect_probability),
+                   ("gaming.rings.detect_probability", gm.rings.detect_probability),
+                   ("gaming.false_positive_probability", gm.false_positive_probability)):
+        _check_share(key, v)
 
     names = set()
     for i, pool in enumerate(sc.foundation_pools):
@@ -342,6 +441,11 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
           and sum(pr.categories.values()) > 0, "population.projects.categories",
           dict(pr.categories), "shares >= 0, not all zero")
     _check_share("population.projects.less_developed_share", pr.less_developed_share)
+    _check_share("population.projects.small_org_share", pr.small_org_share)
+    _need(pr.goal_median_yuan > 0, "population.projects.goal_median_yuan", pr.goal_median_yuan,
+          "> 0 yuan")
+    _need(pr.goal_sigma >= 0, "population.projects.goal_sigma", pr.goal_sigma, ">= 0")
+    _need(0 <= pop.tenure_q < 1, "population.tenure_q", pop.tenure_q, "0 <= tenure_q < 1")
     return obj
 
 

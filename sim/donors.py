@@ -24,12 +24,16 @@ from sim.config import PopulationConfig
 from sim.ledger import pick_donors, reset_daily
 
 # One record per donor, padded to 32 bytes so that two donors share a cache line exactly.
+# kind: 0 an honest donor, 1 a machine account, 2 a 套捐 ring identity (gaming).
 DONOR_RECORD = np.dtype({
-    "names": ["match_today", "flowers", "chances", "gifts_made", "level", "helps_today"],
-    "formats": [np.int64, np.int32, np.int32, np.int32, np.float32, np.int16],
-    "offsets": [0, 8, 12, 16, 20, 24],
+    "names": ["match_today", "flowers", "chances", "gifts_made", "level", "helps_today",
+              "tenure", "kind", "batch_gifts", "matched", "banned"],
+    "formats": [np.int64, np.int32, np.int32, np.int32, np.float32, np.int16, np.int8,
+                np.int8, np.int16, np.int8, np.int8],
+    "offsets": [0, 8, 12, 16, 20, 24, 26, 27, 28, 30, 31],
     "itemsize": 32,
 })
+KIND_HONEST, KIND_MACHINE, KIND_RING = 0, 1, 2
 
 
 @dataclass
@@ -46,6 +50,11 @@ class Donors:
     helps_today: np.ndarray  # int16 helps received today
     match_today: np.ndarray  # int64 fen of capped match received today
     gifts_made: np.ndarray  # int32
+    tenure: np.ndarray  # int8 years of giving before this event (long-term matching)
+    kind: np.ndarray  # int8 KIND_*: gaming identities follow the honest population
+    batch_gifts: np.ndarray  # int16 gifts in the batch being settled (rate limits)
+    matched: np.ndarray  # int8 1 once any gift of the donor got a match
+    banned: np.ndarray  # int8 1 once the account broke the rate limit: no more match
     mu: float
     sigma: float
     one_yuan_share: float
@@ -53,11 +62,14 @@ class Donors:
 
     @property
     def n(self) -> int:
+        """The honest population (gaming identities, if any, follow it)."""
         return int(self.seg_start[-1])
 
     @classmethod
-    def build(cls, cfg: PopulationConfig, scale: float, rng: np.random.Generator) -> Donors:
-        """A population of ``cfg.donors x scale`` donors split into the configured segments."""
+    def build(cls, cfg: PopulationConfig, scale: float, rng: np.random.Generator,
+              gaming_kinds: np.ndarray | None = None) -> Donors:
+        """A population of ``cfg.donors x scale`` donors split into the configured segments,
+        followed by one record for each gaming identity (``gaming_kinds``: their kinds)."""
         n = max(len(cfg.segments), round(cfg.donors * scale))
         shares = np.array([s.share for s in cfg.segments])
         sizes = np.maximum(1, np.round(shares * n).astype(np.int64))
@@ -66,13 +78,18 @@ class Donors:
         n = int(seg_start[-1])
         rate = np.array([s.rate for s in cfg.segments]) * sizes
         resp = rate * np.array([s.match_response for s in cfg.segments])
-        state = np.zeros(n, dtype=DONOR_RECORD)
+        extra = np.zeros(0, dtype=np.int8) if gaming_kinds is None else gaming_kinds
+        state = np.zeros(n + extra.shape[0], dtype=DONOR_RECORD)
         level = rng.standard_normal(n, dtype=np.float32)
         level *= np.float32(cfg.gift_size.donor_sigma)
         for s, seg in enumerate(cfg.segments):
             level[seg_start[s]:seg_start[s + 1]] += np.float32(seg.size_shift)
-        state["level"] = level
+        state["level"][:n] = level
         del level
+        if cfg.tenure_q > 0:  # P(tenure >= k) = q**k, at most 7 years
+            u = rng.random(n)
+            state["tenure"][:n] = np.minimum(7, np.floor(np.log1p(-u) / np.log(cfg.tenure_q)))
+        state["kind"][n:] = extra
         gs = cfg.gift_size
         return cls(
             seg_start=seg_start,
@@ -84,6 +101,11 @@ class Donors:
             helps_today=state["helps_today"],
             match_today=state["match_today"],
             gifts_made=state["gifts_made"],
+            tenure=state["tenure"],
+            kind=state["kind"],
+            batch_gifts=state["batch_gifts"],
+            matched=state["matched"],
+            banned=state["banned"],
             mu=gs.mu, sigma=gs.sigma, one_yuan_share=gs.one_yuan_share,
             max_fen=int(gs.max_yuan) * 100,
         )

@@ -24,16 +24,18 @@ from typing import NamedTuple
 import numpy as np
 import simpy
 
+from sim.allocation import allocate, window_stats
 from sim.calendar import MINUTES_PER_DAY, Calendar
 from sim.config import SimConfig
-from sim.donors import Donors
+from sim.donors import KIND_MACHINE, KIND_RING, Donors
 from sim.ledger import add_flowers, alias_table, apply_helps, settle_batch
+from sim.policies import F
 from sim.pools import Pools
 from sim.projects import Projects
 
 log = logging.getLogger("sim")
 
-STREAMS = {"projects": 1, "donors": 2, "enterprises": 3, "minute": 4}
+STREAMS = {"projects": 1, "donors": 2, "enterprises": 3, "minute": 4, "gaming": 5}
 
 # Gift-size histogram: ten bins a decade from 1 yuan to 10 million yuan, in fen.
 SIZE_EDGES_FEN = np.round(100 * 10 ** (np.arange(0, 71) / 10)).astype(np.int64)
@@ -72,13 +74,28 @@ class Campaign:
         sc, s = cfg.scenario, cfg.scale
         self.cal = Calendar.from_config(sc)
         self.projects = Projects.build(cfg.population.projects, s, stream(cfg.seed, "projects"))
-        self.donors = Donors.build(cfg.population, s, stream(cfg.seed, "donors"))
+        self.gaming = Gaming.build(cfg, self.projects, stream(cfg.seed, "gaming"))
+        self.donors = Donors.build(cfg.population, s, stream(cfg.seed, "donors"),
+                                   self.gaming.kinds)
+        self.gaming.first_id = self.donors.n
         self.pools = Pools.build(sc, cfg.policy, self.projects, s,
                                  stream(cfg.seed, "enterprises"), self.cal)
+        self.gaming.set_machine_minutes(self.pools, self.cal.n_minutes,
+                                        cfg.gaming.machines.active_minutes)
+        cm = cfg.policy.countermeasures
+        gm = cfg.gaming
+        self.detect_ppm = np.array([gm.false_positive_probability,
+                                    gm.machines.detect_probability,
+                                    gm.rings.detect_probability]) * 1_000_000
+        self.rate_limit = cm.rate_limit_per_minute
+        self.freeze_after = cm.freeze_after_detections
+        # eligible gifts of each post-event pool's window, chunk by chunk
+        self.post_gifts: dict[int, list] = {g: [] for g in self.pools.post_rules}
         self.flower_rules = sc.flowers
         m = self.cal.n_minutes
         self.series = {k: np.zeros(m, dtype=np.int64) for k in (
-            "gifts", "public_fen", "foundation_fen", "enterprise_fen", "flowers")}
+            "gifts", "public_fen", "foundation_fen", "enterprise_fen", "flowers",
+            "matched_gifts", "foundation_matched_gifts", "gaming_gifts", "added_public_fen")}
         self.levels = np.zeros((self.pools.foundation.shape[0], m), dtype=np.int64)
         self.enterprise_remaining = np.zeros(m, dtype=np.int64)
         self.size_hist = np.zeros(SIZE_EDGES_FEN.shape[0] + 1, dtype=np.int64)
@@ -124,6 +141,38 @@ class Campaign:
         yield self.env.timeout(p.close_at[g] - p.open_at[g])
         self._dirty = True
         self.events.append(Event(self.env.now, "window_closed", p.names[g]))
+        if g in p.post_rules:
+            self._allocate_post(g)
+            self.events.append(Event(self.env.now, "post_allocated", p.names[g]))
+
+    def _allocate_post(self, g: int) -> None:
+        """Pay a post-event pool over its window's eligible gifts (see sim.allocation)."""
+        p, pr, d = self.pools, self.projects, self.donors
+        chunks = self.post_gifts.pop(g)
+        cols = [np.concatenate([c[i] for c in chunks]) if chunks else np.zeros(0, np.int64)
+                for i in range(4)]
+        donor, project, amount, minute = cols
+        st = window_stats(donor, project, amount, d.kind[donor] if donor.size else
+                          np.zeros(0, np.int8), pr.n, pr.org, pr.n_orgs)
+        res = allocate(p.post_rules[g], p.rules[g], st, int(p.remaining[g]), pr.flags,
+                       pr.frozen)
+        total = int(res.per_project.sum())
+        assert total <= p.remaining[g]
+        p.remaining[g] -= total
+        p.paid[g] += total
+        p.gamed[g] += res.gamed_fen
+        k = int(np.flatnonzero(p.foundation == g)[0])
+        p.gp_paid[k] += res.per_project
+        pr.foundation_match += res.per_project
+        d.matched[st.pair_donor[res.matched_pairs]] = 1
+        m = min(int(self.env.now), self.cal.n_minutes - 1)
+        self.series["foundation_fen"][m] += total
+        got = res.per_project[project] > 0
+        fmg = self.series["foundation_matched_gifts"]
+        fmg += np.bincount(minute[got], minlength=self.cal.n_minutes)
+        np.minimum(fmg, self.series["gifts"], out=fmg)  # pools with overlapping windows
+        if p.remaining[g] == 0 and total > 0:
+            p.depleted_at[g] = self.env.now
 
     def _enterprise_pools(self, idx: np.ndarray):
         yield self.env.timeout(self.pools.open_at[idx[0]])
@@ -239,9 +288,13 @@ class Campaign:
         helpee = np.full(n, -1, dtype=np.int64)
         helpee[one] = d.pick(rng, int(one.sum()))[1]
         project = self._choose_projects(rng, seg)
-        u = rng.random((3, n))
-        return {"t": t, "donor": donor, "project": project,
-                "amount": amount, "helpee": helpee, "u1": u[0], "u2": u[1], "u3": u[2]}
+        u = rng.random((4, n))
+        gifts = {"t": t, "donor": donor, "project": project, "amount": amount,
+                 "helpee": helpee, "u1": u[0], "u2": u[1], "u3": u[2], "u4": u[3],
+                 "added": extra}
+        if self.gaming.active and self.foundation_live:
+            gifts = self.gaming.add_gifts(gifts, minute, stream(self.cfg.seed, "gaming", minute))
+        return gifts
 
     def settle(self, g: dict) -> dict:
         """Settle a minute's gifts with the batched kernel; returns the per-gift match."""
@@ -249,15 +302,19 @@ class Campaign:
         n = g["t"].shape[0]
         out = {"foundation_match": np.zeros(n, dtype=np.int64),
                "enterprise_match": np.zeros(n, dtype=np.int64),
-               "enterprise_pool": np.zeros(n, dtype=np.int64)}
+               "enterprise_pool": np.zeros(n, dtype=np.int64),
+               "ok": np.zeros(n, dtype=np.bool_)}
         changes = settle_batch(
             g["t"], g["donor"], g["project"], g["amount"], g["helpee"], g["u1"], g["u2"],
-            g["u3"], d.flowers, d.chances, d.helps_today, d.match_today, d.gifts_made,
-            p.public, p.count, p.foundation_match, p.enterprise_match,
-            pl.open_at, pl.close_at, pl.remaining, pl.paid, pl.depleted_at, pl.rules,
-            pl.foundation, pl.gp_paid, pl.link_ptr, pl.link_idx, pl.link_paid,
-            fl.per_gift, fl.chances_per_help_gift, fl.max_helps_per_day,
-            out["foundation_match"], out["enterprise_match"], out["enterprise_pool"])
+            g["u3"], g["u4"], d.flowers, d.chances, d.helps_today, d.match_today,
+            d.gifts_made, d.tenure, d.kind, d.batch_gifts, d.matched, d.banned,
+            p.public, p.count, p.foundation_match, p.enterprise_match, p.flags, p.frozen,
+            p.detections, pl.open_at, pl.close_at, pl.remaining, pl.paid, pl.depleted_at,
+            pl.gamed, pl.rules, pl.foundation, pl.gp_paid, pl.link_ptr, pl.link_idx,
+            pl.link_paid, fl.per_gift, fl.chances_per_help_gift, fl.max_helps_per_day,
+            self.rate_limit, self.freeze_after, self.detect_ppm,
+            out["foundation_match"], out["enterprise_match"], out["enterprise_pool"],
+            out["ok"])
         out["changes"] = changes
         return out
 
@@ -287,6 +344,18 @@ class Campaign:
         s["foundation_fen"][m] = res["foundation_match"].sum()
         s["enterprise_fen"][m] = res["enterprise_match"].sum()
         s["flowers"][m] = n * self.flower_rules.per_gift + flowers
+        s["matched_gifts"][m] += np.count_nonzero(res["foundation_match"] + res["enterprise_match"])
+        s["foundation_matched_gifts"][m] += np.count_nonzero(res["foundation_match"])
+        s["gaming_gifts"][m] = np.count_nonzero(gifts["donor"] >= self.donors.n)
+        s["added_public_fen"][m] = gifts["amount"][gifts["added"]].sum()
+        if self.post_gifts:
+            pl = self.pools
+            ok = res["ok"]
+            for g, chunks in self.post_gifts.items():
+                if pl.open_at[g] <= m < pl.close_at[g] and pl.remaining[g] > 0:
+                    sel = ok & (gifts["amount"] >= pl.rules[g, F["min_gift_fen"]])
+                    chunks.append((gifts["donor"][sel], gifts["project"][sel],
+                                   gifts["amount"][sel], np.full(int(sel.sum()), m)))
         self.size_hist += np.bincount(size_bins(gifts["amount"]),
                                       minlength=self.size_hist.shape[0])
         pl = self.pools
@@ -294,3 +363,83 @@ class Campaign:
         self.enterprise_remaining[m] = pl.remaining[pl.is_enterprise].sum()
         if self.recorder is not None:
             self.recorder.add(m, fe, gifts, res)
+
+
+class Gaming:
+    """Bad actors (matching-evidence.md section 3), as donor records after the honest
+    population, active while a Foundation pool is paying:
+
+    - machine accounts, each sending Poisson(``gifts_per_minute``) gifts of ``gift_yuan`` a
+      minute to one project (the 2017 pattern);
+    - 套捐 rings: an organisation (a small one, drawn by the gaming stream) has
+      ``identities`` people each give ``gifts_per_day`` gifts of ``gift_yuan`` a day (over
+      600 paying minutes, ASSUMPTION) to one of its projects, and pays them back.
+
+    Their gifts come from their own random stream, so the honest gifts of a run are the
+    same with and without them (common random numbers)."""
+
+    RING_MINUTES_PER_DAY = 600.0  # ASSUMPTION: rings work through ten paying hours a day
+
+    def __init__(self, kinds, target, machine_rate, ring_rate, machine_fen, ring_fen):
+        self.kinds = kinds
+        self.target = target  # project of each gaming identity
+        self.machine_rate, self.ring_rate = machine_rate, ring_rate
+        self.machine_fen, self.ring_fen = machine_fen, ring_fen
+        self.first_id = 0  # set once the honest population is built
+        self.n_machines = int((kinds == KIND_MACHINE).sum())
+        self.active = kinds.shape[0] > 0
+
+    @classmethod
+    def build(cls, cfg: SimConfig, projects: Projects, rng: np.random.Generator) -> Gaming:
+        gm, s = cfg.gaming, cfg.scale
+        n_mach = round(gm.machines.accounts * s)
+        # at small scales keep at least one ring, with the scaled number of identities
+        n_rings = max(1, round(gm.rings.count * s)) if gm.rings.count > 0 else 0
+        n_id = max(1, round(gm.rings.count * gm.rings.identities * s / n_rings)) \
+            if n_rings else 0
+        mach_target = rng.choice(projects.n, n_mach, p=projects.reach) if n_mach else \
+            np.zeros(0, np.int64)
+        small = np.flatnonzero(np.bincount(projects.org[projects.small_org],
+                                           minlength=projects.n_orgs))
+        orgs = small if small.size else np.arange(projects.n_orgs)
+        ring_org = rng.choice(orgs, n_rings, replace=n_rings > orgs.size) if n_rings else \
+            np.zeros(0, np.int64)
+        ring_target = np.zeros(n_rings * n_id, dtype=np.int64)
+        for r, o in enumerate(ring_org):
+            own = np.flatnonzero(projects.org == o)
+            ring_target[r * n_id:(r + 1) * n_id] = rng.choice(own, n_id)
+        kinds = np.concatenate([np.full(n_mach, KIND_MACHINE, np.int8),
+                                np.full(n_rings * n_id, KIND_RING, np.int8)])
+        return cls(kinds, np.concatenate([mach_target, ring_target]).astype(np.int64),
+                   n_mach * gm.machines.gifts_per_minute,
+                   n_rings * n_id * gm.rings.gifts_per_day / cls.RING_MINUTES_PER_DAY,
+                   round(gm.machines.gift_yuan * 100), round(gm.rings.gift_yuan * 100))
+
+    def set_machine_minutes(self, pools: Pools, n_minutes: int, active: int) -> None:
+        """Machines fire in the first ``active`` minutes after each Foundation pool opens
+        (0: whenever a pool is paying)."""
+        self.machine_minutes = np.zeros(n_minutes, dtype=bool)
+        for g in pools.foundation:
+            o, c = int(pools.open_at[g]), int(pools.close_at[g])
+            self.machine_minutes[o:(c if active == 0 else min(c, o + active))] = True
+
+    def add_gifts(self, gifts: dict, minute: int, rng: np.random.Generator) -> dict:
+        """The minute's gifts with the gaming gifts merged in, in timestamp order."""
+        n_m = rng.poisson(self.machine_rate) if self.machine_minutes[minute] else 0
+        n_r = rng.poisson(self.ring_rate)
+        n = n_m + n_r
+        if n == 0:
+            return gifts
+        n_ring_ids = self.kinds.shape[0] - self.n_machines
+        local = np.concatenate([rng.integers(0, max(self.n_machines, 1), n_m),
+                                self.n_machines + rng.integers(0, max(n_ring_ids, 1), n_r)])
+        amount = np.concatenate([np.full(n_m, self.machine_fen, np.int64),
+                                 np.full(n_r, self.ring_fen, np.int64)])
+        u = rng.random((5, n))
+        extra = {"t": minute + u[4], "donor": self.first_id + local,
+                 "project": self.target[local], "amount": amount,
+                 "helpee": np.full(n, -1, np.int64),
+                 "u1": u[0], "u2": u[1], "u3": u[2], "u4": u[3], "added": np.zeros(n, bool)}
+        merged = {k: np.concatenate([gifts[k], extra[k]]) for k in gifts}
+        order = np.argsort(merged["t"], kind="stable")
+        return {k: v[order] for k, v in merged.items()}

@@ -15,7 +15,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.policies import MODE_FIXED, MODE_NONE, MODE_RANDOM, F
+from sim.policies import (
+    FLAG_LESS_DEVELOPED,
+    FLAG_SMALL_ORG,
+    MODE_FIXED,
+    MODE_LONGTERM,
+    MODE_NONE,
+    MODE_RANDOM,
+    MODE_TIERED,
+    F,
+)
 
 _MODE = F["mode"]
 _RATIO = F["ratio_bp"]
@@ -27,6 +36,10 @@ _GCAP, _DCAP, _PCAP = F["gift_cap_fen"], F["donor_day_cap_fen"], F["project_cap_
 _T1, _T1LO, _T1HI = F["tier1_flowers"], F["tier1_lo_bp"], F["tier1_hi_bp"]
 _T2, _T2LO, _T2HI = F["tier2_flowers"], F["tier2_lo_bp"], F["tier2_hi_bp"]
 _M, _MLO, _MHI = F["mult_flowers"], F["mult_lo"], F["mult_hi"]
+_S1, _S1BP, _S2, _S2BP, _S3, _S3BP = (F["size1_fen"], F["size1_bp"], F["size2_fen"],
+                                      F["size2_bp"], F["size3_fen"], F["size3_bp"])
+_LTY, _LTBP = F["lt_years"], F["lt_bp"]
+_EQR, _EQS = F["eq_region_bp"], F["eq_small_bp"]
 
 
 @njit(cache=True, inline="always")
@@ -37,16 +50,30 @@ def _uniform_int(u, lo, hi):
 
 
 @njit(cache=True)
-def offer(rules, g, amount, flowers, has_chance, u1, u2, u3):
+def offer(rules, g, amount, flowers, has_chance, u1, u2, u3, tenure, pflags):
     """The match a rule offers for a gift before caps and budgets, and whether it spends a
     friend-help chance, under rule row ``rules[g]`` (indexed in place: taking a row view
-    costs a reference count per gift). Returns (match_fen, spent_chance)."""
+    costs a reference count per gift), for a donor of ``tenure`` years and a project with
+    flags ``pflags``. Returns (match_fen, spent_chance). Post-event rules offer nothing
+    here: they are allocated when the window closes."""
     mode = rules[g, _MODE]
     if mode == MODE_NONE or amount < rules[g, _MIN]:
         return np.int64(0), False
     spent = False
     if mode == MODE_FIXED:
         m = amount * rules[g, _RATIO] // 10_000
+    elif mode == MODE_TIERED:
+        bp = np.int64(0)
+        if rules[g, _S3BP] > 0 and amount >= rules[g, _S3]:
+            bp = rules[g, _S3BP]
+        elif rules[g, _S2BP] > 0 and amount >= rules[g, _S2]:
+            bp = rules[g, _S2BP]
+        elif amount >= rules[g, _S1]:
+            bp = rules[g, _S1BP]
+        m = amount * bp // 10_000
+    elif mode == MODE_LONGTERM:
+        bp = rules[g, _LTBP] if tenure >= rules[g, _LTY] else rules[g, _RATIO]
+        m = amount * bp // 10_000
     elif mode == MODE_RANDOM:
         p = rules[g, _P]
         if rules[g, _PCH] >= 0 and has_chance:
@@ -65,6 +92,13 @@ def offer(rules, g, amount, flowers, has_chance, u1, u2, u3):
             m = m + m * _uniform_int(u3, rules[g, _T2LO], rules[g, _T2HI]) // 10_000
         elif rules[g, _T1] > 0 and flowers >= rules[g, _T1]:
             m = m + m * _uniform_int(u3, rules[g, _T1LO], rules[g, _T1HI]) // 10_000
+        w = np.int64(10_000)
+        if pflags & FLAG_LESS_DEVELOPED:
+            w += rules[g, _EQR]
+        if pflags & FLAG_SMALL_ORG:
+            w += rules[g, _EQS]
+        if w != 10_000:
+            m = m * w // 10_000
         if rules[g, _GCAP] > 0 and m > rules[g, _GCAP]:
             m = rules[g, _GCAP]
     return m, spent
@@ -80,24 +114,30 @@ def _bound(m, cap, used):
 
 @njit(cache=True)
 def settle_batch(
-    t, donor, project, amount, helpee, u1, u2, u3,
-    flowers, chances, helps_today, match_today, gifts_made,
-    proj_public, proj_count, proj_fmatch, proj_ematch,
-    pool_open, pool_close, pool_remaining, pool_paid, pool_depleted, rules,
-    global_pools, gp_paid, link_ptr, link_idx, link_paid,
-    flowers_per_gift, chances_per_help_gift, max_helps,
-    out_fmatch, out_ematch, out_epool,
+    t, donor, project, amount, helpee, u1, u2, u3, u4,
+    flowers, chances, helps_today, match_today, gifts_made, tenure, kind, batch_gifts,
+    matched, banned, proj_public, proj_count, proj_fmatch, proj_ematch, proj_flags, proj_frozen,
+    proj_detect, pool_open, pool_close, pool_remaining, pool_paid, pool_depleted, pool_gamed,
+    rules, global_pools, gp_paid, link_ptr, link_idx, link_paid,
+    flowers_per_gift, chances_per_help_gift, max_helps, rate_limit, freeze_after, detect_ppm,
+    out_fmatch, out_ematch, out_epool, out_ok,
 ):
     """Settle one batch of gifts, already in timestamp order, updating all state in place.
 
-    Each gift may be matched by every open Foundation (global) pool with money left, and by
-    the first open pool linked to its project (an enterprise) with money left. Then the gift
-    itself is credited: its money to its project, a flower to its donor, and, for a 1-yuan
-    friend-help gift, chances to the friend it helps (``helpee`` >= 0), at most
-    ``max_helps`` helps a friend a day.
+    First the platform's checks: an account's gifts beyond ``rate_limit`` in the batch (a
+    minute) are flagged and the account is banned from match for the rest of the event
+    (``banned``; 2017: machine accounts; "a year's ban"); any gift is flagged with probability
+    ``detect_ppm[kind of its donor]`` (index 0: an honest donor's false positive); a
+    project with ``freeze_after`` flags gets no more match. Each gift that passes may be
+    matched by every open Foundation (global) pool with money left, and by the first open
+    pool linked to its project (an enterprise) with money left; match paid on a gaming
+    donor's gift is counted in ``pool_gamed``. Then the gift itself is credited: its money
+    to its project, a flower to its donor, and, for a 1-yuan friend-help gift, chances to
+    the friend it helps (``helpee`` >= 0), at most ``max_helps`` helps a friend a day.
+    ``out_ok`` says which gifts passed the checks (post-event rules allocate over those).
 
-    Returns the number of changes in which projects can be matched (a pool emptied or a
-    project reaching a pool's cap), so the caller knows when to refresh availability.
+    Returns the number of changes in which projects can be matched (a pool emptied, a
+    project reaching a pool's cap or frozen), so the caller knows when to refresh.
     """
     changes = 0
     n_global = global_pools.shape[0]
@@ -115,60 +155,82 @@ def settle_batch(
         a = amount[i]
         ti = t[i]
         f = flowers[d]
+        k_d = kind[d]
+        batch_gifts[d] += 1
+        limited = rate_limit > 0 and batch_gifts[d] > rate_limit
+        if limited:
+            banned[d] = 1
+        if limited or u4[i] * 1_000_000.0 < detect_ppm[k_d]:
+            proj_detect[p] += 1
+            if freeze_after > 0 and proj_detect[p] >= freeze_after and proj_frozen[p] == 0:
+                proj_frozen[p] = 1
+                changes += 1
+        ok = banned[d] == 0 and proj_frozen[p] == 0
         has_chance = chances[d] > 0
         spent_chance = False
         fm = np.int64(0)
-        # The Foundation and the enterprise loops below are written out on purpose: sharing
-        # one helper for offer, caps and payment measured 1.7x slower at scale 0.5 (numba
-        # 0.68), the kernel being the hottest code of a run.
-        for k in range(n_global):
-            g = global_pools[k]
-            if pool_remaining[g] <= 0 or ti < pool_open[g] or ti >= pool_close[g]:
-                continue
-            m, spent = offer(rules, g, a, f, has_chance and not spent_chance, u1[i], u2[i], u3[i])
-            spent_chance = spent_chance or spent
-            m = _bound(m, rules[g, _DCAP], match_today[d])
-            m = _bound(m, rules[g, _PCAP], gp_paid[k, p])
-            m = min(m, pool_remaining[g])
-            if m > 0:
-                pool_remaining[g] -= m
-                pool_paid[g] += m
-                gp_paid[k, p] += m
-                if rules[g, _DCAP] > 0:
-                    match_today[d] += m
-                fm += m
-                if rules[g, _PCAP] > 0 and gp_paid[k, p] >= rules[g, _PCAP]:
-                    changes += 1
-                if pool_remaining[g] == 0:
-                    pool_depleted[g] = ti
-                    changes += 1
         em = np.int64(0)
         ep = -1
-        for j in range(link_ptr[p], link_ptr[p + 1]):
-            e = link_idx[j]
-            if pool_remaining[e] <= 0 or ti < pool_open[e] or ti >= pool_close[e]:
-                continue
-            m, spent = offer(rules, e, a, f, has_chance and not spent_chance, u1[i], u2[i], u3[i])
-            spent_chance = spent_chance or spent
-            m = _bound(m, rules[e, _DCAP], match_today[d])
-            m = _bound(m, rules[e, _PCAP], link_paid[j])
-            m = min(m, pool_remaining[e])
-            if m > 0:
-                pool_remaining[e] -= m
-                pool_paid[e] += m
-                link_paid[j] += m
-                if rules[e, _DCAP] > 0:
-                    match_today[d] += m
-                em = m
-                ep = e
-                if rules[e, _PCAP] > 0 and link_paid[j] >= rules[e, _PCAP]:
-                    changes += 1
-                if pool_remaining[e] == 0:
-                    pool_depleted[e] = ti
-                    changes += 1
-            break
+        if ok:
+            pf = proj_flags[p]
+            ten = tenure[d]
+            # The Foundation and the enterprise loops below are written out on purpose:
+            # sharing one helper for offer, caps and payment measured 1.7x slower at scale
+            # 0.5 (numba 0.68), the kernel being the hottest code of a run.
+            for k in range(n_global):
+                g = global_pools[k]
+                if pool_remaining[g] <= 0 or ti < pool_open[g] or ti >= pool_close[g]:
+                    continue
+                m, spent = offer(rules, g, a, f, has_chance and not spent_chance, u1[i], u2[i],
+                                 u3[i], ten, pf)
+                spent_chance = spent_chance or spent
+                m = _bound(m, rules[g, _DCAP], match_today[d])
+                m = _bound(m, rules[g, _PCAP], gp_paid[k, p])
+                m = min(m, pool_remaining[g])
+                if m > 0:
+                    pool_remaining[g] -= m
+                    pool_paid[g] += m
+                    gp_paid[k, p] += m
+                    if k_d > 0:
+                        pool_gamed[g] += m
+                    if rules[g, _DCAP] > 0:
+                        match_today[d] += m
+                    fm += m
+                    if rules[g, _PCAP] > 0 and gp_paid[k, p] >= rules[g, _PCAP]:
+                        changes += 1
+                    if pool_remaining[g] == 0:
+                        pool_depleted[g] = ti
+                        changes += 1
+            for j in range(link_ptr[p], link_ptr[p + 1]):
+                e = link_idx[j]
+                if pool_remaining[e] <= 0 or ti < pool_open[e] or ti >= pool_close[e]:
+                    continue
+                m, spent = offer(rules, e, a, f, has_chance and not spent_chance, u1[i], u2[i],
+                                 u3[i], ten, pf)
+                spent_chance = spent_chance or spent
+                m = _bound(m, rules[e, _DCAP], match_today[d])
+                m = _bound(m, rules[e, _PCAP], link_paid[j])
+                m = min(m, pool_remaining[e])
+                if m > 0:
+                    pool_remaining[e] -= m
+                    pool_paid[e] += m
+                    link_paid[j] += m
+                    if k_d > 0:
+                        pool_gamed[e] += m
+                    if rules[e, _DCAP] > 0:
+                        match_today[d] += m
+                    em = m
+                    ep = e
+                    if rules[e, _PCAP] > 0 and link_paid[j] >= rules[e, _PCAP]:
+                        changes += 1
+                    if pool_remaining[e] == 0:
+                        pool_depleted[e] = ti
+                        changes += 1
+                break
         if spent_chance:
             chances[d] -= 1
+        if fm + em > 0:
+            matched[d] = 1
         proj_public[p] += a
         proj_count[p] += 1
         proj_fmatch[p] += fm
@@ -176,12 +238,15 @@ def settle_batch(
         out_fmatch[i] = fm
         out_ematch[i] = em
         out_epool[i] = ep
+        out_ok[i] = ok
         flowers[d] += flowers_per_gift
         gifts_made[d] += 1
         h = helpee[i]
         if h >= 0 and helps_today[h] < max_helps:
             helps_today[h] += 1
             chances[h] += chances_per_help_gift
+    for i in range(t.shape[0]):
+        batch_gifts[donor[i]] = 0
     return changes + (1 if touch == -123456789 else 0)
 
 

@@ -14,6 +14,24 @@ Where the rules come from (``../shared/facts``):
   ``flower_tiers`` are the 2018 flower bonus tiers, ``flower_multiplier`` the 2020 random
   3x-10x multiple at 299 flowers.
 - ``none``: the no-match baseline.
+- ``size_tiers``: the match rate rises in steps with the gift (e.g. 20% / 30% / 40%).
+- ``long_term``: 99 Giving Day 2022-2024, a higher ratio for donors with a longer history.
+- ``equity_weighted``: a fixed ratio raised for projects in less developed regions and of
+  small organisations (``equity_region`` / ``equity_small_org`` work on any rule).
+
+Rules allocated once, when the pool's window closes (``post_event``; matching-evidence.md
+section 2), from every eligible gift of the window; :mod:`sim.allocation` turns their
+shares into whole fen:
+- ``breadth``: by the number of distinct donors of each project;
+- ``pro_rata``: bonus per yuan = pool / eligible total, at most ``org_cap_share`` of the pool
+  to one organisation (North Texas Giving Day, GlobalGiving bonus days);
+- ``threshold_prizes``: shares of the pool split equally among projects reaching a number
+  of distinct donors;
+- ``quadratic``: capital-constrained quadratic funding (Buterin, Hitzig & Weyl 2019),
+  project p gets alpha x S_p, S_p = (sum_i sqrt c_ip)^2 - sum_i c_ip, alpha =
+  min(1, B / sum S); ``qf_variant=proportional`` splits B in proportion to (sum sqrt c)^2;
+- ``pairwise_quadratic``: each donor pair's term 2 sqrt(c_i c_j) scaled by
+  M / (M + sqrt(c_i c_j)) (Buterin 2019), bounding what colluding pairs extract.
 
 Karlan & List (2007): the ratio moves neither participation nor gift size; that lives in the
 donor model (:mod:`sim.donors`), which sees only *whether* a match is available.
@@ -40,9 +58,14 @@ RULE_FIELDS = (
     "tier1_flowers", "tier1_lo_bp", "tier1_hi_bp",  # 0 flowers: tier unused
     "tier2_flowers", "tier2_lo_bp", "tier2_hi_bp",
     "mult_flowers", "mult_lo", "mult_hi",  # 0 flowers: no multiplier
+    "size1_fen", "size1_bp", "size2_fen", "size2_bp", "size3_fen", "size3_bp",  # size tiers
+    "lt_years", "lt_bp",  # long-term donors: tenure >= lt_years get lt_bp
+    "eq_region_bp", "eq_small_bp",  # equity: extra match for flagged projects
 )
 F = {name: i for i, name in enumerate(RULE_FIELDS)}
-MODE_NONE, MODE_FIXED, MODE_RANDOM = 0, 1, 2
+MODE_NONE, MODE_FIXED, MODE_RANDOM, MODE_TIERED, MODE_LONGTERM, MODE_POST = range(6)
+# project flags the equity modifiers read
+FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG = 1, 2
 N_FIELDS = len(RULE_FIELDS)
 
 
@@ -63,6 +86,7 @@ class MatchRule:
     """A pool's matching rule. Subclasses set ``mode`` and fill their own fields."""
 
     mode = MODE_NONE
+    post_event = False  # True: allocated when the window closes (see PostEventRule)
 
     def __init__(self, cfg: RuleConfig):
         self.cfg = cfg
@@ -75,6 +99,11 @@ class MatchRule:
             v = getattr(cfg, name)
             if v is not None and v < 0:
                 raise ConfigError(f"{key}.{name}={v!r} is not allowed: >= 0 yuan, or null")
+        for name in ("equity_region", "equity_small_org"):
+            v = getattr(cfg, name)
+            if not 0 <= v <= 100:
+                raise ConfigError(f"{key}.{name}={v!r} is not allowed: 0 <= {name} <= 100 "
+                                  "(the match of a flagged project is x (1 + this))")
 
     def encode(self) -> np.ndarray:
         c = self.cfg
@@ -85,6 +114,8 @@ class MatchRule:
         row[F["gift_cap_fen"]] = fen(c.gift_cap_yuan)
         row[F["donor_day_cap_fen"]] = fen(c.donor_daily_cap_yuan)
         row[F["project_cap_fen"]] = fen(c.project_cap_yuan)
+        row[F["eq_region_bp"]] = _bp(c.equity_region)
+        row[F["eq_small_bp"]] = _bp(c.equity_small_org)
         self.fill(row)
         return row
 
@@ -166,10 +197,222 @@ class RandomMatch(MatchRule):
             row[F["mult_hi"]] = int(hi)
 
 
+class SizeTiers(MatchRule):
+    """The match rate rises in steps with the gift: the rate of the highest tier whose
+    minimum the gift reaches (``size_tiers`` = [[min yuan, ratio], ...], at most 3)."""
+
+    mode = MODE_TIERED
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        t = [list(x) for x in cfg.size_tiers]
+        ok = 1 <= len(t) <= 3 and all(len(x) == 2 and x[0] >= 0 and 0 <= x[1] <= 100
+                                      for x in t)
+        ok = ok and all(t[i][0] < t[i + 1][0] for i in range(len(t) - 1))
+        if not ok:
+            raise ConfigError(f"{key}.size_tiers={t!r} is not allowed: 1 to 3 [min yuan, "
+                              "ratio] pairs, minimums rising, 0 <= ratio <= 100")
+
+    def fill(self, row: np.ndarray) -> None:
+        for k, (lo, ratio) in enumerate(self.cfg.size_tiers, start=1):
+            row[F[f"size{k}_fen"]] = fen(lo)
+            row[F[f"size{k}_bp"]] = _bp(ratio)
+
+
+class LongTerm(MatchRule):
+    """Donors who have given for ``long_term_years`` years or more are matched at
+    ``long_term_ratio``, the others at ``ratio`` (99 Giving Day 2022-2024)."""
+
+    mode = MODE_LONGTERM
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        if not 1 <= cfg.long_term_years <= 7:
+            raise ConfigError(f"{key}.long_term_years={cfg.long_term_years!r} is not allowed: "
+                              "1..7 years")
+        for name in ("ratio", "long_term_ratio"):
+            if not 0 <= getattr(cfg, name) <= 100:
+                raise ConfigError(f"{key}.{name}={getattr(cfg, name)!r} is not allowed: "
+                                  "0 <= ratio <= 100")
+
+    def fill(self, row: np.ndarray) -> None:
+        row[F["ratio_bp"]] = _bp(self.cfg.ratio)
+        row[F["lt_years"]] = self.cfg.long_term_years
+        row[F["lt_bp"]] = _bp(self.cfg.long_term_ratio)
+
+
+class EquityWeighted(FixedRatio):
+    """A fixed ratio, x (1 + equity_region) for projects in less developed regions and
+    x (1 + equity_small_org) for small organisations' projects (both for both)."""
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        if cfg.equity_region <= 0 and cfg.equity_small_org <= 0:
+            raise ConfigError(f"{key}: equity_region={cfg.equity_region!r} and "
+                              f"equity_small_org={cfg.equity_small_org!r} are not allowed "
+                              "together: at least one must be > 0")
+
+
+class PostEventRule(MatchRule):
+    """A rule allocated once, when its pool's window closes, over the window's eligible
+    gifts (those the kernel let through: not rate-limited, project not frozen, at least
+    ``min_gift_yuan``). Subclasses give each project's share of the pool and how a
+    project's match is attributed to its donors (for the gaming and matched-donor
+    metrics); :func:`sim.allocation.allocate` makes whole fen of them."""
+
+    mode = MODE_POST
+    post_event = True
+
+    def shares(self, st) -> tuple[np.ndarray, bool]:
+        """Each project's claim on the pool (float, >= 0), and whether the claims are
+        amounts in yuan (paid up to the pool: alpha scaling) or only relative weights
+        (the whole pool is split in proportion)."""
+        raise NotImplementedError
+
+    def attribution(self, st) -> np.ndarray:
+        """Each (donor, project) pair's share of its project's match; sums to 1 a project."""
+        return st.pair_c / st.sum_c[st.pair_project]
+
+
+class Breadth(PostEventRule):
+    """The pool split by the number of distinct donors of each project."""
+
+    def shares(self, st):
+        return st.n_donors.astype(float), False
+
+    def attribution(self, st):
+        return 1.0 / st.n_donors[st.pair_project]
+
+
+class ProRata(PostEventRule):
+    """Bonus per yuan = pool / eligible total; at most ``org_cap_share`` of the pool to
+    one organisation, the rest shared among the others the same way (water-filling)."""
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        v = cfg.org_cap_share
+        if v is not None and not 0 < v <= 1:
+            raise ConfigError(f"{key}.org_cap_share={v!r} is not allowed: 0 < share <= 1, "
+                              "or null")
+
+    def shares(self, st):
+        w = st.sum_c.copy()
+        cap = self.cfg.org_cap_share
+        if cap is None:
+            return w, False
+        org_w = np.bincount(st.org, weights=w, minlength=st.n_orgs)
+        share = water_fill(org_w, cap)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            within = np.where(org_w[st.org] > 0, w / org_w[st.org], 0.0)
+        return share[st.org] * within, False
+
+
+class ThresholdPrizes(PostEventRule):
+    """``donor_thresholds`` = [[distinct donors, share of the pool], ...]: each share is
+    split equally among the projects that reached that many distinct donors."""
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        t = [list(x) for x in cfg.donor_thresholds]
+        ok = len(t) >= 1 and all(len(x) == 2 and x[0] >= 1 and x[1] >= 0 for x in t)
+        if not ok or abs(sum(x[1] for x in t) - 1) > 1e-9:
+            raise ConfigError(f"{key}.donor_thresholds={t!r} is not allowed: [[donors >= 1, "
+                              "share >= 0], ...] with shares adding up to 1")
+
+    def shares(self, st):
+        w = np.zeros(st.n_donors.shape[0])
+        for threshold, share in self.cfg.donor_thresholds:
+            won = st.n_donors >= threshold
+            if won.any():
+                w[won] += share / won.sum()
+        return w, False
+
+    def attribution(self, st):
+        return 1.0 / st.n_donors[st.pair_project]
+
+
+class Quadratic(PostEventRule):
+    """Capital-constrained quadratic funding. ``qf_variant=alpha``: project p gets
+    alpha x S_p with S_p = (sum sqrt c)^2 - sum c and alpha = min(1, B / sum S), so four
+    gifts of 1 from four donors get 12 and one gift of 4 gets nothing. ``proportional``:
+    B split in proportion to (sum sqrt c)^2, which gives the single gift of 4 a share."""
+
+    VARIANTS = ("alpha", "proportional")
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        if cfg.qf_variant not in cls.VARIANTS:
+            raise ConfigError(f"{key}.qf_variant={cfg.qf_variant!r} is not allowed: one of "
+                              f"{list(cls.VARIANTS)}")
+
+    def shares(self, st):
+        if self.cfg.qf_variant == "proportional":
+            return st.sum_sqrt**2, False
+        return np.maximum(st.sum_sqrt**2 - st.sum_c, 0.0), True
+
+    def attribution(self, st):
+        return np.sqrt(st.pair_c) / st.sum_sqrt[st.pair_project]
+
+
+class PairwiseQuadratic(Quadratic):
+    """Pairwise-bounded QF: S_p = sum over donor pairs i < j of p of
+    2 sqrt(c_i c_j) x M / (M + k_ij), paid at alpha = min(1, B / sum S).
+
+    k_ij is the pair's co-funding sqrt(c_i c_j) on p itself: exact for pairs that share no
+    other project, an under-estimate (so a looser bound) for pairs that co-fund several."""
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        if not cfg.pairwise_m_yuan > 0:
+            raise ConfigError(f"{key}.pairwise_m_yuan={cfg.pairwise_m_yuan!r} is not "
+                              "allowed: M > 0 yuan")
+
+    def shares(self, st):
+        from sim.allocation import pairwise_subsidy
+
+        return pairwise_subsidy(st.pair_project, st.pair_c, st.n_donors.shape[0],
+                                float(self.cfg.pairwise_m_yuan)), True
+
+
+def water_fill(w: np.ndarray, cap: float) -> np.ndarray:
+    """Shares of a whole in proportion to ``w``, none above ``cap``; what a capped entry
+    cannot take goes to the others in proportion (if every entry is capped, the rest is
+    left over)."""
+    share = np.zeros_like(w, dtype=float)
+    free = w > 0
+    left = 1.0
+    while free.any() and left > 1e-15:
+        s = left * w[free] / w[free].sum()
+        over = s > cap
+        if not over.any():
+            share[free] += s
+            break
+        idx = np.flatnonzero(free)[over]
+        share[idx] = cap
+        left -= cap * idx.shape[0]
+        free[idx] = False
+    return share
+
+
 RULE_TYPES: dict[str, type[MatchRule]] = {
     "none": NoMatch,
     "fixed_ratio": FixedRatio,
     "random_match": RandomMatch,
+    "size_tiers": SizeTiers,
+    "long_term": LongTerm,
+    "equity_weighted": EquityWeighted,
+    "breadth": Breadth,
+    "pro_rata": ProRata,
+    "threshold_prizes": ThresholdPrizes,
+    "quadratic": Quadratic,
+    "pairwise_quadratic": PairwiseQuadratic,
 }
 
 

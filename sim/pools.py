@@ -40,6 +40,8 @@ class Pools:
     link_project: np.ndarray  # int64 the project of each link
     link_paid: np.ndarray  # int64 fen each link's pool has paid to its project
     gp_paid: np.ndarray  # int64 [foundation pool, project] fen, for per-project caps
+    gamed: np.ndarray  # int64 fen of each pool's match that went to gaming identities
+    post_rules: dict  # Foundation pool index -> its PostEventRule (allocated at close)
 
     @property
     def n(self) -> int:
@@ -52,7 +54,7 @@ class Pools:
         enterprise pools with lognormal budgets, each backing a set of
         ``projects_per_enterprise`` projects drawn in proportion to reach**``reach_exponent``
         (assumption: sponsors pick visible projects)."""
-        fp = sc.foundation_pools
+        fp = _foundation_tranches(sc, policy, scale, cal)
         ent = sc.enterprise
         n_ent = round(ent.count * scale) if ent.count > 0 else 0
         n_f = len(fp)
@@ -63,14 +65,15 @@ class Pools:
         budget = np.zeros(n, dtype=np.int64)
         burst = np.zeros(n)
         burst_minutes = np.ones(n)
+        post_rules = {}
         for i, p in enumerate(fp):
-            key = f"scenario.foundation_pools[{i}]"
-            open_at[i] = cal.minute(f"{key}.opens_at", p.opens_at)
-            close_at[i] = cal.minute(f"{key}.closes_at", p.closes_at)
-            budget[i] = round(p.budget_yuan * 100 * scale)
-            rules[i] = make_rule(policy.rules[p.rule]).encode()
-            burst[i] = p.burst_gifts_wan * 1e4 * scale
-            burst_minutes[i] = p.burst_minutes
+            open_at[i], close_at[i], budget[i] = p["open"], p["close"], p["budget_fen"]
+            rule = make_rule(p["rule"])
+            rules[i] = rule.encode()
+            if rule.post_event:
+                post_rules[i] = rule
+            burst[i] = p["burst_gifts"]
+            burst_minutes[i] = p["burst_minutes"]
         link_pool = np.zeros(0, dtype=np.int64)
         link_project = np.zeros(0, dtype=np.int64)
         if n_ent:
@@ -99,7 +102,7 @@ class Pools:
         link_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         is_enterprise = np.zeros(n, dtype=bool)
         is_enterprise[n_f:] = True
-        names = [p.name for p in fp] + [f"enterprise:{i}" for i in range(n_ent)]
+        names = [p["name"] for p in fp] + [f"enterprise:{i}" for i in range(n_ent)]
         return cls(
             names=names, open_at=open_at, close_at=close_at, budget=budget,
             remaining=np.zeros(n, dtype=np.int64), paid=np.zeros(n, dtype=np.int64),
@@ -109,6 +112,7 @@ class Pools:
             link_idx=link_pool[order], link_project=link_project[order],
             link_paid=np.zeros(order.shape[0], dtype=np.int64),
             gp_paid=np.zeros((n_f, projects.n), dtype=np.int64),
+            gamed=np.zeros(n, dtype=np.int64), post_rules=post_rules,
         )
 
     def paying(self, minute: int, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
@@ -131,6 +135,38 @@ class Pools:
         open_link = paying[self.link_idx] & ((cap == 0) | (self.link_paid < cap))
         avail[self.link_project[open_link]] = True
         return avail, foundation_live
+
+
+def _foundation_tranches(sc: ScenarioConfig, policy: PolicyConfig, scale: float,
+                         cal: Calendar) -> list[dict]:
+    """The Foundation's pools as the policy runs them: the rule (``policy.foundation`` for
+    all, else each pool's named rule), budgets scaled to ``policy.budget`` if set (the
+    rounding remainder to the last pool, so the total is exact), and each pool split into
+    ``policy.tranches`` equal parts released at evenly spaced whole minutes of its window
+    (money a tranche leaves stays available; the opening burst comes with the first)."""
+    fp = sc.foundation_pools
+    budgets = np.array([round(p.budget_yuan * 100 * scale) for p in fp], dtype=np.int64)
+    if policy.budget is not None and budgets.sum() > 0:
+        target = round(policy.budget * 100 * scale)
+        budgets = np.floor(budgets * (target / budgets.sum())).astype(np.int64)
+        budgets[-1] += target - budgets.sum()
+    out = []
+    n_t = policy.tranches
+    for i, p in enumerate(fp):
+        key = f"scenario.foundation_pools[{i}]"
+        o = cal.minute(f"{key}.opens_at", p.opens_at)
+        c = cal.minute(f"{key}.closes_at", p.closes_at)
+        rule = policy.foundation if policy.foundation is not None else policy.rules[p.rule]
+        parts = np.full(n_t, budgets[i] // n_t, dtype=np.int64)
+        parts[0] += budgets[i] - parts.sum()
+        for k in range(n_t):
+            out.append({
+                "name": p.name if n_t == 1 else f"{p.name}/{k + 1}",
+                "open": float(o + np.floor(k * (c - o) / n_t)), "close": float(c),
+                "budget_fen": int(parts[k]), "rule": rule,
+                "burst_gifts": p.burst_gifts_wan * 1e4 * scale if k == 0 else 0.0,
+                "burst_minutes": p.burst_minutes})
+    return out
 
 
 def _distinct_rows(draws: np.ndarray, k: np.ndarray, keys: np.ndarray) -> np.ndarray:

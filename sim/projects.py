@@ -4,7 +4,8 @@ Reach is heavy-tailed: organisations' reach is lognormal, and a Dirichlet split 
 among an organisation's projects, so a few organisations take a large part of the money
 (the ten largest took 43.8% in 2018 and about 43% in 2019: 易善数据 / 方德瑞信, in
 ``shared/facts/99-giving-day.md`` section 5). Each project has a cause category (the 2018 mix
-of donations) and a region class used by equity measures.
+of donations), a region class and an organisation-size class used by equity measures, and
+a fundraising goal (ASSUMPTION: growing with reach; no goals were published).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import ProjectsConfig
+from sim.policies import FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG
 
 
 @dataclass
@@ -24,12 +26,17 @@ class Projects:
     reach: np.ndarray  # float64, relative chance of being chosen (sums to 1)
     category: np.ndarray  # int8 index into ``categories``
     less_developed: np.ndarray  # bool, serves a less developed region
+    small_org: np.ndarray  # bool, run by a small organisation (by reach)
+    goal: np.ndarray  # int64 fen, the project's fundraising goal
     categories: list[str]
     n_orgs: int
     public: np.ndarray  # int64 fen of public gifts
     count: np.ndarray  # int64 number of gifts
     foundation_match: np.ndarray  # int64 fen
     enterprise_match: np.ndarray  # int64 fen
+    flags: np.ndarray  # int8 FLAG_* bits the equity rules read
+    frozen: np.ndarray  # int8 1 once the project's match is frozen (gaming detected)
+    detections: np.ndarray  # int64 gifts to the project flagged by the platform
 
     @property
     def n(self) -> int:
@@ -52,8 +59,16 @@ class Projects:
         category = rng.choice(len(names), n, p=_normalise(np.array(
             [cfg.categories[k] for k in names], dtype=float))).astype(np.int8)
         less_developed = rng.random(n) < cfg.less_developed_share
+        # after the draws of issue 2, so that adding these left every earlier draw alone
+        small_org = (org_reach < np.quantile(org_reach, cfg.small_org_share))[org] \
+            if cfg.small_org_share > 0 else np.zeros(n, dtype=bool)
+        goal_yuan = cfg.goal_median_yuan * (reach / np.median(reach)) ** \
+            cfg.goal_reach_exponent * rng.lognormal(0.0, cfg.goal_sigma, n)
+        goal = np.maximum(100, np.round(goal_yuan) * 100).astype(np.int64)
+        flags = (less_developed * FLAG_LESS_DEVELOPED + small_org * FLAG_SMALL_ORG).astype(np.int8)
         zeros = [np.zeros(n, dtype=np.int64) for _ in range(4)]
-        return cls(org, reach, category, less_developed, names, n_orgs, *zeros)
+        return cls(org, reach, category, less_developed, small_org, goal, names, n_orgs,
+                   *zeros, flags, np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int64))
 
 
 def _normalise(w: np.ndarray) -> np.ndarray:

@@ -12,7 +12,16 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine import Campaign, Event
-from sim.policies import MODE_FIXED, MODE_NONE, MODE_RANDOM, F
+from sim.policies import (
+    FLAG_LESS_DEVELOPED,
+    FLAG_SMALL_ORG,
+    MODE_FIXED,
+    MODE_LONGTERM,
+    MODE_NONE,
+    MODE_RANDOM,
+    MODE_TIERED,
+    F,
+)
 from sim.recorder import MemoryRecorder
 
 
@@ -20,7 +29,8 @@ def _draw(u: float, lo: int, hi: int) -> int:
     return min(hi, lo + int(u * (hi - lo + 1)))
 
 
-def offer_one(rule, amount: int, flowers: int, has_chance: bool, u1, u2, u3):
+def offer_one(rule, amount: int, flowers: int, has_chance: bool, u1, u2, u3, tenure=0,
+              pflags=0):
     """What a rule offers for one gift before caps and budgets: (match fen, spent a chance)."""
     r = {name: int(rule[i]) for name, i in F.items()}
     if r["mode"] == MODE_NONE or amount < r["min_gift_fen"]:
@@ -29,6 +39,15 @@ def offer_one(rule, amount: int, flowers: int, has_chance: bool, u1, u2, u3):
     match = 0
     if r["mode"] == MODE_FIXED:
         match = amount * r["ratio_bp"] // 10_000
+    elif r["mode"] == MODE_TIERED:
+        rate = 0
+        for k in (1, 2, 3):  # the highest tier the gift reaches
+            if (k == 1 or r[f"size{k}_bp"]) and amount >= r[f"size{k}_fen"]:
+                rate = r[f"size{k}_bp"]
+        match = amount * rate // 10_000
+    elif r["mode"] == MODE_LONGTERM:
+        rate = r["lt_bp"] if tenure >= r["lt_years"] else r["ratio_bp"]
+        match = amount * rate // 10_000
     elif r["mode"] == MODE_RANDOM:
         p = r["p_ppm"]
         if r["p_chance_ppm"] >= 0 and has_chance:
@@ -43,6 +62,9 @@ def offer_one(rule, amount: int, flowers: int, has_chance: bool, u1, u2, u3):
                 if r[f"{tier}_flowers"] and flowers >= r[f"{tier}_flowers"]:
                     match += match * _draw(u3, r[f"{tier}_lo_bp"], r[f"{tier}_hi_bp"]) // 10_000
                     break
+        weight = 10_000 + (r["eq_region_bp"] if pflags & FLAG_LESS_DEVELOPED else 0) + \
+            (r["eq_small_bp"] if pflags & FLAG_SMALL_ORG else 0)
+        match = match * weight // 10_000
         if r["gift_cap_fen"]:
             match = min(match, r["gift_cap_fen"])
     return match, spent
@@ -66,6 +88,7 @@ class ReferenceCampaign(Campaign):
             flowers = self.apply_flower_events(fe["quiz"], fe["steps"], fe["helper"],
                                                fe["helpee"])
             self.series["flowers"][minute] += flowers
+            self._minute_gifts = {}  # gifts of each account in this minute (rate limits)
             for k in range(gifts["t"].shape[0]):
                 yield env.timeout(float(gifts["t"][k]) - env.now)
                 self._settle_one(i, {name: col[k] for name, col in gifts.items()})
@@ -78,11 +101,24 @@ class ReferenceCampaign(Campaign):
         has_chance = d.chances[donor] > 0
         flowers = int(d.flowers[donor])
         spent_any = False
+        # the platform's checks: rate limit, detection, freezing
+        n_now = self._minute_gifts.get(donor, 0) + 1
+        self._minute_gifts[donor] = n_now
+        limited = 0 < self.rate_limit < n_now
+        if limited:
+            d.banned[donor] = 1
+        if limited or g["u4"] * 1_000_000.0 < self.detect_ppm[int(d.kind[donor])]:
+            p.detections[proj] += 1
+            if 0 < self.freeze_after <= p.detections[proj]:
+                p.frozen[proj] = 1
+        eligible = not d.banned[donor] and not p.frozen[proj]
+        gaming = int(d.kind[donor]) > 0
 
         def pay(pool: int, rule, used_project: int) -> int:
             nonlocal spent_any
             m, spent = offer_one(rule, amount, flowers, has_chance and not spent_any,
-                                 g["u1"], g["u2"], g["u3"])
+                                 g["u1"], g["u2"], g["u3"], int(d.tenure[donor]),
+                                 int(p.flags[proj]))
             spent_any = spent_any or spent
             for cap, used in ((rule[F["donor_day_cap_fen"]], d.match_today[donor]),
                               (rule[F["project_cap_fen"]], used_project)):
@@ -92,6 +128,8 @@ class ReferenceCampaign(Campaign):
             if m:
                 pl.remaining[pool] -= m
                 pl.paid[pool] += m
+                if gaming:
+                    pl.gamed[pool] += m
                 if rule[F["donor_day_cap_fen"]]:
                     d.match_today[donor] += m
                 if pl.remaining[pool] == 0:
@@ -100,7 +138,7 @@ class ReferenceCampaign(Campaign):
             return m
 
         def usable(pool: int) -> bool:
-            return pl.remaining[pool] > 0 and pl.open_at[pool] <= t < pl.close_at[pool]
+            return eligible and pl.remaining[pool] > 0 and pl.open_at[pool] <= t < pl.close_at[pool]
 
         fm = 0
         for k, pool in enumerate(pl.foundation):
@@ -118,6 +156,8 @@ class ReferenceCampaign(Campaign):
                 break
         if spent_any:
             d.chances[donor] -= 1
+        if fm + em > 0:
+            d.matched[donor] = 1
         p.public[proj] += amount
         p.count[proj] += 1
         p.foundation_match[proj] += fm
@@ -138,3 +178,7 @@ class ReferenceCampaign(Campaign):
         s["foundation_fen"][m] += fm
         s["enterprise_fen"][m] += em
         s["flowers"][m] += fl.per_gift
+        s["matched_gifts"][m] += fm + em > 0
+        s["foundation_matched_gifts"][m] += fm > 0
+        s["gaming_gifts"][m] += gaming
+        s["added_public_fen"][m] += amount if g["added"] else 0

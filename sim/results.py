@@ -30,7 +30,9 @@ def project_table(c: Campaign) -> pd.DataFrame:
     df = pd.DataFrame({
         "project": np.arange(p.n), "organisation": p.org,
         "category": pd.Categorical.from_codes(p.category, p.categories),
-        "less_developed": p.less_developed, "reach": p.reach,
+        "less_developed": p.less_developed, "small_org": p.small_org, "reach": p.reach,
+        "goal_yuan": yuan(p.goal), "frozen": p.frozen.astype(bool),
+        "detections": p.detections,
         "donation_count": p.count, "public_yuan": yuan(p.public),
         "foundation_match_yuan": yuan(p.foundation_match),
         "enterprise_match_yuan": yuan(p.enterprise_match), "enterprise_pools": n_ent,
@@ -75,8 +77,12 @@ def minute_table(c: Campaign) -> pd.DataFrame:
         "gifts": c.series["gifts"], "public_yuan": yuan(c.series["public_fen"]),
         "foundation_match_yuan": yuan(c.series["foundation_fen"]),
         "enterprise_match_yuan": yuan(c.series["enterprise_fen"]),
-        "flowers": c.series["flowers"],
+        "flowers": c.series["flowers"], "matched_gifts": c.series["matched_gifts"],
+        "foundation_matched_gifts": c.series["foundation_matched_gifts"],
+        "gaming_gifts": c.series["gaming_gifts"],
+        "added_public_yuan": yuan(c.series["added_public_fen"]),
     })
+    df["level:foundation"] = yuan(c.levels.sum(axis=0))
     for k, g in enumerate(c.pools.foundation):
         df[f"level:{c.pools.names[g]}"] = yuan(c.levels[k])
     df["level:enterprises"] = yuan(c.enterprise_remaining)
@@ -125,6 +131,7 @@ def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
         "name": pl.names[g], "opens_at": cal.iso(pl.open_at[g]),
         "closes_at": cal.iso(pl.close_at[g]), "budget_yuan": float(yuan(pl.budget[g])),
         "paid_yuan": float(yuan(pl.paid[g])), "depleted_at": cal.iso(pl.depleted_at[g]),
+        "gaming_yuan": float(yuan(pl.gamed[g])),
     } for g in pl.foundation]
     days = t["days"]
     public = float(yuan(c.projects.public.sum()))
@@ -162,4 +169,88 @@ def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
             "median_depleted_at": cal.iso(np.nanmedian(pl.depleted_at[ent]))
             if np.isfinite(pl.depleted_at[ent]).any() else None,
         },
+        "metrics": metrics(c, t),
+    }
+
+
+def _windows(c: Campaign) -> list[dict]:
+    """The Foundation's pools as the scenario names them (tranches of one pool together):
+    opening, closing, budget, and when the last of its money ran out (None if never)."""
+    pl = c.pools
+    out: dict[str, dict] = {}
+    for g in pl.foundation:
+        base = pl.names[g].split("/")[0]
+        w = out.setdefault(base, {"name": base, "open": pl.open_at[g], "close": pl.close_at[g],
+                                  "budget": 0, "remaining": 0, "depleted": []})
+        w["open"] = min(w["open"], pl.open_at[g])
+        w["budget"] += int(pl.budget[g])
+        w["remaining"] += int(pl.remaining[g])
+        w["depleted"].append(pl.depleted_at[g])
+    for w in out.values():
+        dep = np.array(w["depleted"])
+        w["exhausted_at"] = float(dep.max()) if w["budget"] > 0 and w["remaining"] == 0 \
+            and np.isfinite(dep).all() else None
+    return list(out.values())
+
+
+def metrics(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
+    """What a planner compares policies by (issue 4); money in yuan, shares in [0, 1].
+
+    Matched gifts by arrival ("fastest fingers"): the share of gifts in the first hour of
+    each Foundation window that the Foundation matched, against the rest of the window (for
+    a post-event rule, a gift counts as matched when its project got an allocation).
+
+    ``added_public_yuan`` is the public giving of the gifts that live matching added to
+    the run (the thinned part of the arrival stream); the gatherer also reports the
+    difference from the no-match run with the same seed when the sweep has one."""
+    pl, p, d = c.pools, c.projects, c.donors
+    f = pl.foundation
+    budget = int(pl.budget[f].sum())
+    fpaid = int(pl.paid[f].sum())
+    epaid = int(pl.paid[pl.is_enterprise].sum())
+    match = p.foundation_match + p.enterprise_match
+    total_match = int(match.sum())
+    total = p.public + match
+    wins = _windows(c)
+    to_exhaust = [w["exhausted_at"] - w["open"] for w in wins if w["exhausted_at"] is not None]
+    honest = slice(0, d.n)
+    gave = d.gifts_made[honest] > 0
+    gifts, matched = c.series["gifts"], c.series["foundation_matched_gifts"]
+    first = np.zeros(c.cal.n_minutes, dtype=bool)
+    later = np.zeros(c.cal.n_minutes, dtype=bool)
+    for w in wins:
+        o, e = int(w["open"]), int(w["close"])
+        first[o:min(o + 60, e)] = True
+        later[min(o + 60, e):e] = True
+    share = lambda num, den: float(num / den) if den else 0.0  # noqa: E731
+    orgs = t["organisations"]
+    return {
+        "total_raised_yuan": float(yuan(total.sum())),
+        "public_donations_yuan": float(yuan(p.public.sum())),
+        "added_public_yuan": float(yuan(c.series["added_public_fen"].sum())),
+        "match_yuan": float(yuan(total_match)),
+        "foundation_budget_yuan": float(yuan(budget)),
+        "foundation_paid_yuan": float(yuan(fpaid)),
+        "pool_share_paid": share(fpaid, budget),
+        "pools_exhausted": len(to_exhaust), "pools": len(wins),
+        "median_minutes_to_exhaustion": float(np.median(to_exhaust)) if to_exhaust else None,
+        "matched_donor_share": share(np.count_nonzero(d.matched[honest][gave]),
+                                     np.count_nonzero(gave)),
+        "matched_gift_share": share(c.series["matched_gifts"].sum(), gifts.sum()),
+        "foundation_matched_gift_share": share(matched.sum(), gifts.sum()),
+        "matched_gift_share_first_hour": share(matched[first].sum(), gifts[first].sum()),
+        "matched_gift_share_after_first_hour": share(matched[later].sum(),
+                                                     gifts[later].sum()),
+        "org_gini": gini(orgs.total_yuan.to_numpy()),
+        "top10_org_share": share(orgs.total_yuan.head(10).sum(), orgs.total_yuan.sum()),
+        "match_share_less_developed": share(match[p.less_developed].sum(), total_match),
+        "match_share_small_orgs": share(match[p.small_org].sum(), total_match),
+        "raised_share_less_developed": share(total[p.less_developed].sum(), total.sum()),
+        "raised_share_small_orgs": share(total[p.small_org].sum(), total.sum()),
+        "projects_reaching_goal": share(np.count_nonzero(total >= p.goal), p.n),
+        "gaming_gifts": int(c.series["gaming_gifts"].sum()),
+        "gaming_match_yuan": float(yuan(pl.gamed.sum())),
+        "gaming_share_of_foundation_match": share(int(pl.gamed[f].sum()), fpaid),
+        "gaming_share_of_match": share(int(pl.gamed.sum()), fpaid + epaid),
+        "projects_frozen": int(np.count_nonzero(p.frozen)),
     }

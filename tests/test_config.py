@@ -37,7 +37,7 @@ def test_every_reported_figure_names_its_source():
     ("scenario.foundation_pools.0.closes_at=2021-09-11T00:00",
      "scenario.foundation_pools[0].closes_at"),
     ("scenario.foundation_pools.0.rule=lottery", "scenario.foundation_pools[0].rule"),
-    ("policy.rules.action.type=quadratic", "policy.rules.action.type"),
+    ("policy.rules.action.type=quadratic_voting", "policy.rules.action.type"),
     ("policy.rules.action.probability=1.5", "policy.rules.action.probability"),
     ("policy.rules.enterprise.ratio=0", "policy.rules.enterprise.ratio"),
     ("scenario.days.0.kind=holiday", "scenario.days[0].kind"),

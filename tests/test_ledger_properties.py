@@ -18,11 +18,22 @@ from sim.policies import F, make_rule
 
 @st.composite
 def rules(draw, linked: bool):
-    kind = draw(st.sampled_from(["fixed_ratio", "random_match", "none"]))
+    kind = draw(st.sampled_from(["fixed_ratio", "random_match", "none", "size_tiers",
+                                 "long_term", "equity_weighted"]))
     caps = {"gift_cap_yuan": draw(st.sampled_from([None, 1, 30, 500])),
-            "project_cap_yuan": draw(st.sampled_from([None, 5, 200]))}
+            "project_cap_yuan": draw(st.sampled_from([None, 5, 200])),
+            "equity_region": draw(st.sampled_from([0.0, 0.5])),
+            "equity_small_org": draw(st.sampled_from([0.0, 1.0]))}
     if kind == "fixed_ratio":
         return RuleConfig(type=kind, ratio=draw(st.sampled_from([0.5, 1.0, 3.0])), **caps)
+    if kind == "equity_weighted":
+        caps["equity_region"] = 0.5
+        return RuleConfig(type=kind, ratio=draw(st.sampled_from([0.5, 1.0])), **caps)
+    if kind == "size_tiers":
+        return RuleConfig(type=kind, size_tiers=[[1, 0.2], [50, 0.3], [500, 0.4]], **caps)
+    if kind == "long_term":
+        return RuleConfig(type=kind, ratio=0.5, long_term_years=2, long_term_ratio=2.0,
+                          **caps)
     if kind == "random_match":
         lo = draw(st.floats(0, 1.5))
         return RuleConfig(type=kind, probability=draw(st.floats(0, 1)),
@@ -69,13 +80,30 @@ def worlds(draw):
                            dtype=np.int64),
         "helpee": np.array(draw(st.lists(st.integers(-1, n_donors - 1), min_size=n,
                                          max_size=n)), dtype=np.int64),
-        "u": np.array(draw(st.lists(st.floats(0, 0.999999), min_size=3 * n, max_size=3 * n)),
-                      dtype=float).reshape(3, n),
+        "u": np.array(draw(st.lists(st.floats(0, 0.999999), min_size=4 * n, max_size=4 * n)),
+                      dtype=float).reshape(4, n),
+        "tenure": np.array(draw(st.lists(st.integers(0, 7), min_size=n_donors,
+                                         max_size=n_donors)), dtype=np.int8),
+        "kind": np.array(draw(st.lists(st.integers(0, 2), min_size=n_donors,
+                                       max_size=n_donors)), dtype=np.int8),
+        "flags": np.array(draw(st.lists(st.integers(0, 3), min_size=n_projects,
+                                        max_size=n_projects)), dtype=np.int8),
+        "rate_limit": draw(st.sampled_from([0, 1, 3])),
+        "freeze_after": draw(st.sampled_from([0, 1, 4])),
+        "detect_ppm": np.array(draw(st.sampled_from([[0, 0, 0], [0, 5e5, 1e6],
+                                                     [1e5, 1e6, 1e6]])), dtype=float),
     }
 
 
 def settle(w, budget=None):
-    """Run the kernel on a world; returns every array it touched."""
+    """Run the kernel on a world; returns every array it touched. A world may leave out
+    the gaming parts (no gaming, no counter-measures)."""
+    n = w["t"].shape[0]
+    w = {"tenure": np.zeros(w["n_donors"], np.int8), "kind": np.zeros(w["n_donors"], np.int8),
+         "flags": np.zeros(w["n_projects"], np.int8), "rate_limit": 0, "freeze_after": 0,
+         "detect_ppm": np.zeros(3), **w}
+    if w["u"].shape[0] < 4:
+        w["u"] = np.vstack([w["u"], np.full((4 - w["u"].shape[0], n), 0.5)])
     budget = w["budget"] if budget is None else budget
     n, nd, npj, ng = w["t"].shape[0], w["n_donors"], w["n_projects"], w["n_global"]
     links = np.array(w["links"], dtype=np.int64).reshape(-1, 2)
@@ -85,7 +113,9 @@ def settle(w, budget=None):
     s = {
         "flowers": np.zeros(nd, np.int32), "chances": np.zeros(nd, np.int32),
         "helps": np.zeros(nd, np.int16), "match_today": np.zeros(nd, np.int64),
-        "gifts_made": np.zeros(nd, np.int32),
+        "gifts_made": np.zeros(nd, np.int32), "batch_gifts": np.zeros(nd, np.int16),
+        "matched": np.zeros(nd, np.int8), "banned": np.zeros(nd, np.int8), "frozen": np.zeros(npj, np.int8),
+        "detect": np.zeros(npj, np.int64), "gamed": np.zeros_like(budget),
         "public": np.zeros(npj, np.int64), "count": np.zeros(npj, np.int64),
         "fmatch": np.zeros(npj, np.int64), "ematch": np.zeros(npj, np.int64),
         "remaining": budget.copy(), "paid": np.zeros_like(budget),
@@ -93,14 +123,17 @@ def settle(w, budget=None):
         "gp_paid": np.zeros((ng, npj), np.int64), "link_project": link_project,
         "link_pool": link_pool, "link_paid": np.zeros(link_pool.shape[0], np.int64),
         "out_f": np.zeros(n, np.int64), "out_e": np.zeros(n, np.int64),
-        "out_ep": np.zeros(n, np.int64),
+        "out_ep": np.zeros(n, np.int64), "out_ok": np.zeros(n, np.bool_),
     }
     settle_batch(w["t"], w["donor"], w["project"], w["amount"], w["helpee"], w["u"][0],
-                 w["u"][1], w["u"][2], s["flowers"], s["chances"], s["helps"],
-                 s["match_today"], s["gifts_made"], s["public"], s["count"], s["fmatch"],
-                 s["ematch"], w["open"], w["close"], s["remaining"], s["paid"], s["depleted"],
-                 w["rules"], np.arange(ng, dtype=np.int64), s["gp_paid"], ptr.astype(np.int64),
-                 link_pool, s["link_paid"], 1, 5, 30, s["out_f"], s["out_e"], s["out_ep"])
+                 w["u"][1], w["u"][2], w["u"][3], s["flowers"], s["chances"], s["helps"],
+                 s["match_today"], s["gifts_made"], w["tenure"], w["kind"], s["batch_gifts"],
+                 s["matched"], s["banned"], s["public"], s["count"], s["fmatch"], s["ematch"], w["flags"],
+                 s["frozen"], s["detect"], w["open"], w["close"], s["remaining"], s["paid"],
+                 s["depleted"], s["gamed"], w["rules"], np.arange(ng, dtype=np.int64),
+                 s["gp_paid"], ptr.astype(np.int64), link_pool, s["link_paid"], 1, 5, 30,
+                 w["rate_limit"], w["freeze_after"], w["detect_ppm"],
+                 s["out_f"], s["out_e"], s["out_ep"], s["out_ok"])
     return s
 
 
@@ -134,6 +167,37 @@ def test_every_fen_lands_on_one_project_and_no_pool_overpays(w):
     np.testing.assert_array_equal(
         np.bincount(s["link_pool"], weights=s["link_paid"], minlength=len(w["budget"]))[ng:],
         s["paid"][ng:])
+    # gaming: what gaming donors got is counted, and is part of what was paid
+    got = s["out_f"] + s["out_e"]
+    gaming = w["kind"][w["donor"]] > 0
+    assert s["gamed"].sum() == got[gaming].sum()
+    assert (s["gamed"] <= s["paid"]).all()
+    # the batch counters are left clean, and matched donors are exactly those who got match
+    assert (s["batch_gifts"] == 0).all()
+    np.testing.assert_array_equal(
+        s["matched"] > 0, np.bincount(w["donor"], weights=got, minlength=w["n_donors"]) > 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds())
+def test_counter_measures_hold(w):
+    s = settle(w)
+    got = s["out_f"] + s["out_e"]
+    # rate limit: from an account's first gift beyond the limit in the batch on, nothing
+    if w["rate_limit"]:
+        seen: dict[int, int] = {}
+        banned = set()
+        for i, d in enumerate(w["donor"].tolist()):
+            seen[d] = seen.get(d, 0) + 1
+            if seen[d] > w["rate_limit"]:
+                banned.add(d)
+            if d in banned:
+                assert got[i] == 0 and not s["out_ok"][i]
+        assert set(np.flatnonzero(s["banned"]).tolist()) == banned
+    # freezing: once a project is frozen, none of its later gifts is matched
+    if w["freeze_after"]:
+        assert ((s["detect"] >= w["freeze_after"]) == (s["frozen"] > 0)).all()
+    assert (got[~s["out_ok"]] == 0).all()
 
 
 @settings(max_examples=300, deadline=None)

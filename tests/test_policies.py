@@ -14,9 +14,10 @@ def rule(**kw):
     return make_rule(RuleConfig(**kw)).encode()
 
 
-def kernel_offer(row, *args):
+def kernel_offer(row, amount, flowers, has_chance, u1, u2, u3, tenure=0, pflags=0):
     """The kernel's offer, which reads the rule in place from a table of rules."""
-    return offer(row.reshape(1, -1), 0, *args)
+    return offer(row.reshape(1, -1), 0, amount, flowers, has_chance, u1, u2, u3, tenure,
+                 pflags)
 
 
 @pytest.mark.parametrize("impl", [kernel_offer, offer_one], ids=["kernel", "reference"])
@@ -66,6 +67,29 @@ class TestOffer:
 
     def test_no_match(self, impl):
         assert impl(rule(type="none"), 10_000, 500, True, 0, 0, 0) == (0, False)
+
+    def test_size_tiers_20_30_40_percent(self, impl):
+        r = rule(type="size_tiers", size_tiers=[[1, 0.2], [100, 0.3], [500, 0.4]])
+        assert impl(r, 5_000, 0, False, 0, 0, 0)[0] == 1_000  # 50 yuan x 20%
+        assert impl(r, 10_000, 0, False, 0, 0, 0)[0] == 3_000  # 100 yuan x 30%
+        assert impl(r, 60_000, 0, False, 0, 0, 0)[0] == 24_000  # 600 yuan x 40%
+
+    def test_long_term_donors_get_their_ratio(self, impl):
+        r = rule(type="long_term", ratio=0.5, long_term_years=3, long_term_ratio=2.0)
+        assert impl(r, 10_000, 0, False, 0, 0, 0, 2)[0] == 5_000
+        assert impl(r, 10_000, 0, False, 0, 0, 0, 3)[0] == 20_000
+
+    def test_equity_weights_by_project_flags(self, impl):
+        r = rule(type="equity_weighted", ratio=1.0, equity_region=0.5, equity_small_org=1.0,
+                 gift_cap_yuan=1000)
+        assert impl(r, 10_000, 0, False, 0, 0, 0, 0, 0)[0] == 10_000
+        assert impl(r, 10_000, 0, False, 0, 0, 0, 0, 1)[0] == 15_000  # less developed
+        assert impl(r, 10_000, 0, False, 0, 0, 0, 0, 2)[0] == 20_000  # small organisation
+        assert impl(r, 10_000, 0, False, 0, 0, 0, 0, 3)[0] == 25_000  # both
+
+    def test_post_event_rules_offer_nothing_at_the_gift(self, impl):
+        for t in ("quadratic", "breadth", "pro_rata"):
+            assert impl(rule(type=t), 10_000, 0, False, 0, 0, 0) == (0, False)
 
 
 def test_rule_types_check_their_parameters():

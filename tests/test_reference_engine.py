@@ -18,7 +18,16 @@ STRICT = ("policy.rules.action.donor_daily_cap_yuan=15", "policy.rules.action.pr
           "policy.rules.enterprise.project_cap_yuan=40")
 
 
-@pytest.mark.parametrize("overrides", [(), STRICT], ids=["y2021", "strict-caps"])
+# Bad actors and every counter-measure, under the per-gift rules of the policy library.
+GAMING = ("gaming=both", "policy.countermeasures.rate_limit_per_minute=4",
+          "policy.countermeasures.freeze_after_detections=3",
+          "gaming.rings.detect_probability=0.2", "policy.budget=1e8")
+
+
+@pytest.mark.parametrize("overrides", [
+    (), STRICT, ("policy=equity", *GAMING), ("policy=long_term", *GAMING),
+    ("policy=size_tiers", "policy.tranches=4", "gaming=machines")],
+    ids=["y2021", "strict-caps", "equity-gaming", "long-term-gaming", "size-tiers-tranches"])
 def test_reference_engine_gives_the_identical_ledger(overrides):
     cfg = tiny_cfg(*overrides, scale=0.001)
     rec = MemoryRecorder()
@@ -27,12 +36,14 @@ def test_reference_engine_gives_the_identical_ledger(overrides):
     for k in ("foundation_match", "enterprise_match", "enterprise_pool"):
         np.testing.assert_array_equal(ref.out[k], rec.column(k), err_msg=k)
     for a, b in ((batched.projects, ref.projects),):
-        for k in ("public", "count", "foundation_match", "enterprise_match"):
+        for k in ("public", "count", "foundation_match", "enterprise_match", "frozen",
+                  "detections"):
             np.testing.assert_array_equal(getattr(a, k), getattr(b, k), err_msg=k)
-    for k in ("remaining", "paid", "depleted_at", "gp_paid", "link_paid"):
+    for k in ("remaining", "paid", "depleted_at", "gp_paid", "link_paid", "gamed"):
         np.testing.assert_array_equal(getattr(batched.pools, k), getattr(ref.pools, k),
                                       err_msg=k)
-    for k in ("flowers", "chances", "helps_today", "match_today", "gifts_made"):
+    for k in ("flowers", "chances", "helps_today", "match_today", "gifts_made", "matched",
+              "banned"):
         np.testing.assert_array_equal(getattr(batched.donors, k), getattr(ref.donors, k),
                                       err_msg=k)
     for k in batched.series:
@@ -42,6 +53,9 @@ def test_reference_engine_gives_the_identical_ledger(overrides):
     # the comparison is only worth something if pools ran out inside a batch and matches paid
     assert np.isfinite(batched.pools.depleted_at[batched.pools.foundation]).any()
     assert rec.column("foundation_match").sum() > 0 and rec.column("enterprise_match").sum() > 0
-    if overrides:
+    if overrides == STRICT:
         assert (batched.pools.gp_paid == 80_000).any()  # a project cap bound
         assert (batched.pools.link_paid == 4_000).any()  # an enterprise's project cap bound
+    if "gaming=both" in overrides:  # every counter-measure acted, and gaming got match
+        assert batched.donors.banned.any() and batched.projects.frozen.any()
+        assert batched.pools.gamed.sum() > 0

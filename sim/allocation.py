@@ -1,0 +1,155 @@
+"""Post-event allocation: a pool whose rule is decided when its window closes.
+
+The engine collects every eligible gift of the window (donor, project, amount, the donor's
+kind, the minute). :func:`allocate` sums them by (donor, project) pair, asks the rule
+(:class:`sim.policies.PostEventRule`) for each project's claim, and pays whole fen:
+
+- claims that are amounts (quadratic funding's subsidies) are paid at
+  alpha = min(1, B / sum of claims); claims that are weights split the whole pool;
+- equity weights (``equity_region`` / ``equity_small_org``) multiply the claims, a
+  ``project_cap_yuan`` caps what one project gets (the rest stays in the pool), frozen
+  projects get nothing;
+- fen are floored and the remainder handed out by largest remainder (ties by project), so
+  the pool pays exactly the rounded total and never more than it holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from sim.policies import FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG, F, PostEventRule
+
+
+@dataclass
+class WindowStats:
+    """A window's eligible gifts summed by (donor, project) pair, and by project."""
+
+    pair_donor: np.ndarray  # int64
+    pair_project: np.ndarray  # int64
+    pair_c: np.ndarray  # float64 yuan the donor gave the project
+    pair_kind: np.ndarray  # int8 the donor's kind (gaming identities > 0)
+    n_donors: np.ndarray  # int64 distinct donors a project
+    sum_c: np.ndarray  # float64 yuan a project
+    sum_sqrt: np.ndarray  # float64 sum over its donors of sqrt(c)
+    org: np.ndarray  # int32 organisation of each project
+    n_orgs: int
+
+
+def window_stats(donor, project, amount_fen, kind, n_projects, org, n_orgs) -> WindowStats:
+    """Sum a window's gifts by (donor, project) pair."""
+    key = donor.astype(np.int64) * n_projects + project
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if key.size else \
+        np.zeros(0, dtype=np.int64)
+    c_fen = np.add.reduceat(amount_fen[order], first) if key.size else np.zeros(0, np.int64)
+    pk = key[first]
+    pair_project = pk % n_projects
+    pair_c = c_fen / 100.0
+    n_donors = np.bincount(pair_project, minlength=n_projects)
+    return WindowStats(
+        pair_donor=pk // n_projects, pair_project=pair_project, pair_c=pair_c,
+        pair_kind=kind[order][first] if key.size else np.zeros(0, np.int8),
+        n_donors=n_donors,
+        sum_c=np.bincount(pair_project, weights=pair_c, minlength=n_projects),
+        sum_sqrt=np.bincount(pair_project, weights=np.sqrt(pair_c), minlength=n_projects),
+        org=org, n_orgs=n_orgs)
+
+
+@njit(cache=True)
+def _pairwise(order_project, order_c, starts, m):
+    """Per project, sum over unordered donor pairs of 2 sqrt(ci cj) M / (M + sqrt(ci cj)),
+    grouping equal contributions (pairs are sorted by project, then amount)."""
+    n_p = starts.shape[0] - 1
+    out = np.zeros(n_p)
+    for p in range(n_p):
+        lo, hi = starts[p], starts[p + 1]
+        if hi - lo < 2:
+            continue
+        # distinct values and their counts
+        vals = np.empty(hi - lo)
+        cnts = np.empty(hi - lo)
+        nv = 0
+        for i in range(lo, hi):
+            if nv > 0 and order_c[i] == vals[nv - 1]:
+                cnts[nv - 1] += 1.0
+            else:
+                vals[nv] = order_c[i]
+                cnts[nv] = 1.0
+                nv += 1
+        s = 0.0
+        for a in range(nv):
+            va, na = vals[a], cnts[a]
+            k = va  # sqrt(va * va)
+            s += na * (na - 1.0) / 2.0 * 2.0 * k * m / (m + k)
+            for b in range(a + 1, nv):
+                k = np.sqrt(va * vals[b])
+                s += na * cnts[b] * 2.0 * k * m / (m + k)
+        out[p] = s
+    return out
+
+
+def pairwise_subsidy(pair_project, pair_c, n_projects: int, m: float) -> np.ndarray:
+    """The pairwise-bounded QF subsidy of each project (yuan)."""
+    order = np.lexsort((pair_c, pair_project))
+    counts = np.bincount(pair_project, minlength=n_projects)
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return _pairwise(pair_project[order], pair_c[order], starts, m)
+
+
+def whole_fen(ideal_fen: np.ndarray, total: int) -> np.ndarray:
+    """Integers summing to ``total`` from non-negative ideal amounts summing to about it:
+    floors, then one more fen to the largest remainders (ties: lower index first)."""
+    base = np.floor(ideal_fen).astype(np.int64)
+    short = int(total - base.sum())
+    if short > 0:
+        rem = ideal_fen - base
+        top = np.lexsort((np.arange(rem.shape[0]), -rem))[:short]
+        base[top] += 1
+    elif short < 0:  # float rounding the other way: take fen back from the largest floors
+        top = np.argsort(-base, kind="stable")[: -short]
+        base[top] -= 1
+    return base
+
+
+@dataclass
+class Allocation:
+    per_project: np.ndarray  # int64 fen
+    gamed_fen: int  # of it, attributed to gaming identities' gifts
+    matched_pairs: np.ndarray  # bool per pair: the pair's project got match
+
+
+def allocate(rule: PostEventRule, row: np.ndarray, st: WindowStats, budget_fen: int,
+             flags: np.ndarray, frozen: np.ndarray) -> Allocation:
+    """Split up to ``budget_fen`` among projects by ``rule``; see the module docstring."""
+    n_p = st.n_donors.shape[0]
+    if budget_fen <= 0 or st.pair_c.size == 0:
+        return Allocation(np.zeros(n_p, np.int64), 0, np.zeros(st.pair_c.size, bool))
+    claim, are_amounts = rule.shares(st)
+    claim = np.asarray(claim, dtype=float).copy()
+    w = np.ones(n_p)
+    w += (flags & FLAG_LESS_DEVELOPED > 0) * row[F["eq_region_bp"]] / 10_000
+    w += (flags & FLAG_SMALL_ORG > 0) * row[F["eq_small_bp"]] / 10_000
+    claim *= w
+    claim[frozen > 0] = 0.0
+    total_claim = claim.sum()
+    if total_claim <= 0:
+        return Allocation(np.zeros(n_p, np.int64), 0, np.zeros(st.pair_c.size, bool))
+    if are_amounts:  # yuan: paid in full if the pool allows, else at alpha
+        ideal = claim * 100.0 * min(1.0, budget_fen / (total_claim * 100.0))
+    else:
+        ideal = claim * (budget_fen / total_claim)
+    cap = row[F["project_cap_fen"]]
+    if cap > 0:
+        ideal = np.minimum(ideal, float(cap))
+    total = min(budget_fen, int(np.floor(ideal.sum() + 1e-6)))
+    paid = whole_fen(ideal, total)
+    if cap > 0:
+        assert (paid <= cap).all()
+    share = rule.attribution(st)
+    gaming = st.pair_kind > 0
+    gamed = float((paid[st.pair_project[gaming]] * share[gaming]).sum())
+    return Allocation(paid, int(round(gamed)), paid[st.pair_project] > 0)

@@ -1,0 +1,298 @@
+"""Gather a finished sweep into one table and the planner's figures.
+
+    python -m uv run python -m sim.gather outputs/sweeps/policy_sweep
+
+and, at the end of a multirun, the Hydra callback :class:`GatherCallback` (the
+``policy_sweep`` experiment sets it). Writes into the sweep directory:
+
+- ``sweep.parquet`` / ``sweep.csv``: one row per complete run: its overrides, then every
+  metric of ``summary.json`` ``metrics``, plus ``extra_public_vs_baseline_yuan`` (public
+  giving minus that of the no-match run with the same seed and other overrides, where the
+  sweep has one);
+- ``comparison.csv`` / ``comparison.md``: mean and 95% interval (t, over seeds) of the key
+  metrics for each setting;
+- ``metrics_by_policy.png``, ``raised_vs_equity.png``, ``pool_level.png``.
+
+Runs that did not complete (no ``summary.json``, or ``status.json`` not ``complete``) are
+left out and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from hydra.experimental.callback import Callback
+
+log = logging.getLogger("sim")
+
+# the metrics the comparison reports, in order, with how a planner reads them
+KEY_METRICS = {
+    "total_raised_yuan": "raised (yuan)",
+    "public_donations_yuan": "public giving (yuan)",
+    "extra_public_vs_baseline_yuan": "extra public giving vs no match (yuan)",
+    "added_public_yuan": "public giving added by live matching (yuan)",
+    "pool_share_paid": "share of the Foundation pool paid",
+    "median_minutes_to_exhaustion": "minutes to exhaustion (median pool)",
+    "matched_donor_share": "donors with a matched gift",
+    "matched_gift_share_first_hour": "gifts Foundation-matched, first hour of a window",
+    "matched_gift_share_after_first_hour": "gifts Foundation-matched, after the first hour",
+    "org_gini": "Gini across organisations",
+    "top10_org_share": "top-10 organisations' share",
+    "match_share_less_developed": "match to less developed regions",
+    "match_share_small_orgs": "match to small organisations",
+    "projects_reaching_goal": "projects reaching their goal",
+    "gaming_share_of_foundation_match": "Foundation match captured by gaming",
+}
+SKIP_KEYS = ("experiment",)
+
+
+def _overrides(job: Path) -> dict[str, str]:
+    path = job / ".hydra" / "overrides.yaml"
+    items = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else []
+    out = {}
+    for item in items or []:
+        k, _, v = str(item).partition("=")
+        k = k.lstrip("+~")
+        if k not in SKIP_KEYS:
+            out[k] = v
+    return out
+
+
+def _complete(job: Path) -> bool:
+    try:
+        status = json.loads((job / "status.json").read_text(encoding="utf-8"))
+        return status.get("status") == "complete" and (job / "summary.json").exists()
+    except (OSError, ValueError):
+        return False
+
+
+def collect(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
+    """One row per complete run (overrides + metrics), and the number of runs left out."""
+    rows, skipped, keys = [], 0, {}
+    for job in sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir()):
+        if not (job / "config.yaml").exists():
+            continue
+        if not _complete(job):
+            skipped += 1
+            continue
+        s = json.loads((job / "summary.json").read_text(encoding="utf-8"))
+        ov = _overrides(job)
+        keys.update(dict.fromkeys(k for k in ov if k not in ("seed", "scale")))
+        rows.append({"job": job.name, **{f"set:{k}": v for k, v in ov.items()},
+                     "policy_name": s["policy"], "seed_run": s["seed"], "scale": s["scale"],
+                     **s["metrics"]})
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df, skipped
+    df = df.drop(columns=[c for c in ("set:seed", "set:scale") if c in df])
+    df = df.rename(columns={f"set:{k}": k for k in keys})
+    df.attrs["settings"] = list(keys)
+    df["extra_public_vs_baseline_yuan"] = _vs_baseline(df)
+    out = df.sort_values(["job"]).reset_index(drop=True)
+    out.attrs["settings"] = list(keys)
+    return out, skipped
+
+
+def _setting_columns(df: pd.DataFrame) -> list[str]:
+    """The override columns that tell settings apart (not the seed, not the scale)."""
+    return list(df.attrs.get("settings", []))
+
+
+def _vs_baseline(df: pd.DataFrame) -> pd.Series:
+    """Public giving minus that of the no-match run with the same seed and other settings."""
+    if "policy" not in df:
+        return pd.Series(np.nan, index=df.index)
+    others = [c for c in _setting_columns(df) if c != "policy"]
+    key = ["seed_run", *others]
+    base = df[df.policy == "none"].set_index(key)["public_donations_yuan"]
+    if base.empty:
+        return pd.Series(np.nan, index=df.index)
+    idx = pd.MultiIndex.from_frame(df[key]) if len(key) > 1 else pd.Index(df[key[0]])
+    ref = base.reindex(idx).to_numpy()
+    return pd.Series(df.public_donations_yuan.to_numpy() - ref, index=df.index)
+
+
+def comparison(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean and 95% t-interval over seeds of each key metric, for each setting."""
+    from scipy import stats
+
+    setting = _setting_columns(df)
+    rows = []
+    for key, g in df.groupby(setting, sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        row = dict(zip(setting, key, strict=True))
+        row["runs"] = len(g)
+        for m in KEY_METRICS:
+            if m not in g:
+                continue
+            x = pd.to_numeric(g[m], errors="coerce").dropna().to_numpy(dtype=float)
+            row[m] = float(x.mean()) if x.size else np.nan
+            half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)) \
+                if x.size > 1 else np.nan
+            row[f"{m}_ci95"] = half
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def picks(comp: pd.DataFrame) -> dict[str, str]:
+    """The setting a planner would pick for each aim (policies with matching only)."""
+    c = comp[comp.get("policy", pd.Series(dtype=str)) != "none"] if "policy" in comp else comp
+    if c.empty:
+        return {}
+    label = lambda r: ", ".join(f"{k}={r[k]}" for k in _labels(c))  # noqa: E731
+    out = {
+        "most money": label(c.loc[c.total_raised_yuan.idxmax()]),
+        "most people matched": label(c.loc[c.matched_donor_share.idxmax()]),
+        "most equal (lowest Gini across organisations)": label(c.loc[c.org_gini.idxmin()]),
+    }
+    if "gaming_share_of_foundation_match" in c:
+        out["most robust to gaming (least match captured)"] = label(
+            c.loc[c.gaming_share_of_foundation_match.idxmin()])
+    return out
+
+
+def _labels(comp: pd.DataFrame) -> list[str]:
+    return [k for k in comp.columns if k not in KEY_METRICS and not k.endswith("_ci95")
+            and k != "runs"]
+
+
+def _fmt(x) -> str:
+    if isinstance(x, float):
+        if np.isnan(x):
+            return ""
+        if abs(x) >= 1e8:
+            return f"{x / 1e8:.3f}亿"
+        if abs(x) >= 1e4:
+            return f"{x / 1e4:.1f}万"
+        return f"{x:.3g}"
+    return str(x)
+
+
+def markdown(comp: pd.DataFrame) -> str:
+    labels = _labels(comp)
+    cols = [m for m in KEY_METRICS if m in comp]
+    lines = ["| " + " | ".join(labels + [KEY_METRICS[m] for m in cols]) + " |",
+             "|" + "---|" * (len(labels) + len(cols))]
+    for _, r in comp.iterrows():
+        cells = [str(r[k]) for k in labels]
+        for m in cols:
+            v, h = r[m], r.get(f"{m}_ci95", np.nan)
+            cells.append(_fmt(v) + (f" ± {_fmt(h)}" if isinstance(h, float) and
+                                    not np.isnan(h) else ""))
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Mean over seeds ± half-width of the 95% t-interval.", ""]
+    for aim, who in picks(comp).items():
+        lines.append(f"- {aim}: {who}")
+    return "\n".join(lines) + "\n"
+
+
+def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sweep_dir = Path(sweep_dir)
+    setting = _setting_columns(df)
+    d = df.assign(setting=df[setting].astype(str).agg(", ".join, axis=1) if setting else "all")
+    order = list(dict.fromkeys(d.setting))
+    out = []
+    shown = [m for m in KEY_METRICS if m in d and d[m].notna().any()]
+    ncol = 3
+    nrow = int(np.ceil(len(shown) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(6 * ncol, 0.32 * len(order) * nrow + 2))
+    for ax, m in zip(np.ravel(axes), shown, strict=False):
+        sns.pointplot(d, y="setting", x=m, order=order, errorbar=("ci", 95), ax=ax,
+                      linestyle="none", color="tab:blue")
+        ax.set(title=KEY_METRICS[m], xlabel="", ylabel="")
+    for ax in np.ravel(axes)[len(shown):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    out.append(sweep_dir / "metrics_by_policy.png")
+    fig.savefig(out[-1], dpi=100)
+    plt.close(fig)
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    c = comp.assign(setting=comp[setting].astype(str).agg(", ".join, axis=1) if setting
+                    else "all")
+    for ax, eq in zip(axes, ("match_share_less_developed", "org_gini"), strict=True):
+        ax.errorbar(c[eq], c.total_raised_yuan / 1e8, yerr=c.total_raised_yuan_ci95 / 1e8,
+                    fmt="o")
+        for _, r in c.iterrows():
+            ax.annotate(r.setting, (r[eq], r.total_raised_yuan / 1e8), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+        ax.set(xlabel=KEY_METRICS[eq], ylabel="raised (100M yuan)")
+    axes[0].set_title("Money raised against equity")
+    fig.tight_layout()
+    out.append(sweep_dir / "raised_vs_equity.png")
+    fig.savefig(out[-1], dpi=100)
+    plt.close(fig)
+
+    levels = []
+    for _, r in d.iterrows():
+        path = sweep_dir / r.job / "minutes.parquet"
+        if path.exists():
+            lv = pd.read_parquet(path, columns=["time", "level:foundation"])
+            lv = lv.iloc[::10]  # every 10 minutes
+            levels.append(lv.assign(setting=r.setting, seed=r.seed_run))
+    if levels:
+        lv = pd.concat(levels, ignore_index=True)
+        lv["level (100M yuan)"] = lv["level:foundation"] / 1e8
+        fig, ax = plt.subplots(figsize=(13, 5))
+        sns.lineplot(lv, x="time", y="level (100M yuan)", hue="setting", hue_order=order,
+                     errorbar=None, ax=ax, linewidth=1)
+        ax.set_title("The Foundation's money left in open pools, by policy (mean over seeds)")
+        ax.legend(fontsize=7, ncol=2)
+        fig.tight_layout()
+        out.append(sweep_dir / "pool_level.png")
+        fig.savefig(out[-1], dpi=100)
+        plt.close(fig)
+    return out
+
+
+def gather(sweep_dir: Path, with_figures: bool = True) -> pd.DataFrame:
+    """Write the sweep's table, comparison and figures; returns the table."""
+    sweep_dir = Path(sweep_dir)
+    df, skipped = collect(sweep_dir)
+    if df.empty:
+        raise SystemExit(f"no complete run in {sweep_dir} ({skipped} incomplete)")
+    df.to_parquet(sweep_dir / "sweep.parquet", index=False)
+    df.to_csv(sweep_dir / "sweep.csv", index=False)
+    comp = comparison(df)
+    comp.to_csv(sweep_dir / "comparison.csv", index=False)
+    (sweep_dir / "comparison.md").write_text(markdown(comp), encoding="utf-8")
+    if with_figures:
+        figures(df, comp, sweep_dir)
+    log.info("gathered %d runs (%d incomplete left out) into %s", len(df), skipped,
+             sweep_dir)
+    return df
+
+
+class GatherCallback(Callback):
+    """Gathers the sweep when a multirun ends (hydra.callbacks.gather)."""
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        gather(Path(config.hydra.sweep.dir))
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Gather a finished sweep directory.")
+    ap.add_argument("sweep_dir", type=Path)
+    ap.add_argument("--no-figures", action="store_true")
+    a = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    gather(a.sweep_dir, with_figures=not a.no_figures)
+    print((a.sweep_dir / "comparison.md").read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,148 @@
+"""Post-event rules on hand-computed windows, and their conservation to the fen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.allocation import allocate, pairwise_subsidy, whole_fen, window_stats
+from sim.config import RuleConfig
+from sim.policies import make_rule, water_fill
+
+
+def window(gifts, n_projects=2, org=None, kinds=None):
+    """gifts: (donor, project, yuan) triples."""
+    d, p, y = (np.array(x) for x in zip(*gifts, strict=True))
+    kind = np.zeros(d.shape[0], np.int8) if kinds is None else np.asarray(kinds, np.int8)
+    org = np.arange(n_projects, dtype=np.int32) if org is None else np.asarray(org, np.int32)
+    return window_stats(d.astype(np.int64), p.astype(np.int64), (y * 100).astype(np.int64),
+                        kind, n_projects, org, int(org.max()) + 1)
+
+
+def run(rule_kw, gifts, budget_yuan, n_projects=2, flags=None, frozen=None, **kw):
+    r = make_rule(RuleConfig(**rule_kw))
+    st_ = window(gifts, n_projects, **kw)
+    flags = np.zeros(n_projects, np.int8) if flags is None else np.asarray(flags, np.int8)
+    frozen = np.zeros(n_projects, np.int8) if frozen is None else np.asarray(frozen, np.int8)
+    return allocate(r, r.encode(), st_, budget_yuan * 100, flags, frozen)
+
+
+FOUR_OF_ONE_VS_ONE_OF_FOUR = [(0, 0, 1), (1, 0, 1), (2, 0, 1), (3, 0, 1), (4, 1, 4)]
+
+
+def test_quadratic_funding_four_gifts_of_1_against_one_gift_of_4():
+    # S = (4 x sqrt 1)^2 - 4 = 12 for the four donors; (sqrt 4)^2 - 4 = 0 for the one
+    a = run({"type": "quadratic"}, FOUR_OF_ONE_VS_ONE_OF_FOUR, budget_yuan=1000)
+    np.testing.assert_array_equal(a.per_project, [1_200, 0])  # 12 yuan, alpha = 1
+    # the pool binds: alpha = 6 / 12
+    a = run({"type": "quadratic"}, FOUR_OF_ONE_VS_ONE_OF_FOUR, budget_yuan=6)
+    np.testing.assert_array_equal(a.per_project, [600, 0])
+
+
+def test_quadratic_funding_proportional_variant_gives_the_single_gift_a_share():
+    # weights (sum sqrt c)^2: 16 and 4 -> 80% and 20% of the whole pool
+    a = run({"type": "quadratic", "qf_variant": "proportional"}, FOUR_OF_ONE_VS_ONE_OF_FOUR,
+            budget_yuan=10)
+    np.testing.assert_array_equal(a.per_project, [800, 200])
+
+
+def test_one_donor_giving_four_times_is_one_contribution_of_4():
+    a = run({"type": "quadratic"}, [(0, 0, 1)] * 4 + [(1, 1, 1), (2, 1, 1)], budget_yuan=100)
+    # project 0: one donor, c = 4: no subsidy; project 1: (1 + 1)^2 - 2 = 2
+    np.testing.assert_array_equal(a.per_project, [0, 200])
+
+
+def test_pairwise_bound_shrinks_each_pair_term():
+    # two donors of 1 yuan on one project: term 2 sqrt(1) = 2, bounded by M / (M + 1)
+    s = pairwise_subsidy(np.array([0, 0]), np.array([1.0, 1.0]), 1, m=1.0)
+    assert s[0] == pytest.approx(2 * 1 / 2)
+    s = pairwise_subsidy(np.array([0, 0, 0]), np.array([1.0, 1.0, 4.0]), 1, m=1e12)
+    assert s[0] == pytest.approx(2 * (1 + 2 + 2))  # unbounded: = (sum sqrt c)^2 - sum c
+    a = run({"type": "pairwise_quadratic", "pairwise_m_yuan": 1.0},
+            FOUR_OF_ONE_VS_ONE_OF_FOUR, budget_yuan=1000)
+    np.testing.assert_array_equal(a.per_project, [600, 0])  # 6 pairs x 2 x 1/2
+
+
+def test_breadth_splits_by_distinct_donors():
+    a = run({"type": "breadth"}, [(0, 0, 100), (0, 0, 100), (1, 0, 1), (2, 1, 5)],
+            budget_yuan=30)
+    np.testing.assert_array_equal(a.per_project, [2_000, 1_000])
+
+
+def test_pro_rata_with_an_organisation_cap():
+    gifts = [(0, 0, 90), (1, 1, 5), (2, 2, 5)]
+    a = run({"type": "pro_rata"}, gifts, budget_yuan=100, n_projects=3)
+    np.testing.assert_array_equal(a.per_project, [9_000, 500, 500])
+    a = run({"type": "pro_rata", "org_cap_share": 0.5}, gifts, budget_yuan=100, n_projects=3)
+    np.testing.assert_array_equal(a.per_project, [5_000, 2_500, 2_500])
+
+
+def test_threshold_prizes_split_equally_among_winners():
+    gifts = [(d, 0, 1) for d in range(3)] + [(d, 1, 1) for d in range(10, 11)]
+    a = run({"type": "threshold_prizes", "donor_thresholds": [[1, 0.5], [3, 0.5]]}, gifts,
+            budget_yuan=100)
+    np.testing.assert_array_equal(a.per_project, [7_500, 2_500])
+
+
+def test_frozen_projects_and_equity_weights():
+    gifts = [(0, 0, 10), (1, 1, 10)]
+    a = run({"type": "pro_rata"}, gifts, 10, frozen=[1, 0])
+    np.testing.assert_array_equal(a.per_project, [0, 1_000])
+    a = run({"type": "pro_rata", "equity_region": 1.0}, gifts, 9, flags=[1, 0])
+    np.testing.assert_array_equal(a.per_project, [600, 300])
+
+
+def test_gaming_share_is_attributed_by_contribution():
+    gifts = [(0, 0, 1), (1, 0, 1), (2, 0, 1), (3, 0, 1)]
+    a = run({"type": "quadratic"}, gifts, 1000, n_projects=1, kinds=[1, 1, 0, 0])
+    assert a.per_project[0] == 1_200 and a.gamed_fen == 600
+
+
+def test_water_fill_caps_and_redistributes():
+    np.testing.assert_allclose(water_fill(np.array([90.0, 5, 5]), 0.5), [0.5, 0.25, 0.25])
+    np.testing.assert_allclose(water_fill(np.array([1.0, 1, 1]), 0.2), [0.2, 0.2, 0.2])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4), st.integers(1, 5_000)),
+                min_size=1, max_size=40),
+       st.sampled_from(["quadratic", "pairwise_quadratic", "breadth", "pro_rata",
+                        "threshold_prizes", "proportional"]),
+       st.integers(0, 10**7), st.sampled_from([None, 3, 500]),
+       st.lists(st.integers(0, 1), min_size=5, max_size=5))
+def test_every_post_event_rule_conserves_money_to_the_fen(gifts, kind, budget_fen, cap,
+                                                          frozen):
+    kw = {"type": kind, "project_cap_yuan": cap, "equity_small_org": 0.5}
+    if kind == "proportional":
+        kw.update(type="quadratic", qf_variant="proportional")
+    if kind == "threshold_prizes":
+        kw["donor_thresholds"] = [[1, 0.3], [2, 0.7]]
+    if kind == "pro_rata":
+        kw["org_cap_share"] = 0.4
+    r = make_rule(RuleConfig(**kw))
+    st_ = window(gifts, 5, org=[0, 0, 1, 2, 2])
+    frozen = np.array(frozen, np.int8)
+    a = allocate(r, r.encode(), st_, budget_fen, np.array([0, 2, 2, 0, 1], np.int8), frozen)
+    assert a.per_project.dtype == np.int64 and (a.per_project >= 0).all()
+    assert a.per_project.sum() <= budget_fen  # never more than the pool
+    assert (a.per_project[frozen > 0] == 0).all()
+    if cap is not None:
+        assert (a.per_project <= cap * 100).all()
+    assert (a.per_project[st_.n_donors == 0] == 0).all()  # only to projects given to
+    assert 0 <= a.gamed_fen <= a.per_project.sum()
+    if kind in ("breadth", "pro_rata", "proportional") and cap is None and \
+            (st_.n_donors * (frozen == 0) > 0).any() and kind != "pro_rata":
+        assert a.per_project.sum() == budget_fen  # weight rules spend the whole pool
+
+
+@given(st.lists(st.floats(0, 1e6), min_size=1, max_size=30), st.integers(0, 10**8))
+def test_whole_fen_hits_the_total_exactly(ideal, total):
+    ideal = np.array(ideal)
+    if ideal.sum() == 0:
+        return
+    ideal = ideal * (total / ideal.sum())
+    out = whole_fen(ideal, total)
+    assert out.sum() == total
+    assert (np.abs(out - ideal) <= 1.0 + 1e-6).all()
