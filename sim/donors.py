@@ -67,7 +67,7 @@ class Donors:
 
     @classmethod
     def build(cls, cfg: PopulationConfig, scale: float, rng: np.random.Generator,
-              gaming_kinds: np.ndarray | None = None) -> Donors:
+              gaming_kinds: np.ndarray | None = None, with_tenure: bool = True) -> Donors:
         """A population of ``cfg.donors x scale`` donors split into the configured segments,
         followed by one record for each gaming identity (``gaming_kinds``: their kinds)."""
         n = max(len(cfg.segments), round(cfg.donors * scale))
@@ -86,7 +86,8 @@ class Donors:
             level[seg_start[s]:seg_start[s + 1]] += np.float32(seg.size_shift)
         state["level"][:n] = level
         del level
-        if cfg.tenure_q > 0:  # P(tenure >= k) = q**k, at most 7 years
+        if with_tenure and cfg.tenure_q > 0:  # P(tenure >= k) = q**k, at most 7 years
+            # drawn last, and only when a rule reads it: the other draws stay the same
             u = rng.random(n)
             state["tenure"][:n] = np.minimum(7, np.floor(np.log1p(-u) / np.log(cfg.tenure_q)))
         state["kind"][n:] = extra

@@ -75,8 +75,11 @@ class Campaign:
         self.cal = Calendar.from_config(sc)
         self.projects = Projects.build(cfg.population.projects, s, stream(cfg.seed, "projects"))
         self.gaming = Gaming.build(cfg, self.projects, stream(cfg.seed, "gaming"))
+        rules = [*cfg.policy.rules.values(), cfg.policy.foundation]
         self.donors = Donors.build(cfg.population, s, stream(cfg.seed, "donors"),
-                                   self.gaming.kinds)
+                                   self.gaming.kinds,
+                                   with_tenure=any(r is not None and r.type == "long_term"
+                                                   for r in rules))
         self.gaming.first_id = self.donors.n
         self.pools = Pools.build(sc, cfg.policy, self.projects, s,
                                  stream(cfg.seed, "enterprises"), self.cal)
@@ -346,8 +349,9 @@ class Campaign:
         s["flowers"][m] = n * self.flower_rules.per_gift + flowers
         s["matched_gifts"][m] += np.count_nonzero(res["foundation_match"] + res["enterprise_match"])
         s["foundation_matched_gifts"][m] += np.count_nonzero(res["foundation_match"])
-        s["gaming_gifts"][m] = np.count_nonzero(gifts["donor"] >= self.donors.n)
-        s["added_public_fen"][m] = gifts["amount"][gifts["added"]].sum()
+        if self.gaming.active:
+            s["gaming_gifts"][m] = np.count_nonzero(gifts["donor"] >= self.donors.n)
+        s["added_public_fen"][m] = np.sum(gifts["amount"], where=gifts["added"])
         if self.post_gifts:
             pl = self.pools
             ok = res["ok"]

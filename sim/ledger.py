@@ -156,10 +156,12 @@ def settle_batch(
         ti = t[i]
         f = flowers[d]
         k_d = kind[d]
-        batch_gifts[d] += 1
-        limited = rate_limit > 0 and batch_gifts[d] > rate_limit
-        if limited:
-            banned[d] = 1
+        limited = False
+        if rate_limit > 0:
+            batch_gifts[d] += 1
+            if batch_gifts[d] > rate_limit:
+                limited = True
+                banned[d] = 1
         if limited or u4[i] * 1_000_000.0 < detect_ppm[k_d]:
             proj_detect[p] += 1
             if freeze_after > 0 and proj_detect[p] >= freeze_after and proj_frozen[p] == 0:
@@ -245,8 +247,9 @@ def settle_batch(
         if h >= 0 and helps_today[h] < max_helps:
             helps_today[h] += 1
             chances[h] += chances_per_help_gift
-    for i in range(t.shape[0]):
-        batch_gifts[donor[i]] = 0
+    if rate_limit > 0:
+        for i in range(t.shape[0]):
+            batch_gifts[donor[i]] = 0
     return changes + (1 if touch == -123456789 else 0)
 
 
