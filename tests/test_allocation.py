@@ -146,3 +146,17 @@ def test_whole_fen_hits_the_total_exactly(ideal, total):
     out = whole_fen(ideal, total)
     assert out.sum() == total
     assert (np.abs(out - ideal) <= 1.0 + 1e-6).all()
+
+
+def test_pairwise_classes_for_projects_with_many_distinct_contributions():
+    from sim.allocation import MAX_CLASSES, _pairwise
+
+    rng = np.random.default_rng(0)
+    proj = rng.integers(0, 5, 200_000)
+    c = np.rint(np.exp(rng.normal(3.5, 1.3, proj.shape[0]))) + 1
+    order = np.lexsort((c, proj))
+    starts = np.concatenate([[0], np.cumsum(np.bincount(proj, minlength=5))]).astype(np.int64)
+    exact = _pairwise(proj[order], c[order], starts, 100.0, 10**9)
+    grouped = _pairwise(proj[order], c[order], starts, 100.0, MAX_CLASSES)
+    assert len(np.unique(c[proj == 0])) > MAX_CLASSES  # the grouping is exercised
+    np.testing.assert_allclose(grouped, exact, rtol=1e-3)
