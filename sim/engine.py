@@ -344,7 +344,7 @@ class Campaign:
         n = gifts["t"].shape[0]
         s["gifts"][m] = n
         s["public_fen"][m] = gifts["amount"].sum()
-        s["foundation_fen"][m] = res["foundation_match"].sum()
+        s["foundation_fen"][m] += res["foundation_match"].sum()  # post-event pay may be there
         s["enterprise_fen"][m] = res["enterprise_match"].sum()
         s["flowers"][m] = n * self.flower_rules.per_gift + flowers
         s["matched_gifts"][m] += np.count_nonzero(res["foundation_match"] + res["enterprise_match"])
