@@ -168,8 +168,7 @@ class Campaign:
         p.gp_paid[k] += res.per_project
         pr.foundation_match += res.per_project
         d.matched[st.pair_donor[res.matched_pairs]] = 1
-        m = min(int(self.env.now), self.cal.n_minutes - 1)
-        self.series["foundation_fen"][m] += total
+        self.series["foundation_fen"][int(self.env.now) - 1] += total  # the window's last minute
         got = res.per_project[project] > 0
         fmg = self.series["foundation_matched_gifts"]
         fmg += np.bincount(minute[got], minlength=self.cal.n_minutes)

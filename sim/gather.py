@@ -105,12 +105,14 @@ def _setting_columns(df: pd.DataFrame) -> list[str]:
 
 
 def _vs_baseline(df: pd.DataFrame) -> pd.Series:
-    """Public giving minus that of the no-match run with the same seed and other settings."""
+    """Public giving minus that of the no-match run with the same seed and the same other
+    settings; settings of the policy itself (``policy.*``: a budget, a cap) do not change
+    the no-match run, so they are not matched on."""
     if "policy" not in df:
         return pd.Series(np.nan, index=df.index)
-    others = [c for c in _setting_columns(df) if c != "policy"]
+    others = [c for c in _setting_columns(df) if c != "policy" and not c.startswith("policy.")]
     key = ["seed_run", *others]
-    base = df[df.policy == "none"].set_index(key)["public_donations_yuan"]
+    base = df[df.policy == "none"].drop_duplicates(key).set_index(key)["public_donations_yuan"]
     if base.empty:
         return pd.Series(np.nan, index=df.index)
     idx = pd.MultiIndex.from_frame(df[key]) if len(key) > 1 else pd.Index(df[key[0]])

@@ -58,3 +58,21 @@ def test_the_gather_command_leaves_out_an_unfinished_run(swept):
     assert len(df) == 5
     comp = pd.read_csv(d / "comparison.csv")
     assert comp.set_index("policy").runs.to_dict() == {"none": 2, "qf": 1, "y2021": 2}
+
+
+def test_a_budget_sweep_compares_settings_against_the_same_baseline(tmp_path):
+    res = subprocess.run(
+        [sys.executable, "-m", "sim", "-m", "experiment=policy_sweep", f"scale={TINY}",
+         "policy=none,fixed_ratio", "policy.budget=1e8,6e8", "seed=1", "gaming=none",
+         f"hydra.sweep.dir={tmp_path}", "hydra.launcher.n_jobs=2"],
+        capture_output=True, text=True, check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+    df = pd.read_parquet(tmp_path / "sweep.parquet")
+    one, six = "100000000.0", "600000000.0"  # as Hydra writes the overrides
+    assert len(df) == 4 and set(df["policy.budget"]) == {one, six}
+    fixed = df[df.policy == "fixed_ratio"].set_index("policy.budget")
+    assert fixed.loc[six, "foundation_budget_yuan"] == 6 * fixed.loc[one,
+                                                                     "foundation_budget_yuan"]
+    assert fixed.extra_public_vs_baseline_yuan.notna().all()
+    comp = pd.read_csv(tmp_path / "comparison.csv")
+    assert len(comp) == 4 and {"policy", "policy.budget"} <= set(comp.columns)
