@@ -115,19 +115,23 @@ def test_an_interrupted_sweep_run_again_redoes_only_what_did_not_finish(tmp_path
     assert "not run again" in res.stderr + res.stdout
 
 
+def assert_launcher_gives_the_basic_numbers(tmp_path, *launcher: str) -> None:
+    basic = sweep(tmp_path / "basic", "seed=1,2")
+    other = sweep(tmp_path / "other", "seed=1,2", *launcher, timeout=900)
+    assert basic.returncode == 0, basic.stderr[-2000:]
+    assert other.returncode == 0, other.stderr[-3000:]
+    a, b = job_dirs(tmp_path / "basic"), job_dirs(tmp_path / "other")
+    assert sorted(a) == sorted(b) and len(a) == 2
+    for name in a:
+        assert numbers(a[name]) == numbers(b[name]), name
+
+
 @pytest.mark.slow
 def test_ray_launcher_on_a_local_instance_gives_the_same_numbers(tmp_path):
     pytest.importorskip("hydra_plugins.hydra_ray_launcher",
                         reason="the ray extra: uv run --extra ray pytest -m slow")
-    basic = sweep(tmp_path / "basic", "seed=1,2")
-    ray = sweep(tmp_path / "ray", "seed=1,2", "hydra/launcher=ray",
-                "+hydra.launcher.ray.init.num_cpus=2", timeout=900)
-    assert basic.returncode == 0, basic.stderr[-2000:]
-    assert ray.returncode == 0, ray.stderr[-3000:]
-    a, b = job_dirs(tmp_path / "basic"), job_dirs(tmp_path / "ray")
-    assert sorted(a) == sorted(b) and len(a) == 2
-    for name in a:
-        assert numbers(a[name]) == numbers(b[name]), name
+    assert_launcher_gives_the_basic_numbers(tmp_path, "hydra/launcher=ray",
+                                            "+hydra.launcher.ray.init.num_cpus=2")
 
 
 def test_the_slurm_template_composes_to_the_submitit_launcher(tmp_path):
@@ -149,12 +153,4 @@ def test_the_slurm_template_composes_to_the_submitit_launcher(tmp_path):
 @pytest.mark.slow
 def test_submitit_local_launcher_gives_the_same_numbers(tmp_path):
     """The submitit path the SLURM template uses, with submitit's local executor."""
-    basic = sweep(tmp_path / "basic", "seed=1,2")
-    local = sweep(tmp_path / "submitit", "seed=1,2", "hydra/launcher=submitit_local",
-                  timeout=900)
-    assert basic.returncode == 0, basic.stderr[-2000:]
-    assert local.returncode == 0, local.stderr[-3000:]
-    a, b = job_dirs(tmp_path / "basic"), job_dirs(tmp_path / "submitit")
-    assert sorted(a) == sorted(b) and len(a) == 2
-    for name in a:
-        assert numbers(a[name]) == numbers(b[name]), name
+    assert_launcher_gives_the_basic_numbers(tmp_path, "hydra/launcher=submitit_local")
