@@ -142,20 +142,27 @@ def comparison(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+AIMS = {  # aim: (metric, best is the largest, tolerance of a tie)
+    "most money": ("total_raised_yuan", True, 1e-4),
+    "most people matched": ("matched_donor_share", True, 1e-3),
+    "most equal (lowest Gini across organisations)": ("org_gini", False, 1e-4),
+    "most robust to gaming (least Foundation match captured)":
+        ("gaming_share_of_foundation_match", False, 1e-3),
+}
+
+
 def picks(comp: pd.DataFrame) -> dict[str, str]:
-    """The setting a planner would pick for each aim (policies with matching only)."""
-    c = comp[comp.get("policy", pd.Series(dtype=str)) != "none"] if "policy" in comp else comp
-    if c.empty:
-        return {}
-    label = lambda r: ", ".join(f"{k}={r[k]}" for k in _labels(c))  # noqa: E731
-    out = {
-        "most money": label(c.loc[c.total_raised_yuan.idxmax()]),
-        "most people matched": label(c.loc[c.matched_donor_share.idxmax()]),
-        "most equal (lowest Gini across organisations)": label(c.loc[c.org_gini.idxmin()]),
-    }
-    if "gaming_share_of_foundation_match" in c:
-        out["most robust to gaming (least match captured)"] = label(
-            c.loc[c.gaming_share_of_foundation_match.idxmin()])
+    """The setting a planner would pick for each aim (among settings that match at all),
+    with every setting tied with it (within a relative tolerance) named too."""
+    c = comp[comp["policy"] != "none"] if "policy" in comp else comp
+    out = {}
+    for aim, (m, high, tol) in AIMS.items():
+        if m not in c or c[m].isna().all():
+            continue
+        best = c[m].max() if high else c[m].min()
+        tied = c[(c[m] - best).abs() <= tol * max(abs(best), 1e-12)]
+        names = [", ".join(f"{k}={r[k]}" for k in _labels(c)) for _, r in tied.iterrows()]
+        out[aim] = " = ".join(names) + f" ({_fmt(float(best))})"
     return out
 
 
@@ -239,14 +246,12 @@ def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]
 
     levels = []
     for _, r in d.iterrows():
-        path = sweep_dir / r.job / "minutes.parquet"
-        if path.exists():
-            lv = pd.read_parquet(path, columns=["time", "level:foundation"])
-            lv = lv.iloc[::10]  # every 10 minutes
-            levels.append(lv.assign(setting=r.setting, seed=r.seed_run))
+        lv = open_pool_level(sweep_dir / r.job)
+        if lv is not None:
+            levels.append(lv.iloc[::10].assign(setting=r.setting, seed=r.seed_run))
     if levels:
         lv = pd.concat(levels, ignore_index=True)
-        lv["level (100M yuan)"] = lv["level:foundation"] / 1e8
+        lv["level (100M yuan)"] = lv["level"] / 1e8
         fig, ax = plt.subplots(figsize=(13, 5))
         sns.lineplot(lv, x="time", y="level (100M yuan)", hue="setting", hue_order=order,
                      errorbar=None, ax=ax, linewidth=1)
@@ -257,6 +262,22 @@ def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]
         fig.savefig(out[-1], dpi=100)
         plt.close(fig)
     return out
+
+
+def open_pool_level(job: Path) -> pd.DataFrame | None:
+    """The Foundation's money left in the pools whose window is open, minute by minute
+    (from a run's per-pool levels and the pools' windows in its summary)."""
+    path = job / "minutes.parquet"
+    if not path.exists():
+        return None
+    pools = json.loads((job / "summary.json").read_text(encoding="utf-8"))["pools"]
+    cols = [f"level:{p['name']}" for p in pools]
+    mt = pd.read_parquet(path, columns=["time", *cols])
+    level = np.zeros(len(mt))
+    for p, col in zip(pools, cols, strict=True):
+        live = (mt.time >= pd.Timestamp(p["opens_at"])) & (mt.time < pd.Timestamp(p["closes_at"]))
+        level += np.where(live, mt[col].to_numpy(), 0.0)
+    return pd.DataFrame({"time": mt.time, "level": level})
 
 
 def gather(sweep_dir: Path, with_figures: bool = True) -> pd.DataFrame:

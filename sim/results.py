@@ -82,7 +82,9 @@ def minute_table(c: Campaign) -> pd.DataFrame:
         "gaming_gifts": c.series["gaming_gifts"],
         "added_public_yuan": yuan(c.series["added_public_fen"]),
     })
-    df["level:foundation"] = yuan(c.levels.sum(axis=0))
+    pl = c.pools
+    live = (pl.open_at[pl.foundation][:, None] <= m) & (m < pl.close_at[pl.foundation][:, None])
+    df["level:foundation_open"] = yuan((c.levels * live).sum(axis=0))  # in open windows
     for k, g in enumerate(c.pools.foundation):
         df[f"level:{c.pools.names[g]}"] = yuan(c.levels[k])
     df["level:enterprises"] = yuan(c.enterprise_remaining)
