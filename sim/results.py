@@ -127,7 +127,6 @@ def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
     """The run's headline figures, money in yuan, times as ISO local times."""
     pl, cal = c.pools, c.cal
     orgs = t["organisations"]
-    total = float(orgs.total_yuan.sum())
     ent = pl.is_enterprise
     foundation = [{
         "name": pl.names[g], "opens_at": cal.iso(pl.open_at[g]),
@@ -139,6 +138,7 @@ def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
     public = float(yuan(c.projects.public.sum()))
     fmatch = float(yuan(pl.paid[pl.foundation].sum()))
     ematch = float(yuan(pl.paid[ent].sum()))
+    m = metrics(c, t)
     return {
         "scenario": c.cfg.scenario.name, "policy": c.cfg.policy.name,
         "seed": int(c.cfg.seed), "scale": float(c.cfg.scale),
@@ -156,8 +156,8 @@ def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
         "organisations_funded": int(np.count_nonzero(orgs.donation_count)),
         "enterprises": int(ent.sum()),
         "enterprises_matching": int(np.count_nonzero(pl.paid[ent])),
-        "top10_org_share": float(orgs.total_yuan.head(10).sum() / total) if total else 0.0,
-        "org_gini": gini(orgs.total_yuan.to_numpy()),
+        "top10_org_share": m["top10_org_share"],
+        "org_gini": m["org_gini"],
         "days": [{"date": r.date, "kind": r.kind,
                   "public_donations_yuan": float(r.public_donations_yuan),
                   "donation_count": int(r.donation_count),
@@ -171,7 +171,7 @@ def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
             "median_depleted_at": cal.iso(np.nanmedian(pl.depleted_at[ent]))
             if np.isfinite(pl.depleted_at[ent]).any() else None,
         },
-        "metrics": metrics(c, t),
+        "metrics": m,
     }
 
 
