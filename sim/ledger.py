@@ -250,6 +250,7 @@ def settle_batch(
     if rate_limit > 0:
         for i in range(t.shape[0]):
             batch_gifts[donor[i]] = 0
+    # ``touch`` must be used, or the compiler drops the pre-pass; it never equals this
     return changes + (1 if touch == -123456789 else 0)
 
 
