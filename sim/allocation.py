@@ -148,7 +148,8 @@ class Allocation:
 
 def allocate(rule: PostEventRule, row: np.ndarray, st: WindowStats, budget_fen: int,
              flags: np.ndarray, frozen: np.ndarray) -> Allocation:
-    """Split up to ``budget_fen`` among projects by ``rule``; see the module docstring."""
+    """Split up to ``budget_fen`` among projects by ``rule``; see the module docstring.
+    ``frozen`` marks the projects that get nothing (match frozen, or not eligible)."""
     n_p = st.n_donors.shape[0]
     if budget_fen <= 0 or st.pair_c.size == 0:
         return Allocation(np.zeros(n_p, np.int64), 0, np.zeros(st.pair_c.size, bool))

@@ -1,12 +1,13 @@
 """The campaign calendar: simulated time is minutes since the campaign's first midnight.
 
-Days, theme and action days, and the intraday profile come from the scenario config; pools'
-windows are converted here to minutes, so the engine only ever compares numbers.
+Days, theme and action days, and the intraday profile come from the scenario config, with
+the year's levels (``scenario.levels``) applied to each day; pools' windows are converted
+here to minutes, so the engine only ever compares numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -14,6 +15,21 @@ import numpy as np
 from sim.config import DayConfig, ScenarioConfig, parse_time
 
 MINUTES_PER_DAY = 1440
+
+
+def leveled_day(sc: ScenarioConfig, day: DayConfig) -> DayConfig:
+    """A day as the engine runs it: base gifts x ``levels.gifts`` (x ``levels.theme_gifts``
+    on the theme day), the gift-size shifts added, step donations and friend helps x
+    ``levels.flower_acts``. Quiz answers are left as configured (2021's are reported)."""
+    lv = sc.levels
+    theme = day.kind == "theme"
+    return replace(
+        day,
+        base_gifts_wan=day.base_gifts_wan * lv.gifts * (lv.theme_gifts if theme else 1.0),
+        gift_size_shift=day.gift_size_shift + lv.gift_size_shift
+        + (lv.theme_size_shift if theme else 0.0),
+        step_donations_wan=day.step_donations_wan * lv.flower_acts,
+        friend_helps_wan=day.friend_helps_wan * lv.flower_acts)
 
 
 @dataclass
@@ -26,8 +42,8 @@ class Calendar:
     def from_config(cls, sc: ScenarioConfig) -> Calendar:
         hourly = np.asarray(sc.intraday_profile, dtype=float)
         per_minute = np.repeat(hourly / hourly.sum() / 60.0, 60)
-        return cls(parse_time("scenario.campaign_start", sc.campaign_start), list(sc.days),
-                   per_minute)
+        return cls(parse_time("scenario.campaign_start", sc.campaign_start),
+                   [leveled_day(sc, d) for d in sc.days], per_minute)
 
     @property
     def n_minutes(self) -> int:

@@ -59,6 +59,9 @@ class ProjectsConfig:
     goal_median_yuan: float = 20000.0
     goal_reach_exponent: float = 0.7
     goal_sigma: float = 0.5
+    # share of projects that are joint appeals (联合劝募), which 2020's pools could be
+    # restricted to (ASSUMPTION: the count was not published)
+    joint_appeal_share: float = 0.05
 
 
 @dataclass
@@ -99,6 +102,11 @@ class RuleConfig:
     donor_thresholds: list[list[float]] = field(default_factory=list)  # [donors, pool share]
     qf_variant: str = "alpha"  # quadratic: alpha (capital-constrained) | proportional
     pairwise_m_yuan: float = 100.0  # pairwise_quadratic: the bound M
+    # which projects a rule allocated at the window's close may pay (2020's split
+    # non-restricted pool): all | joint_appeal; and only projects whose public gifts
+    # reached this much by the close
+    projects: str = "all"
+    min_project_public_yuan: float = 0.0
 
 
 @dataclass
@@ -199,8 +207,20 @@ class FlowerConfig:
 
 
 @dataclass
+class LevelsConfig:
+    """A year's levels: the per-year inputs that the calibration sets (``conf/fit/``) or
+    that are derived from other years (see each scenario). Behaviour is shared by years."""
+
+    gifts: float = 1.0  # x every day's base gifts and every pool's opening burst
+    gift_size_shift: float = 0.0  # added to population.gift_size.mu (log yuan)
+    theme_gifts: float = 1.0  # x the theme day's base gifts, on top of ``gifts``
+    theme_size_shift: float = 0.0  # added on the theme day, on top of ``gift_size_shift``
+    flower_acts: float = 1.0  # x step donations and friend helps (volumes assumed)
+
+
+@dataclass
 class ReportedFigure:
-    value: float = MISSING
+    value: float | None = MISSING  # null: not reported (the model predicts it)
     unit: str = MISSING
     source: str = MISSING
     role: str = "not_fitted"
@@ -220,6 +240,12 @@ class ScenarioConfig:
     enterprise: EnterpriseConfig = field(default_factory=EnterpriseConfig)
     flowers: FlowerConfig = field(default_factory=FlowerConfig)
     theme_day_until: str | None = None  # the theme-day figures are reported up to this time
+    levels: LevelsConfig = field(default_factory=LevelsConfig)
+    # the year's donor base and project landscape (null: the population config's)
+    donors: int | None = None
+    projects: int | None = None  # organisations scale with it
+    # how the fitted values were fitted (python -m sim.calibrate writes it with them)
+    calibration: dict[str, Any] = field(default_factory=dict)
     reported: dict[str, ReportedFigure] = field(default_factory=dict)
 
 
@@ -258,6 +284,7 @@ def register_configs() -> None:
 
 DAY_KINDS = ("normal", "theme", "action")
 FIGURE_ROLES = ("input", "fitted", "not_fitted")
+PROJECT_SETS = ("all", "joint_appeal")
 
 
 def parse_time(key: str, text: str) -> datetime:
@@ -331,6 +358,17 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
         _need(len(themes) == 1 and tu.date().isoformat() == themes[0] and start < tu <= end,
               "scenario.theme_day_until", sc.theme_day_until,
               f"a time on the one theme day of the campaign (theme days: {themes})")
+    lv = sc.levels
+    for name in ("gifts", "theme_gifts", "flower_acts"):
+        _need(getattr(lv, name) >= 0, f"scenario.levels.{name}", getattr(lv, name),
+              "a multiplier >= 0")
+    for name in ("gift_size_shift", "theme_size_shift"):
+        _need(abs(getattr(lv, name)) <= 5, f"scenario.levels.{name}", getattr(lv, name),
+              "a shift of log yuan between -5 and 5")
+    _need(sc.donors is None or sc.donors >= 1, "scenario.donors", sc.donors,
+          "a count >= 1, or null for population.donors")
+    _need(sc.projects is None or sc.projects >= 1, "scenario.projects", sc.projects,
+          "a count >= 1, or null for population.projects.count")
     for k, fig in sc.reported.items():
         _need(fig.role in FIGURE_ROLES, f"scenario.reported.{k}.role", fig.role,
               f"one of {list(FIGURE_ROLES)}")
@@ -344,6 +382,15 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
     for key, rule in named:
         _need(rule.type in RULE_TYPES, f"{key}.type", rule.type, f"one of {sorted(RULE_TYPES)}")
         RULE_TYPES[rule.type].check(key, rule)
+        _need(rule.projects in PROJECT_SETS, f"{key}.projects", rule.projects,
+              f"one of {list(PROJECT_SETS)}")
+        _need(rule.min_project_public_yuan >= 0, f"{key}.min_project_public_yuan",
+              rule.min_project_public_yuan, "yuan >= 0")
+        if rule.projects != "all" or rule.min_project_public_yuan > 0:
+            _need(RULE_TYPES[rule.type].post_event, f"{key}.type", rule.type,
+                  "a rule allocated at the window's close when projects or "
+                  "min_project_public_yuan restrict it: one of "
+                  f"{sorted(k for k, c in RULE_TYPES.items() if c.post_event)}")
     _need(pol.budget is None or pol.budget >= 0, "policy.budget", pol.budget,
           "a budget >= 0 yuan, or null for the scenario's")
     _need(1 <= pol.tranches <= 100, "policy.tranches", pol.tranches, "a whole number 1..100")
@@ -442,11 +489,28 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
           dict(pr.categories), "shares >= 0, not all zero")
     _check_share("population.projects.less_developed_share", pr.less_developed_share)
     _check_share("population.projects.small_org_share", pr.small_org_share)
+    _check_share("population.projects.joint_appeal_share", pr.joint_appeal_share)
     _need(pr.goal_median_yuan > 0, "population.projects.goal_median_yuan", pr.goal_median_yuan,
           "> 0 yuan")
     _need(pr.goal_sigma >= 0, "population.projects.goal_sigma", pr.goal_sigma, ">= 0")
     _need(0 <= pop.tenure_q < 1, "population.tenure_q", pop.tenure_q, "0 <= tenure_q < 1")
     return obj
+
+
+def year_population(cfg: SimConfig) -> PopulationConfig:
+    """The population with the scenario's donor base and project count put in (the
+    organisations scale with the projects)."""
+    import copy
+
+    pop = copy.deepcopy(cfg.population)
+    sc = cfg.scenario
+    if sc.donors is not None:
+        pop.donors = sc.donors
+    if sc.projects is not None:
+        pr = pop.projects
+        pr.organisations = max(1, round(pr.organisations * sc.projects / pr.count))
+        pr.count = sc.projects
+    return pop
 
 
 def _check_window(key: str, opens: str, closes: str, start: datetime, end: datetime) -> None:

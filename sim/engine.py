@@ -26,7 +26,7 @@ import simpy
 
 from sim.allocation import allocate, window_stats
 from sim.calendar import MINUTES_PER_DAY, Calendar
-from sim.config import SimConfig
+from sim.config import SimConfig, year_population
 from sim.donors import Donors
 from sim.gaming import Gaming
 from sim.ledger import add_flowers, alias_table, apply_helps, settle_batch
@@ -74,10 +74,11 @@ class Campaign:
         self.cfg = cfg
         sc, s = cfg.scenario, cfg.scale
         self.cal = Calendar.from_config(sc)
-        self.projects = Projects.build(cfg.population.projects, s, stream(cfg.seed, "projects"))
+        pop = year_population(cfg)  # the year's donor base and project count
+        self.projects = Projects.build(pop.projects, s, stream(cfg.seed, "projects"))
         self.gaming = Gaming.build(cfg, self.projects, stream(cfg.seed, "gaming"))
         rules = [*cfg.policy.rules.values(), cfg.policy.foundation]
-        self.donors = Donors.build(cfg.population, s, stream(cfg.seed, "donors"),
+        self.donors = Donors.build(pop, s, stream(cfg.seed, "donors"),
                                    self.gaming.kinds,
                                    with_tenure=any(r is not None and r.type == "long_term"
                                                    for r in rules))
@@ -158,8 +159,9 @@ class Campaign:
         donor, project, amount, minute = cols
         st = window_stats(donor, project, amount, d.kind[donor] if donor.size else
                           np.zeros(0, np.int8), pr.n, pr.org, pr.n_orgs)
-        res = allocate(p.post_rules[g], p.rules[g], st, int(p.remaining[g]), pr.flags,
-                       pr.frozen)
+        rule = p.post_rules[g]
+        blocked = (pr.frozen > 0) | ~rule.eligible(pr.flags, pr.public)
+        res = allocate(rule, p.rules[g], st, int(p.remaining[g]), pr.flags, blocked)
         total = int(res.per_project.sum())
         assert total <= p.remaining[g]
         p.remaining[g] -= total

@@ -65,7 +65,7 @@ RULE_FIELDS = (
 F = {name: i for i, name in enumerate(RULE_FIELDS)}
 MODE_NONE, MODE_FIXED, MODE_RANDOM, MODE_TIERED, MODE_LONGTERM, MODE_POST = range(6)
 # project flags the equity modifiers read
-FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG = 1, 2
+FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG, FLAG_JOINT_APPEAL = 1, 2, 4
 N_FIELDS = len(RULE_FIELDS)
 
 
@@ -275,6 +275,14 @@ class PostEventRule(MatchRule):
     def attribution(self, st) -> np.ndarray:
         """Each (donor, project) pair's share of its project's match; sums to 1 a project."""
         return st.pair_c / st.sum_c[st.pair_project]
+
+    def eligible(self, flags: np.ndarray, public_fen: np.ndarray) -> np.ndarray:
+        """The projects this pool may pay (``projects``, ``min_project_public_yuan``:
+        2020's pools for joint appeals and for projects with 100万 of public gifts)."""
+        ok = public_fen >= fen(self.cfg.min_project_public_yuan)
+        if self.cfg.projects == "joint_appeal":
+            ok &= (flags & FLAG_JOINT_APPEAL) > 0
+        return ok
 
 
 class Breadth(PostEventRule):

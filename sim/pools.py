@@ -164,7 +164,8 @@ def _foundation_tranches(sc: ScenarioConfig, policy: PolicyConfig, scale: float,
                 "name": p.name if n_t == 1 else f"{p.name}/{k + 1}",
                 "open": float(o + np.floor(k * (c - o) / n_t)), "close": float(c),
                 "budget_fen": int(parts[k]), "rule": rule,
-                "burst_gifts": p.burst_gifts_wan * 1e4 * scale if k == 0 else 0.0,
+                "burst_gifts": p.burst_gifts_wan * 1e4 * scale * sc.levels.gifts
+                if k == 0 else 0.0,
                 "burst_minutes": p.burst_minutes})
     return out
 

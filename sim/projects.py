@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import ProjectsConfig
-from sim.policies import FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG
+from sim.policies import FLAG_JOINT_APPEAL, FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Projects:
     count: np.ndarray  # int64 number of gifts
     foundation_match: np.ndarray  # int64 fen
     enterprise_match: np.ndarray  # int64 fen
-    flags: np.ndarray  # int8 FLAG_* bits the equity rules read
+    flags: np.ndarray  # int8 FLAG_* bits the equity rules and restricted pools read
     frozen: np.ndarray  # int8 1 once the project's match is frozen (gaming detected)
     detections: np.ndarray  # int64 gifts to the project flagged by the platform
 
@@ -65,7 +65,9 @@ class Projects:
         goal_yuan = cfg.goal_median_yuan * (reach / np.median(reach)) ** \
             cfg.goal_reach_exponent * rng.lognormal(0.0, cfg.goal_sigma, n)
         goal = np.maximum(100, np.round(goal_yuan) * 100).astype(np.int64)
-        flags = (less_developed * FLAG_LESS_DEVELOPED + small_org * FLAG_SMALL_ORG).astype(np.int8)
+        joint = rng.random(n) < cfg.joint_appeal_share  # drawn last: earlier draws unchanged
+        flags = (less_developed * FLAG_LESS_DEVELOPED + small_org * FLAG_SMALL_ORG
+                 + joint * FLAG_JOINT_APPEAL).astype(np.int8)
         zeros = [np.zeros(n, dtype=np.int64) for _ in range(4)]
         return cls(org, reach, category, less_developed, small_org, goal, names, n_orgs,
                    *zeros, flags, np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int64))

@@ -51,8 +51,8 @@ def comparison_table(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> pd
             else value / cfg.scale
         rows.append({
             "figure": key, "reported": rep.value, "simulated": per_scale,
-            "relative_error": None if per_scale is None else (per_scale - rep.value)
-            / rep.value, "unit": rep.unit, "role": rep.role, "source": rep.source,
+            "relative_error": None if per_scale is None or rep.value is None
+            else (per_scale - rep.value) / rep.value, "unit": rep.unit, "role": rep.role, "source": rep.source,
             "note": rep.note,
         })
     return pd.DataFrame(rows)
