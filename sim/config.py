@@ -260,6 +260,17 @@ class OutputConfig:
 
 
 @dataclass
+class PerturbConfig:
+    """One numeric parameter multiplied by ``factor`` (the report's sensitivity sweep:
+    ``perturb.key=scenario.match_uplift perturb.factor=1.2``). ``base`` records the value
+    before, and marks the change as made."""
+
+    key: str | None = None
+    factor: float = 1.0
+    base: float | None = None
+
+
+@dataclass
 class SimConfig:
     seed: int = 2021
     scale: float = 1.0
@@ -268,6 +279,7 @@ class SimConfig:
     population: PopulationConfig = field(default_factory=PopulationConfig)
     gaming: GamingConfig = field(default_factory=GamingConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    perturb: PerturbConfig = field(default_factory=PerturbConfig)
 
 
 def register_configs() -> None:
@@ -314,7 +326,11 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
     """
     from sim.policies import RULE_TYPES  # the policy registry names the allowed rule types
 
+    if not isinstance(cfg, DictConfig) and cfg.perturb.key is not None \
+            and cfg.perturb.base is None:
+        cfg = OmegaConf.structured(cfg)
     if isinstance(cfg, DictConfig):
+        cfg = _perturbed(cfg)
         missing = sorted(OmegaConf.missing_keys(cfg))
         if missing:
             raise ConfigError(f"{missing[0]} has no value; the config must set it")
@@ -495,6 +511,24 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
     _need(pr.goal_sigma >= 0, "population.projects.goal_sigma", pr.goal_sigma, ">= 0")
     _need(0 <= pop.tenure_q < 1, "population.tenure_q", pop.tenure_q, "0 <= tenure_q < 1")
     return obj
+
+
+def _perturbed(cfg: DictConfig) -> DictConfig:
+    """``cfg`` with ``perturb.key`` multiplied by ``perturb.factor`` (a copy), once."""
+    pt = cfg.get("perturb")
+    if pt is None or pt.get("key") is None or pt.get("base") is not None:
+        return cfg
+    key = pt.key
+    v = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
+    _need(not key.startswith("perturb") and isinstance(v, int | float)
+          and not isinstance(v, bool), "perturb.key", key,
+          "the dotted key of a numeric value of the config, e.g. scenario.match_uplift")
+    _need(pt.factor >= 0, "perturb.factor", pt.factor, "a factor >= 0")
+    cfg = cfg.copy()
+    new = v * pt.factor
+    OmegaConf.update(cfg, key, round(new) if isinstance(v, int) else float(new))
+    cfg.perturb.base = float(v)
+    return cfg
 
 
 def year_population(cfg: SimConfig) -> PopulationConfig:

@@ -94,8 +94,12 @@ class Campaign:
                                     gm.rings.detect_probability]) * 1_000_000
         self.rate_limit = cm.rate_limit_per_minute
         self.freeze_after = cm.freeze_after_detections
-        # eligible gifts of each post-event pool's window, chunk by chunk
-        self.post_gifts: dict[int, list] = {g: [] for g in self.pools.post_rules}
+        # eligible gifts of the post-event pools' windows (pools sharing a window share them)
+        gm = cfg.gaming
+        top_fen = 100 * max(cfg.population.gift_size.max_yuan, gm.machines.gift_yuan,
+                            gm.rings.gift_yuan)
+        self.post_windows = _PostWindow.for_pools(self.pools, self.projects.n,
+                                                  np.int32 if top_fen < 2**31 else np.int64)
         self.flower_rules = sc.flowers
         m = self.cal.n_minutes
         self.series = {k: np.zeros(m, dtype=np.int64) for k in (
@@ -153,12 +157,8 @@ class Campaign:
     def _allocate_post(self, g: int) -> None:
         """Pay a post-event pool over its window's eligible gifts (see sim.allocation)."""
         p, pr, d = self.pools, self.projects, self.donors
-        chunks = self.post_gifts.pop(g)
-        cols = [np.concatenate([c[i] for c in chunks]) if chunks else np.zeros(0, np.int64)
-                for i in range(4)]
-        donor, project, amount, minute = cols
-        st = window_stats(donor, project, amount, d.kind[donor] if donor.size else
-                          np.zeros(0, np.int8), pr.n, pr.org, pr.n_orgs)
+        win = next(w for w in self.post_windows if g in w.pools)
+        st = win.stats(d.kind, pr)
         rule = p.post_rules[g]
         blocked = (pr.frozen > 0) | ~rule.eligible(pr.flags, pr.public)
         res = allocate(rule, p.rules[g], st, int(p.remaining[g]), pr.flags, blocked)
@@ -172,10 +172,12 @@ class Campaign:
         pr.foundation_match += res.per_project
         d.matched[st.pair_donor[res.matched_pairs]] = 1
         self.series["foundation_fen"][int(self.env.now) - 1] += total  # the window's last minute
-        got = res.per_project[project] > 0
         fmg = self.series["foundation_matched_gifts"]
-        fmg += np.bincount(minute[got], minlength=self.cal.n_minutes)
+        fmg[win.open:win.close] += win.counts[:, res.per_project > 0].sum(axis=1)
         np.minimum(fmg, self.series["gifts"], out=fmg)  # pools with overlapping windows
+        win.done(g)
+        if not win.pools:
+            self.post_windows.remove(win)
         if p.remaining[g] == 0 and total > 0:
             p.depleted_at[g] = self.env.now
 
@@ -354,14 +356,9 @@ class Campaign:
         if self.gaming.active:
             s["gaming_gifts"][m] = np.count_nonzero(gifts["donor"] >= self.donors.n)
         s["added_public_fen"][m] = np.sum(gifts["amount"], where=gifts["added"])
-        if self.post_gifts:
-            pl = self.pools
-            ok = res["ok"]
-            for g, chunks in self.post_gifts.items():
-                if pl.open_at[g] <= m < pl.close_at[g] and pl.remaining[g] > 0:
-                    sel = ok & (gifts["amount"] >= pl.rules[g, F["min_gift_fen"]])
-                    chunks.append((gifts["donor"][sel], gifts["project"][sel],
-                                   gifts["amount"][sel], np.full(int(sel.sum()), m)))
+        for win in self.post_windows:
+            if win.open <= m < win.close and (self.pools.remaining[win.pools] > 0).any():
+                win.add(m, gifts, res["ok"])
         self.size_hist += np.bincount(size_bins(gifts["amount"]),
                                       minlength=self.size_hist.shape[0])
         pl = self.pools
@@ -370,3 +367,51 @@ class Campaign:
         if self.recorder is not None:
             self.recorder.add(m, fe, gifts, res)
 
+
+
+class _PostWindow:
+    """The eligible gifts (the kernel let them through, at least the rule's minimum) of the
+    post-event pools that share a window and a minimum gift, kept compact: 4-byte donor,
+    project and amount per gift, and gift counts by (minute, project) for the matched-gift
+    series. Summed by (donor, project) once, when the first of its pools closes."""
+
+    def __init__(self, pools: list[int], open_at: int, close_at: int, min_fen: int,
+                 n_projects: int, amount_dtype):
+        self.pools, self.open, self.close, self.min_fen = pools, open_at, close_at, min_fen
+        self.n_projects = n_projects
+        self.amount_dtype = amount_dtype
+        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.counts = np.zeros((close_at - open_at, n_projects), dtype=np.int32)
+        self._stats = None
+
+    @classmethod
+    def for_pools(cls, pl: Pools, n_projects: int, amount_dtype) -> list[_PostWindow]:
+        """One window per (opening, closing, minimum gift) of the post-event pools."""
+        groups: dict[tuple, list[int]] = {}
+        for g in sorted(pl.post_rules):
+            key = (int(pl.open_at[g]), int(pl.close_at[g]), int(pl.rules[g, F["min_gift_fen"]]))
+            groups.setdefault(key, []).append(g)
+        return [cls(gs, o, c, mn, n_projects, amount_dtype)
+                for (o, c, mn), gs in groups.items()]
+
+    def add(self, m: int, gifts: dict, ok: np.ndarray) -> None:
+        sel = ok & (gifts["amount"] >= self.min_fen)
+        project = gifts["project"][sel]
+        self.chunks.append((gifts["donor"][sel].astype(np.int32), project.astype(np.int32),
+                            gifts["amount"][sel].astype(self.amount_dtype)))
+        self.counts[m - self.open] += np.bincount(project, minlength=self.n_projects
+                                                  ).astype(np.int32)
+
+    def stats(self, kind: np.ndarray, pr: Projects):
+        if self._stats is None:
+            donor, project, amount = (
+                np.concatenate([c[i] for c in self.chunks]) if self.chunks
+                else np.zeros(0, np.int32) for i in range(3))
+            self.chunks = []
+            self._stats = window_stats(donor, project, amount.astype(np.int64),
+                                       kind[donor] if donor.size else np.zeros(0, np.int8),
+                                       pr.n, pr.org, pr.n_orgs)
+        return self._stats
+
+    def done(self, g: int) -> None:
+        self.pools.remove(g)

@@ -13,7 +13,7 @@ SCALE_FREE = {"average_gift_yuan", "top10_org_share", "org_gini"}
 ROLE_TEXT = {
     "input": "inputs (the figure is set in config as a budget or a count; the run can "
              "fall short of it, never exceed a budget)",
-    "fitted": "fitted (a parameter was set to reach it)",
+    "fitted": "fitted (a parameter was moved to reach it)",
     "not_fitted": "not fitted (the model's own output)",
 }
 
@@ -92,9 +92,12 @@ def write_report(path, cfg: SimConfig, summary: dict, table: pd.DataFrame,
             lines.append(f"| {r.figure} | {_fmt(r.reported, r.unit)} | "
                          f"{_fmt(r.simulated, r.unit)} | {err} | {r.source} | {r.note} |")
         lines.append("")
-    lines += ["Nothing here was fitted by an optimiser: `fitted` means hand-set by the "
-              "developers to land near the figure; calibration is its own step.", "",
-              "## The run", "", "| figure | value |", "|---|---:|"]
+    cal = cfg.scenario.calibration
+    lines += ["`fitted` figures were reached by moving the parameter the note names "
+              "(`python -m sim.calibrate`; values in `conf/fit/`"
+              + (f", fitted {cal.get('date')} on seeds {cal.get('seeds')}" if cal else
+                 ", no fit recorded for this scenario") + "). `not fitted` figures are "
+              "the model's own output.", "", "## The run", "", "| figure | value |", "|---|---:|"]
     for k in ("public_donations_yuan", "donation_count", "donor_count", "average_gift_yuan",
               "foundation_match_yuan", "enterprise_match_yuan", "total_raised_yuan",
               "flowers_earned", "projects_funded", "organisations_funded",
