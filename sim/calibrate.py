@@ -8,9 +8,10 @@ shared behaviour or a documented input. The problem is square and monotone (one 
 moves one figure, e.g. the gift level moves the count), so the optimiser is a diagonal
 secant (Newton) iteration on full-scale runs: each round runs every seed of every year still
 being fitted (in parallel, one process a run), compares the seed mean with the reported
-figure, and moves each parameter along its own estimated slope. It typically meets 0.5% in
-4-6 rounds, where a black-box search (Hydra's Optuna sweeper) would need hundreds of
-full-scale trials for seven parameters. The seeds are the same in every round (common
+figure, and moves each parameter along its own estimated slope (secant, from its last two
+rounds). The first fit met 0.5% in 2 to 7 rounds a year (2021's seven parameters: 7 rounds,
+5 minutes on 2 cores), where a black-box search such as Hydra's Optuna sweeper would need
+hundreds of full-scale trials for seven parameters. The seeds are the same in every round (common
 random numbers), so a round's change comes from the parameters, not from noise.
 
 2019 and 2020 have no reported public total: their gift level is fitted to their reported
