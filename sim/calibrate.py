@@ -278,10 +278,12 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
     worst = max(abs(e) for e in last["errors"].values())
     d = conf / "fit" / f"y{f.year}"
     d.mkdir(parents=True, exist_ok=True)
+    n = len(f.params)
     (d / "scenario.yaml").write_text(
-        "# @package _global_\n" + written + f"# y{f.year}: {len(f.params)} parameters fitted to their figures "
-        f"(worst error {worst:.2%}, seeds {list(seeds)}, scale {scale}).\n"
-        + yaml.safe_dump(_nest(scen), allow_unicode=True, sort_keys=False), encoding="utf-8")
+        "# @package _global_\n" + written + f"# y{f.year}: {n} parameter{'s' * (n != 1)} "
+        f"fitted to their figures (worst error {worst:.2%}, seeds {list(seeds)}, scale "
+        f"{scale}).\n" + yaml.safe_dump(_nest(scen), allow_unicode=True, sort_keys=False),
+        encoding="utf-8")
     pol_path = d / "policy.yaml"
     if pol:
         pol_path.write_text(

@@ -236,8 +236,8 @@ def figures(t: pd.DataFrame, runs_dir: Path, out: Path) -> list[str]:
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(y, r.label, fontsize=7)
     ax.set_xscale("symlog", linthresh=10)  # linear within ±10%, compressed beyond
-    ax.set_xlabel("simulated mean vs reported (%), 95% interval over seeds (linear within "
-                  "±10%)")
+    ax.set_xlabel("simulated mean vs reported, % (symlog: linear within ±10%)\n"
+                  "bars: 95% interval over seeds; dashed: ±2% and ±5%")
     ax.set_xlim(-100, 300)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Reported and simulated figures, 2016-2021")
