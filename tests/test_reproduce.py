@@ -64,6 +64,7 @@ def test_the_report_is_written_with_its_figures_and_sensitivity(sweeps, tmp_path
     text = path.read_text()
     for part in ("## Fitted figures", "## Figures the model was not fitted to",
                  "## The calibration", "## Foundation pools by year", "## Sensitivity (2021)",
+                 "## The predictions against the platform's whole year", "| 2019 |",
                  "prediction"):
         assert part in text
     for f in ("reported_vs_simulated.png", "daily_2021.png", "pools_by_year.png",
