@@ -483,6 +483,10 @@ def _report_text(t, runs, skipped, pools, sens, figs, cal) -> str:
     lines += ["", "The fitted values and their provenance are in `conf/fit/y<year>/`; "
               "re-run the fit with `python -m uv run python -m sim.calibrate`.", "",
               "## Foundation pools by year", "",
+              "Share of each pool paid (mean over seeds), in how many seeds it ran out and "
+              "after how many hours (mean over those seeds). A pool allocated when its window "
+              "closes (2020's non-restricted parts) is paid, and so runs out, at the close.",
+              "",
               "| year | pool | budget | paid | ran out (seeds) | hours to run out |",
               "|---|---|---:|---:|---:|---:|"]
     for r in pools.itertuples():
