@@ -368,7 +368,6 @@ class Campaign:
             self.recorder.add(m, fe, gifts, res)
 
 
-
 class _PostWindow:
     """The eligible gifts (the kernel let them through, at least the rule's minimum) of the
     post-event pools that share a window and a minimum gift, kept compact: 4-byte donor,
@@ -403,6 +402,7 @@ class _PostWindow:
                                                   ).astype(np.int32)
 
     def stats(self, kind: np.ndarray, pr: Projects):
+        """The window's gifts summed by (donor, project), computed once for its pools."""
         if self._stats is None:
             donor, project, amount = (
                 np.concatenate([c[i] for c in self.chunks]) if self.chunks
@@ -414,4 +414,5 @@ class _PostWindow:
         return self._stats
 
     def done(self, g: int) -> None:
+        """Pool ``g`` is paid; the window is dropped by the engine when none is left."""
         self.pools.remove(g)

@@ -52,8 +52,8 @@ def comparison_table(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> pd
         rows.append({
             "figure": key, "reported": rep.value, "simulated": per_scale,
             "relative_error": None if per_scale is None or rep.value is None
-            else (per_scale - rep.value) / rep.value, "unit": rep.unit, "role": rep.role, "source": rep.source,
-            "note": rep.note,
+            else (per_scale - rep.value) / rep.value,
+            "unit": rep.unit, "role": rep.role, "source": rep.source, "note": rep.note,
         })
     return pd.DataFrame(rows)
 
@@ -97,7 +97,8 @@ def write_report(path, cfg: SimConfig, summary: dict, table: pd.DataFrame,
               "(`python -m sim.calibrate`; values in `conf/fit/`"
               + (f", fitted {cal.get('date')} on seeds {cal.get('seeds')}" if cal else
                  ", no fit recorded for this scenario") + "). `not fitted` figures are "
-              "the model's own output.", "", "## The run", "", "| figure | value |", "|---|---:|"]
+              "the model's own output.", "",
+              "## The run", "", "| figure | value |", "|---|---:|"]
     for k in ("public_donations_yuan", "donation_count", "donor_count", "average_gift_yuan",
               "foundation_match_yuan", "enterprise_match_yuan", "total_raised_yuan",
               "flowers_earned", "projects_funded", "organisations_funded",
