@@ -58,7 +58,8 @@ def comparison_table(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> pd
     return pd.DataFrame(rows)
 
 
-def _fmt(x, unit: str) -> str:
+def fmt_figure(x, unit: str) -> str:
+    """A figure as a reader wants it: shares in %, money and counts in 亿 or 万."""
     if x is None or pd.isna(x):
         return "n/a"
     if unit == "share":
@@ -67,7 +68,7 @@ def _fmt(x, unit: str) -> str:
         return f"{x / 1e8:,.2f}亿"
     if abs(x) >= 1e5:
         return f"{x / 1e4:,.1f}万"
-    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
 
 
 def write_report(path, cfg: SimConfig, summary: dict, table: pd.DataFrame,
@@ -89,8 +90,9 @@ def write_report(path, cfg: SimConfig, summary: dict, table: pd.DataFrame,
         for r in part.itertuples():
             err = "n/a" if r.relative_error is None or pd.isna(r.relative_error) \
                 else f"{r.relative_error:+.1%}"
-            lines.append(f"| {r.figure} | {_fmt(r.reported, r.unit)} | "
-                         f"{_fmt(r.simulated, r.unit)} | {err} | {r.source} | {r.note} |")
+            lines.append(f"| {r.figure} | {fmt_figure(r.reported, r.unit)} | "
+                         f"{fmt_figure(r.simulated, r.unit)} | {err} | {r.source} | "
+                         f"{r.note} |")
         lines.append("")
     cal = cfg.scenario.calibration
     lines += ["`fitted` figures were reached by moving the parameter the note names "

@@ -27,6 +27,7 @@ import yaml
 from scipy import stats
 
 from sim.gather import _complete
+from sim.report import fmt_figure
 
 log = logging.getLogger("sim")
 
@@ -136,18 +137,6 @@ def figure_table(runs: pd.DataFrame) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def _fmt(x, unit: str) -> str:
-    if x is None or pd.isna(x):
-        return "n/a"
-    if unit == "share":
-        return f"{x:.1%}"
-    if abs(x) >= 1e8:
-        return f"{x / 1e8:,.2f}亿"
-    if abs(x) >= 1e5:
-        return f"{x / 1e4:,.0f}万"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
-
-
 def table_markdown(t: pd.DataFrame) -> str:
     lines = ["| year | figure | reported | simulated (mean) | 95% interval | error | "
              "seed spread | role |", "|---|---|---:|---:|---:|---:|---:|---|"]
@@ -155,9 +144,9 @@ def table_markdown(t: pd.DataFrame) -> str:
         err = "prediction" if r.relative_error is None or pd.isna(r.relative_error) \
             else f"{r.relative_error:+.1%}"
         lines.append(
-            f"| {r.year} | {r.figure} | {_fmt(r.reported, r.unit)} | "
-            f"{_fmt(r.simulated_mean, r.unit)} | {_fmt(r.ci95_low, r.unit)} – "
-            f"{_fmt(r.ci95_high, r.unit)} | {err} | {r.seed_cv:.2%} | "
+            f"| {r.year} | {r.figure} | {fmt_figure(r.reported, r.unit)} | "
+            f"{fmt_figure(r.simulated_mean, r.unit)} | {fmt_figure(r.ci95_low, r.unit)} – "
+            f"{fmt_figure(r.ci95_high, r.unit)} | {err} | {r.seed_cv:.2%} | "
             f"{ROLE_LABEL.get(r.role, r.role)} |")
     return "\n".join(lines) + "\n"
 
@@ -208,7 +197,7 @@ def sensitivity_markdown(s: pd.DataFrame) -> str:
              "|---|---:|" + "---:|" * len(cols)]
     for r in s.to_dict("records"):
         if r["parameter"] == "(base)":
-            cells = [_fmt(r[k], "share" if "share" in k else "") for k in cols]
+            cells = [fmt_figure(r[k], "share" if "share" in k else "") for k in cols]
             lines.append("| base (y2021, seed 1) | 1.0 | " + " | ".join(cells) + " |")
             continue
         cells = ["n/a" if pd.isna(r[f"{k}:change"]) else f"{r[f'{k}:change']:+.1%}"
@@ -426,8 +415,9 @@ def _predictions(t: pd.DataFrame) -> list[str]:
         kind = "reported" if r.reported is not None and not pd.isna(r.reported) \
             else "predicted"
         v = r.reported if kind == "reported" else r.simulated_mean
-        lines.append(f"| {y} | {_fmt(v, '')} | {kind} | {_fmt(PLATFORM_YEAR_YUAN[y], '')} | "
-                     f"{v / PLATFORM_YEAR_YUAN[y]:.0%} |")
+        year_total = PLATFORM_YEAR_YUAN[y]
+        lines.append(f"| {y} | {fmt_figure(v, '')} | {kind} | {fmt_figure(year_total, '')} | "
+                     f"{v / year_total:.0%} |")
     return lines + [""]
 
 
@@ -491,8 +481,8 @@ def _report_text(t, runs, skipped, pools, sens, figs, cal) -> str:
               "|---|---|---:|---:|---:|---:|"]
     for r in pools.itertuples():
         h = "" if pd.isna(r.hours_to_exhaustion) else f"{r.hours_to_exhaustion:.1f}"
-        lines.append(f"| {r.year} | {r.pool} | {_fmt(r.budget_yuan, '')} | {r.paid_share:.1%} "
-                     f"| {r.ran_out_in_seeds}/{r.seeds} | {h} |")
+        lines.append(f"| {r.year} | {r.pool} | {fmt_figure(r.budget_yuan, '')} | "
+                     f"{r.paid_share:.1%} | {r.ran_out_in_seeds}/{r.seeds} | {h} |")
     if not sens.empty:
         lines += ["", "## Sensitivity (2021)", "",
                   "Each parameter moved by ±20% alone, with the same seed as the base run "
