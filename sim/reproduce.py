@@ -257,8 +257,9 @@ def figures(t: pd.DataFrame, runs_dir: Path, out: Path) -> list[str]:
         days = pd.concat([pd.read_parquet(j / "days.parquet").assign(seed=i)
                           for i, j in enumerate(by_year[2021])])
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-        for ax, col, lab in ((axes[0], "donation_count", "gifts (10 thousand)"),
-                             (axes[1], "public_donations_yuan", "public giving (100 million yuan)")):
+        panels = ((axes[0], "donation_count", "gifts (10 thousand)"),
+                  (axes[1], "public_donations_yuan", "public giving (100 million yuan)"))
+        for ax, col, lab in panels:
             scale = 1e4 if col == "donation_count" else 1e8
             d = days.assign(v=days[col] / scale)
             sns.barplot(d, x="date", y="v", hue="kind", errorbar=("pi", 100), ax=ax,
