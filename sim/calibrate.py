@@ -355,6 +355,15 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     import os
 
+    for bad, msg in ((not 0 < args.tol < 1, f"--tol {args.tol}: a relative error in (0, 1)"),
+                     (not 0 < args.scale <= 1, f"--scale {args.scale}: 0 < scale <= 1"),
+                     (args.max_rounds < 1, f"--max-rounds {args.max_rounds}: at least 1"),
+                     (args.workers is not None and args.workers < 1,
+                      f"--workers {args.workers}: at least 1"),
+                     (any(x < 0 for x in args.seeds), f"--seeds {args.seeds}: seeds >= 0")):
+        if bad:
+            ap.error(msg)
+
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s")
     out = args.out or Path("outputs/calibration") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
     fits = calibrate(sorted(set(args.years), key=[*FIRST, *SECOND].index), args.seeds,

@@ -85,3 +85,14 @@ def test_2019_interpolates_its_gift_level_and_takes_2018s_odds(conf, tmp_path):
     # the odds apply with 2019's own rules only
     assert compose(2019, 1, {}, ["policy=random_match"], conf=str(conf)
                    ).policy.foundation.probability == 0.3
+
+
+@pytest.mark.parametrize("args, key", [(["--scale", "2"], "--scale"), (["--tol", "0"], "--tol"),
+                                       (["--max-rounds", "0"], "--max-rounds"),
+                                       (["--years", "2015"], "--years")])
+def test_bad_arguments_are_named_before_any_run(args, key, capsys):
+    from sim.calibrate import main
+
+    with pytest.raises(SystemExit) as e:
+        main(args)
+    assert e.value.code == 2 and key in capsys.readouterr().err
