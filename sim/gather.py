@@ -72,15 +72,25 @@ def _complete(job: Path) -> bool:
         return False
 
 
-def collect(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
-    """One row per complete run (overrides + metrics), and the number of runs left out."""
-    rows, skipped, keys = [], 0, {}
+def complete_jobs(sweep_dir: Path) -> tuple[list[Path], int]:
+    """The job directories of a sweep that hold a complete run, in name order, and how
+    many started (a ``config.yaml``) but did not complete."""
+    jobs, skipped = [], 0
     for job in sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir()):
         if not (job / "config.yaml").exists():
             continue
-        if not _complete(job):
+        if _complete(job):
+            jobs.append(job)
+        else:
             skipped += 1
-            continue
+    return jobs, skipped
+
+
+def collect(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
+    """One row per complete run (overrides + metrics), and the number of runs left out."""
+    rows, keys = [], {}
+    jobs, skipped = complete_jobs(sweep_dir)
+    for job in jobs:
         s = json.loads((job / "summary.json").read_text(encoding="utf-8"))
         ov = _overrides(job)
         keys.update(dict.fromkeys(k for k in ov if k not in ("seed", "scale")))

@@ -26,7 +26,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from sim.gather import _complete
+from sim.gather import complete_jobs
 from sim.report import fmt_figure
 
 log = logging.getLogger("sim")
@@ -76,23 +76,10 @@ def _config(job: Path) -> dict:
     return yaml.safe_load((job / "config.yaml").read_text(encoding="utf-8"))
 
 
-def _jobs(sweep_dir: Path) -> tuple[list[Path], int]:
-    """Complete runs of a sweep directory, and how many were left out."""
-    jobs, skipped = [], 0
-    for job in sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir()):
-        if not (job / "config.yaml").exists():
-            continue
-        if _complete(job):
-            jobs.append(job)
-        else:
-            skipped += 1
-    return jobs, skipped
-
-
 def collect(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
     """One row per (run, reported figure): year, seed, the figure, reported and simulated."""
     rows = []
-    jobs, skipped = _jobs(sweep_dir)
+    jobs, skipped = complete_jobs(sweep_dir)
     for job in jobs:
         cfg = _config(job)
         t = pd.read_csv(job / "reported_vs_simulated.csv")
@@ -163,12 +150,12 @@ def _headline_values(job: Path) -> dict[str, float]:
 def sensitivity_table(sens_dir: Path, base_dir: Path) -> pd.DataFrame:
     """Each perturbed parameter and factor: the headline figures and their change against
     the base run (y2021, same seed, nothing perturbed, from the reproduction sweep)."""
-    jobs, _ = _jobs(sens_dir)
+    jobs, _ = complete_jobs(sens_dir)
     if not jobs:
         return pd.DataFrame()
     seed = int(_config(jobs[0])["seed"])
     base = None
-    for job in _jobs(base_dir)[0]:
+    for job in complete_jobs(base_dir)[0]:
         cfg = _config(job)
         if cfg["scenario"]["name"] == "y2021" and int(cfg["seed"]) == seed \
                 and not (cfg.get("perturb") or {}).get("key"):
@@ -218,7 +205,7 @@ def figures(t: pd.DataFrame, runs_dir: Path, out: Path) -> list[str]:
 
     sns.set_theme(style="whitegrid")
     names = []
-    jobs, _ = _jobs(runs_dir)
+    jobs, _ = complete_jobs(runs_dir)
     by_year: dict[int, list[Path]] = {}
     for job in jobs:
         by_year.setdefault(int(_config(job)["scenario"]["year"]), []).append(job)
@@ -332,7 +319,7 @@ def pool_table(runs_dir: Path) -> pd.DataFrame:
     """Per year and Foundation pool: budget, share paid and hours to exhaustion (mean over
     seeds; exhaustion over the seeds in which the pool ran out)."""
     rows = []
-    for job in _jobs(runs_dir)[0]:
+    for job in complete_jobs(runs_dir)[0]:
         cfg = _config(job)
         s = json.loads((job / "summary.json").read_text(encoding="utf-8"))
         for p in s["pools"]:
@@ -357,7 +344,7 @@ def pool_table(runs_dir: Path) -> pd.DataFrame:
 def calibration_info(runs_dir: Path) -> dict[int, dict]:
     """Each year's ``scenario.calibration`` block, as its runs used it."""
     out = {}
-    for job in _jobs(runs_dir)[0]:
+    for job in complete_jobs(runs_dir)[0]:
         cfg = _config(job)
         out.setdefault(int(cfg["scenario"]["year"]), cfg["scenario"].get("calibration") or {})
     return out
