@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import PopulationConfig
-from sim.ledger import pick_donors, reset_daily
+from sim.ledger import reset_daily
+from sim.minute import pick_donors
 
 # One record per donor, padded to 32 bytes so that two donors share a cache line exactly.
 # kind: 0 an honest donor, 1 a machine account, 2 a 套捐 ring identity (gaming).
@@ -120,21 +121,6 @@ class Donors:
         donor = np.empty(n, dtype=np.int64)
         pick_donors(u[0], u[1], which, self.mixes, self.seg_start, seg, donor)
         return seg, donor
-
-    def gift_sizes(self, rng: np.random.Generator, donor: np.ndarray, shift: float):
-        """Gift amounts in fen for the given donors, and which are 1-yuan friend-help gifts.
-
-        An ordinary gift is lognormal around the donor's level, rounded to whole yuan;
-        ``one_yuan_share`` of gifts are the 1-yuan gifts of the 2021 friend-help rule.
-        """
-        n = donor.shape[0]
-        one = rng.random(n) < self.one_yuan_share
-        z = rng.standard_normal(n)
-        log_yuan = self.mu + shift + self.level[donor] + self.sigma * z
-        yuan = np.rint(np.exp(np.minimum(log_yuan, 30.0)))
-        fen = np.clip(yuan, 1, self.max_fen // 100).astype(np.int64) * 100
-        fen[one] = 100
-        return fen, one
 
     def new_day(self) -> None:
         """Daily counters start again at midnight (caps, helps and chances are per day)."""

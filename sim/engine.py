@@ -30,6 +30,7 @@ from sim.config import SimConfig, year_population
 from sim.donors import Donors
 from sim.gaming import Gaming
 from sim.ledger import add_flowers, alias_table, apply_helps, settle_batch
+from sim.minute import make_gifts, minute_totals
 from sim.policies import F
 from sim.pools import Pools
 from sim.projects import Projects
@@ -42,15 +43,6 @@ STREAMS = {"projects": 1, "donors": 2, "enterprises": 3, "minute": 4, "gaming": 
 SIZE_EDGES_FEN = np.round(100 * 10 ** (np.arange(0, 71) / 10)).astype(np.int64)
 # The bin of every amount below 1万 yuan, looked up instead of searched (1 MB).
 _SIZE_LUT = np.searchsorted(SIZE_EDGES_FEN, np.arange(1_000_000), side="right").astype(np.int8)
-
-
-def size_bins(amount_fen: np.ndarray) -> np.ndarray:
-    """The histogram bin of each amount in fen (``searchsorted`` on the edges, faster)."""
-    big = amount_fen >= _SIZE_LUT.shape[0]
-    b = _SIZE_LUT[np.minimum(amount_fen, _SIZE_LUT.shape[0] - 1)].astype(np.int64)
-    if big.any():
-        b[big] = np.searchsorted(SIZE_EDGES_FEN, amount_fen[big], side="right")
-    return b
 
 
 class Event(NamedTuple):
@@ -112,6 +104,7 @@ class Campaign:
         self.recorder = recorder
         self.env = simpy.Environment()
         self._dirty = True
+        self._avail = None  # the matched projects the alias tables were made for
         self.wall_seconds = 0.0
 
     # ------------------------------------------------------------------ processes
@@ -212,11 +205,15 @@ class Campaign:
     # ------------------------------------------------------------------ the gift stream
 
     def _refresh_choice(self, minute: int) -> None:
-        """Recompute which projects are matched and the choice model's alias tables.
-
-        One table per segment: P(project j) ~ reach_j x (1 + beta_segment x matched_j)."""
+        """Recompute which projects are matched and, if that changed, the choice model's
+        alias tables. One table per segment: P(project j) ~ reach_j x (1 + beta_segment x
+        matched_j)."""
         p, d = self.projects, self.donors
         avail, self.foundation_live = self.pools.matched_projects(minute, p.n)
+        self._dirty = False
+        if self._avail is not None and np.array_equal(avail, self._avail):
+            return
+        self._avail = avail
         prob, alias = [], []
         for s, beta in enumerate(d.attraction):
             pr, al = alias_table(p.reach * (1.0 + beta * avail))
@@ -224,19 +221,6 @@ class Campaign:
             alias.append(al + s * p.n)
         self._alias_prob = np.concatenate(prob)
         self._alias = np.concatenate(alias)
-        self._dirty = False
-
-    def _choose_projects(self, rng: np.random.Generator, seg: np.ndarray) -> np.ndarray:
-        """A project for each gift, by its donor's segment (alias method, one uniform)."""
-        n_p = self.projects.n
-        x = rng.random(seg.shape[0]) * n_p
-        k = x.astype(np.int64)
-        np.minimum(k, n_p - 1, out=k)
-        x -= k
-        k += seg * n_p
-        pick = np.where(x < self._alias_prob[k], k, self._alias[k])
-        pick -= seg * n_p
-        return pick
 
     def _per_minute(self, minute: int) -> float:
         """What a daily figure in 万 becomes in this minute of the day, at this scale."""
@@ -283,22 +267,29 @@ class Campaign:
 
         The ordinary and the matching-added gifts are one Poisson stream, each gift
         matching-added with probability extra / (base + extra) (thinning); sorted
-        timestamps come from normalised cumulative exponential spacings."""
-        d = self.donors
+        timestamps come from normalised cumulative exponential spacings. The random
+        numbers are drawn here, block by block in a fixed order; :func:`make_gifts` turns
+        them into gifts."""
+        d, p = self.donors, self.projects
         lam_base, lam_extra = self._arrivals(minute, day)
         n = rng.poisson(lam_base + lam_extra)
-        extra = rng.random(n) < (lam_extra / (lam_base + lam_extra) if n else 0.0)
-        seg, donor = d.pick(rng, n, extra)
-        gaps = np.cumsum(rng.standard_exponential(n + 1))
-        t = minute + gaps[:n] / gaps[n]
-        amount, one = d.gift_sizes(rng, donor, day.gift_size_shift)
-        helpee = np.full(n, -1, dtype=np.int64)
-        helpee[one] = d.pick(rng, int(one.sum()))[1]
-        project = self._choose_projects(rng, seg)
+        u_added = rng.random(n)
+        u_pick = rng.random((2, n))
+        spacings = rng.standard_exponential(n + 1)
+        u_one = rng.random(n)
+        z = rng.standard_normal(n)
+        u_help = rng.random((2, int(np.count_nonzero(u_one < d.one_yuan_share))))
+        u_project = rng.random(n)
         u = rng.random((4, n))
-        gifts = {"t": t, "donor": donor, "project": project, "amount": amount,
-                 "helpee": helpee, "u1": u[0], "u2": u[1], "u3": u[2], "u4": u[3],
-                 "added": extra}
+        gifts = {"t": np.empty(n), "donor": np.empty(n, dtype=np.int64),
+                 "project": np.empty(n, dtype=np.int64), "amount": np.empty(n, dtype=np.int64),
+                 "helpee": np.empty(n, dtype=np.int64), "u1": u[0], "u2": u[1], "u3": u[2],
+                 "u4": u[3], "added": np.empty(n, dtype=np.bool_)}
+        make_gifts(minute, u_added, lam_extra / (lam_base + lam_extra) if n else 0.0, u_pick,
+                   spacings, u_one, d.one_yuan_share, z, u_help, u_project, d.mixes,
+                   d.seg_start, d.level, d.mu + day.gift_size_shift, d.sigma, d.max_fen // 100,
+                   self._alias_prob, self._alias, p.n, gifts["t"], gifts["donor"],
+                   gifts["project"], gifts["amount"], gifts["helpee"], gifts["added"])
         if self.gaming.active and self.foundation_live:
             gifts = self.gaming.add_gifts(gifts, minute, stream(self.cfg.seed, "gaming", minute))
         return gifts
@@ -346,21 +337,23 @@ class Campaign:
     def _record_minute(self, m: int, fe: dict, flowers: int, gifts: dict, res: dict) -> None:
         s = self.series
         n = gifts["t"].shape[0]
+        fm, em = res["foundation_match"], res["enterprise_match"]
+        public, f_sum, e_sum, matched, f_matched, gaming, added_public = minute_totals(
+            gifts["amount"], fm, em, gifts["added"], gifts["donor"],
+            self.donors.n if self.gaming.active else np.iinfo(np.int64).max, _SIZE_LUT,
+            SIZE_EDGES_FEN, self.size_hist)
         s["gifts"][m] = n
-        s["public_fen"][m] = gifts["amount"].sum()
-        s["foundation_fen"][m] += res["foundation_match"].sum()  # post-event pay may be there
-        s["enterprise_fen"][m] = res["enterprise_match"].sum()
+        s["public_fen"][m] = public
+        s["foundation_fen"][m] += f_sum  # post-event pay may be there
+        s["enterprise_fen"][m] = e_sum
         s["flowers"][m] = n * self.flower_rules.per_gift + flowers
-        s["matched_gifts"][m] += np.count_nonzero(res["foundation_match"] + res["enterprise_match"])
-        s["foundation_matched_gifts"][m] += np.count_nonzero(res["foundation_match"])
-        if self.gaming.active:
-            s["gaming_gifts"][m] = np.count_nonzero(gifts["donor"] >= self.donors.n)
-        s["added_public_fen"][m] = np.sum(gifts["amount"], where=gifts["added"])
+        s["matched_gifts"][m] += matched
+        s["foundation_matched_gifts"][m] += f_matched
+        s["gaming_gifts"][m] = gaming
+        s["added_public_fen"][m] = added_public
         for win in self.post_windows:
             if win.open <= m < win.close and (self.pools.remaining[win.pools] > 0).any():
                 win.add(m, gifts, res["ok"])
-        self.size_hist += np.bincount(size_bins(gifts["amount"]),
-                                      minlength=self.size_hist.shape[0])
         pl = self.pools
         self.levels[:, m] = pl.remaining[pl.foundation]
         self.enterprise_remaining[m] = pl.remaining[pl.is_enterprise].sum()

@@ -13,7 +13,9 @@ reading of the same rules; a test holds the two to the identical ledger.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from sim.policies import (
     FLAG_LESS_DEVELOPED,
@@ -40,6 +42,32 @@ _S1, _S1BP, _S2, _S2BP, _S3, _S3BP = (F["size1_fen"], F["size1_bp"], F["size2_fe
                                       F["size2_bp"], F["size3_fen"], F["size3_bp"])
 _LTY, _LTBP = F["lt_years"], F["lt_bp"]
 _EQR, _EQS = F["eq_region_bp"], F["eq_small_bp"]
+
+
+# How many gifts ahead the settlement loop prefetches its donors' records: far enough that a
+# record (and its page translation) arrives before the gift is settled, near enough that it
+# is still cached then. Measured on the 2021 run; the results do not depend on it.
+PREFETCH_AHEAD = 16
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Ask the CPU to start loading ``arr[idx]`` for writing (``llvm.prefetch``): a hint that
+    changes no value. The donor table (1.4 GB at full scale) is read at random, and in the
+    settlement loop each gift would otherwise wait for its donor's record and the page
+    translation one at a time."""
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        i64 = ir.IntType(64)
+        addr = builder.add(builder.ptrtoint(ary.data, i64),
+                           builder.mul(args[1], builder.extract_value(ary.strides, 0)))
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]))
+        builder.call(fn, [builder.inttoptr(addr, i8p), ir.Constant(i32, 1),
+                          ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+    return types.void(arr, types.int64), codegen
 
 
 @njit(cache=True, inline="always")
@@ -141,15 +169,12 @@ def settle_batch(
     """
     changes = 0
     n_global = global_pools.shape[0]
-    # Touch every donor and friend of the batch first: these loads are independent, so the
-    # CPU overlaps their cache misses, and the settlement loop below then finds them cached.
-    touch = 0
-    for i in range(t.shape[0]):
-        touch += flowers[donor[i]]
-        if helpee[i] >= 0:
-            touch += chances[helpee[i]]
-        touch += proj_public[project[i]]
-    for i in range(t.shape[0]):
+    n = t.shape[0]
+    for i in range(n):
+        if i + PREFETCH_AHEAD < n:
+            _prefetch(flowers, donor[i + PREFETCH_AHEAD])
+            if helpee[i + PREFETCH_AHEAD] >= 0:
+                _prefetch(chances, helpee[i + PREFETCH_AHEAD])
         d = donor[i]
         p = project[i]
         a = amount[i]
@@ -250,8 +275,7 @@ def settle_batch(
     if rate_limit > 0:
         for i in range(t.shape[0]):
             batch_gifts[donor[i]] = 0
-    # ``touch`` must be used, or the compiler drops the pre-pass; it never equals this
-    return changes + (1 if touch == -123456789 else 0)
+    return changes
 
 
 @njit(cache=True)
@@ -280,23 +304,6 @@ def reset_daily(match_today, chances, helps_today):
         match_today[i] = 0
         chances[i] = 0
         helps_today[i] = 0
-
-
-@njit(cache=True)
-def pick_donors(u_seg, u_member, responsive, mixes, seg_start, seg_out, donor_out):
-    """Donors by segment mix: gift i uses the cumulative mix ``mixes[responsive[i]]``
-    (row 0 ordinary gifts, row 1 the gifts matching adds), then a uniform member of the
-    segment; the population is laid out segment by segment."""
-    n_seg = mixes.shape[1]
-    for i in range(u_seg.shape[0]):
-        row = mixes[responsive[i]]
-        s = 0
-        while s < n_seg - 1 and u_seg[i] >= row[s]:
-            s += 1
-        seg_out[i] = s
-        size = seg_start[s + 1] - seg_start[s]
-        k = np.int64(u_member[i] * size)
-        donor_out[i] = seg_start[s] + (k if k < size else size - 1)
 
 
 @njit(cache=True)

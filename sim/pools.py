@@ -14,6 +14,7 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from sim.calendar import Calendar
 from sim.config import PolicyConfig, ScenarioConfig
@@ -123,18 +124,36 @@ class Pools:
 
     def matched_projects(self, minute: int, n_projects: int) -> tuple[np.ndarray, bool]:
         """Which projects can get a match now, and whether any Foundation pool is live."""
-        paying = self.paying(minute)
-        avail = np.zeros(n_projects, dtype=bool)
-        foundation_live = False
-        for k, g in enumerate(self.foundation):
-            if paying[g]:
-                foundation_live = True
-                cap = self.rules[g, F["project_cap_fen"]]
-                avail |= (self.gp_paid[k] < cap) if cap > 0 else True
-        cap = self.rules[self.link_idx, F["project_cap_fen"]]
-        open_link = paying[self.link_idx] & ((cap == 0) | (self.link_paid < cap))
-        avail[self.link_project[open_link]] = True
-        return avail, foundation_live
+        avail = np.zeros(n_projects, dtype=np.bool_)
+        live = _matched_projects(minute, self.open_at, self.close_at, self.remaining,
+                                 self.rules, F["mode"], F["project_cap_fen"], self.foundation,
+                                 self.gp_paid, self.link_idx, self.link_project,
+                                 self.link_paid, avail)
+        return avail, live
+
+
+@njit(cache=True)
+def _matched_projects(minute, open_at, close_at, remaining, rules, mode, cap_field,
+                      foundation, gp_paid, link_idx, link_project, link_paid, avail):
+    """Mark in ``avail`` the projects a paying pool (see :meth:`Pools.paying`) can still
+    match: a Foundation pool every project below its per-project cap, an enterprise pool
+    its linked projects below the cap. Returns whether a Foundation pool is paying."""
+    live = False
+    for k in range(foundation.shape[0]):
+        g = foundation[k]
+        if open_at[g] <= minute < close_at[g] and remaining[g] > 0 and rules[g, mode] != 0:
+            live = True
+            cap = rules[g, cap_field]
+            for j in range(avail.shape[0]):
+                if cap <= 0 or gp_paid[k, j] < cap:
+                    avail[j] = True
+    for j in range(link_idx.shape[0]):
+        e = link_idx[j]
+        if open_at[e] <= minute < close_at[e] and remaining[e] > 0 and rules[e, mode] != 0:
+            cap = rules[e, cap_field]
+            if cap == 0 or link_paid[j] < cap:
+                avail[link_project[j]] = True
+    return live
 
 
 def _foundation_tranches(sc: ScenarioConfig, policy: PolicyConfig, scale: float,
