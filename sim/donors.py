@@ -56,6 +56,7 @@ class Donors:
     batch_gifts: np.ndarray  # int16 gifts in the batch being settled (rate limits)
     matched: np.ndarray  # int8 1 once any gift of the donor got a match
     banned: np.ndarray  # int8 1 once the account broke the rate limit: no more match
+    records: np.ndarray  # int64 [donor, 4]: the record array above, as words
     mu: float
     sigma: float
     one_yuan_share: float
@@ -108,6 +109,7 @@ class Donors:
             batch_gifts=state["batch_gifts"],
             matched=state["matched"],
             banned=state["banned"],
+            records=state.view(np.int64).reshape(-1, DONOR_RECORD.itemsize // 8),
             mu=gs.mu, sigma=gs.sigma, one_yuan_share=gs.one_yuan_share,
             max_fen=int(gs.max_yuan) * 100,
         )

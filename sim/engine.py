@@ -27,9 +27,16 @@ import simpy
 from sim.allocation import allocate, window_stats
 from sim.calendar import MINUTES_PER_DAY, Calendar
 from sim.config import SimConfig, year_population
-from sim.donors import Donors
+from sim.donors import DONOR_RECORD, Donors
 from sim.gaming import Gaming
-from sim.ledger import add_flowers, alias_table, apply_helps, settle_batch
+from sim.ledger import (
+    add_flowers,
+    alias_table,
+    apply_helps,
+    compact_donors,
+    restore_donors,
+    settle_batch,
+)
 from sim.minute import make_gifts, minute_totals
 from sim.policies import F
 from sim.pools import Pools
@@ -104,6 +111,7 @@ class Campaign:
         self.recorder = recorder
         self.env = simpy.Environment()
         self._dirty = True
+        self._ids = np.zeros(0, dtype=np.int64)  # compact_donors' table
         self._avail = None  # the matched projects the alias tables were made for
         self.wall_seconds = 0.0
 
@@ -295,24 +303,35 @@ class Campaign:
         return gifts
 
     def settle(self, g: dict) -> dict:
-        """Settle a minute's gifts with the batched kernel; returns the per-gift match."""
+        """Settle a minute's gifts with the batched kernel; returns the per-gift match.
+
+        The kernel works on a copy of the batch's donor records (:func:`compact_donors`),
+        written back after it."""
         d, p, pl, fl = self.donors, self.projects, self.pools, self.flower_rules
         n = g["t"].shape[0]
         out = {"foundation_match": np.zeros(n, dtype=np.int64),
                "enterprise_match": np.zeros(n, dtype=np.int64),
                "enterprise_pool": np.zeros(n, dtype=np.int64),
                "ok": np.zeros(n, dtype=np.bool_)}
+        if self._ids.shape[0] < 4 * n:  # donors and friends: at most 2n, half full at most
+            self._ids = np.full(1 << max(4, (4 * n - 1).bit_length()), -1, dtype=np.int64)
+        local_donor = np.empty(n, dtype=np.int64)
+        local_helpee = np.empty(n, dtype=np.int64)
+        words, ids = compact_donors(g["donor"], g["helpee"], d.records, self._ids,
+                                    local_donor, local_helpee)
+        r = words.view(DONOR_RECORD).reshape(-1)
         changes = settle_batch(
-            g["t"], g["donor"], g["project"], g["amount"], g["helpee"], g["u1"], g["u2"],
-            g["u3"], g["u4"], d.flowers, d.chances, d.helps_today, d.match_today,
-            d.gifts_made, d.tenure, d.kind, d.batch_gifts, d.matched, d.banned,
-            p.public, p.count, p.foundation_match, p.enterprise_match, p.flags, p.frozen,
-            p.detections, pl.open_at, pl.close_at, pl.remaining, pl.paid, pl.depleted_at,
-            pl.gamed, pl.rules, pl.foundation, pl.gp_paid, pl.link_ptr, pl.link_idx,
-            pl.link_paid, fl.per_gift, fl.chances_per_help_gift, fl.max_helps_per_day,
-            self.rate_limit, self.freeze_after, self.detect_ppm,
+            g["t"], local_donor, g["project"], g["amount"], local_helpee, g["u1"], g["u2"],
+            g["u3"], g["u4"], r["flowers"], r["chances"], r["helps_today"], r["match_today"],
+            r["gifts_made"], r["tenure"], r["kind"], r["batch_gifts"], r["matched"],
+            r["banned"], p.public, p.count, p.foundation_match, p.enterprise_match, p.flags,
+            p.frozen, p.detections, pl.open_at, pl.close_at, pl.remaining, pl.paid,
+            pl.depleted_at, pl.gamed, pl.rules, pl.foundation, pl.gp_paid, pl.link_ptr,
+            pl.link_idx, pl.link_paid, fl.per_gift, fl.chances_per_help_gift,
+            fl.max_helps_per_day, self.rate_limit, self.freeze_after, self.detect_ppm,
             out["foundation_match"], out["enterprise_match"], out["enterprise_pool"],
             out["ok"])
+        restore_donors(d.records, words, ids)
         out["changes"] = changes
         return out
 

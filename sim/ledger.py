@@ -13,9 +13,7 @@ reading of the same rules; a test holds the two to the identical ledger.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.extending import intrinsic
+from numba import njit
 
 from sim.policies import (
     FLAG_LESS_DEVELOPED,
@@ -42,32 +40,6 @@ _S1, _S1BP, _S2, _S2BP, _S3, _S3BP = (F["size1_fen"], F["size1_bp"], F["size2_fe
                                       F["size2_bp"], F["size3_fen"], F["size3_bp"])
 _LTY, _LTBP = F["lt_years"], F["lt_bp"]
 _EQR, _EQS = F["eq_region_bp"], F["eq_small_bp"]
-
-
-# How many gifts ahead the settlement loop prefetches its donors' records: far enough that a
-# record (and its page translation) arrives before the gift is settled, near enough that it
-# is still cached then. Measured on the 2021 run; the results do not depend on it.
-PREFETCH_AHEAD = 16
-
-
-@intrinsic
-def _prefetch(typingctx, arr, idx):
-    """Ask the CPU to start loading ``arr[idx]`` for writing (``llvm.prefetch``): a hint that
-    changes no value. The donor table (1.4 GB at full scale) is read at random, and in the
-    settlement loop each gift would otherwise wait for its donor's record and the page
-    translation one at a time."""
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        i64 = ir.IntType(64)
-        addr = builder.add(builder.ptrtoint(ary.data, i64),
-                           builder.mul(args[1], builder.extract_value(ary.strides, 0)))
-        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
-        fn = builder.module.declare_intrinsic(
-            "llvm.prefetch", fnty=ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]))
-        builder.call(fn, [builder.inttoptr(addr, i8p), ir.Constant(i32, 1),
-                          ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-    return types.void(arr, types.int64), codegen
 
 
 @njit(cache=True, inline="always")
@@ -171,10 +143,6 @@ def settle_batch(
     n_global = global_pools.shape[0]
     n = t.shape[0]
     for i in range(n):
-        if i + PREFETCH_AHEAD < n:
-            _prefetch(flowers, donor[i + PREFETCH_AHEAD])
-            if helpee[i + PREFETCH_AHEAD] >= 0:
-                _prefetch(chances, helpee[i + PREFETCH_AHEAD])
         d = donor[i]
         p = project[i]
         a = amount[i]
@@ -276,6 +244,69 @@ def settle_batch(
         for i in range(t.shape[0]):
             batch_gifts[donor[i]] = 0
     return changes
+
+
+@njit(cache=True)
+def compact_donors(donor, helpee, records, table, local_donor, local_helpee):
+    """Copy the records of a batch's donors and friends (each once) out of the population
+    table ``records`` (a donor's 32-byte record as four int64 words) into a small table of
+    their own, and renumber the batch to it. Returns (local table, population id of each
+    row).
+
+    The settlement loop then reads and writes records that sit together in the cache
+    instead of one at random in 1.4 GB (each a cache and a page-translation miss it waits
+    for); this loop's loads are independent, so their misses overlap. ``table`` is an
+    open-addressing table of -1s of at least 4 x the batch (left all -1s again); an entry
+    packs a population id (high 32 bits) and its row (low 32 bits), so a probe is one load
+    and the part in use stays small enough for the core's own cache."""
+    n = donor.shape[0]
+    count = n
+    for i in range(n):
+        if helpee[i] >= 0:
+            count += 1
+    bits = 4
+    while (1 << bits) < 2 * count:
+        bits += 1
+    mask = (1 << bits) - 1
+    shift = np.uint64(64 - bits)
+    ids = np.empty(count, dtype=np.int64)
+    pos = np.empty(count, dtype=np.int64)
+    u = 0
+    for i in range(2 * n):
+        x = donor[i] if i < n else helpee[i - n]
+        if x < 0:
+            local_helpee[i - n] = -1
+            continue
+        h = np.int64((np.uint64(x) * np.uint64(0x9E3779B97F4A7C15)) >> shift)
+        while table[h] != -1 and (table[h] >> 32) != x:
+            h = (h + 1) & mask
+        if table[h] == -1:
+            table[h] = (x << 32) | u
+            ids[u] = x
+            pos[u] = h
+            u += 1
+        row = table[h] & 0xFFFFFFFF
+        if i < n:
+            local_donor[i] = row
+        else:
+            local_helpee[i - n] = row
+    for k in range(u):
+        table[pos[k]] = -1
+    local = np.empty((u, 4), dtype=records.dtype)
+    for k in range(u):  # all four loads before the stores, which could alias them
+        r = ids[k]
+        w0, w1, w2, w3 = records[r, 0], records[r, 1], records[r, 2], records[r, 3]
+        local[k, 0], local[k, 1], local[k, 2], local[k, 3] = w0, w1, w2, w3
+    return local, ids[:u]
+
+
+@njit(cache=True)
+def restore_donors(records, local, ids):
+    """Write a batch's records back into the population table (see compact_donors)."""
+    for k in range(ids.shape[0]):
+        r = ids[k]
+        w0, w1, w2, w3 = local[k, 0], local[k, 1], local[k, 2], local[k, 3]
+        records[r, 0], records[r, 1], records[r, 2], records[r, 3] = w0, w1, w2, w3
 
 
 @njit(cache=True)

@@ -1,0 +1,124 @@
+"""The compiled loops of a minute: gifts from draws, the batch's donor records compacted and
+written back, and the minute's totals, each against the plain numpy it replaces."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.donors import DONOR_RECORD
+from sim.engine import _SIZE_LUT, SIZE_EDGES_FEN
+from sim.ledger import alias_table, compact_donors, restore_donors
+from sim.minute import make_gifts, minute_totals
+
+
+def numpy_gifts(minute, u_added, p_added, u_pick, spacings, u_one, one_share, z, u_help,
+                u_project, mixes, seg_start, level, size_shift, sigma, max_yuan, prob, alias,
+                n_p):
+    """The chain of numpy operations make_gifts replaced (engine, before 2026-11-22)."""
+    def pick(u, which):
+        row = mixes[which]
+        seg = (u[0][:, None] >= row[:, :-1]).sum(axis=1) if row.ndim == 2 else None
+        size = seg_start[seg + 1] - seg_start[seg]
+        k = np.minimum((u[1] * size).astype(np.int64), size - 1)
+        return seg, seg_start[seg] + k
+
+    n = u_added.shape[0]
+    added = u_added < p_added
+    seg, donor = pick(u_pick, added.astype(np.int64))
+    gaps = np.cumsum(spacings)
+    t = minute + gaps[:n] / gaps[n]
+    one = u_one < one_share
+    log_yuan = size_shift + level[donor] + sigma * z
+    yuan = np.rint(np.exp(np.minimum(log_yuan, 30.0)))
+    amount = np.clip(yuan, 1, max_yuan).astype(np.int64) * 100
+    amount[one] = 100
+    helpee = np.full(n, -1, dtype=np.int64)
+    helpee[one] = pick(u_help, np.zeros(int(one.sum()), dtype=np.int64))[1]
+    x = u_project * n_p
+    k = np.minimum(x.astype(np.int64), n_p - 1)
+    x -= k
+    k += seg * n_p
+    project = np.where(x < prob[k], k, alias[k]) - seg * n_p
+    return {"t": t, "donor": donor, "project": project, "amount": amount, "helpee": helpee,
+            "added": added}
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 400), seed=st.integers(0, 2**32 - 1), p_added=st.floats(0, 1),
+       one_share=st.floats(0, 0.5))
+def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
+    rng = np.random.default_rng(seed)
+    seg_start = np.array([0, 7, 40, 41, 100])
+    mixes = np.array([[0.1, 0.5, 0.6, 1.0], [0.4, 0.9, 0.95, 1.0]])
+    level = rng.normal(0, 1, 100).astype(np.float32)
+    n_p = 13
+    w = np.concatenate([rng.lognormal(0, 1, n_p) * (1 + s) for s in range(4)])
+    tables = [alias_table(w[s * n_p:(s + 1) * n_p]) for s in range(4)]
+    prob = np.concatenate([t[0] for t in tables])
+    alias = np.concatenate([t[1] + s * n_p for s, t in enumerate(tables)])
+    u_one = rng.random(n)
+    draws = dict(u_added=rng.random(n), u_pick=rng.random((2, n)),
+                 spacings=rng.standard_exponential(n + 1), u_one=u_one,
+                 z=rng.standard_normal(n) * 3,
+                 u_help=rng.random((2, int(np.count_nonzero(u_one < one_share)))),
+                 u_project=rng.random(n))
+    out = {"t": np.empty(n), "donor": np.empty(n, np.int64), "project": np.empty(n, np.int64),
+           "amount": np.empty(n, np.int64), "helpee": np.empty(n, np.int64),
+           "added": np.empty(n, np.bool_)}
+    d = draws
+    make_gifts(17, d["u_added"], p_added, d["u_pick"], d["spacings"], d["u_one"], one_share,
+               d["z"], d["u_help"], d["u_project"], mixes, seg_start, level, 3.1, 1.4, 5000,
+               prob, alias, n_p, out["t"], out["donor"], out["project"], out["amount"],
+               out["helpee"], out["added"])
+    ref = numpy_gifts(17, d["u_added"], p_added, d["u_pick"], d["spacings"], d["u_one"],
+                      one_share, d["z"], d["u_help"], d["u_project"], mixes, seg_start, level,
+                      3.1, 1.4, 5000, prob, alias, n_p)
+    for k, v in ref.items():
+        np.testing.assert_array_equal(out[k], v, err_msg=k)
+    assert np.all(np.diff(out["t"]) >= 0) and np.all((out["t"] >= 17) & (out["t"] < 18))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=st.lists(st.integers(0, 49), min_size=0, max_size=120),
+       helps=st.lists(st.integers(-1, 49), min_size=0, max_size=120))
+def test_compact_donors_round_trip(ids, helps):
+    """Every donor and friend of a batch gets one row (repeats share it), the rows are the
+    population's records, the table is left empty, and writing back changes only them."""
+    n = len(ids)
+    donor = np.array(ids, dtype=np.int64)
+    helpee = np.array((helps + [-1] * n)[:n], dtype=np.int64)
+    rng = np.random.default_rng(n)
+    records = rng.integers(-2**62, 2**62, (50, 4))
+    before = records.copy()
+    table = np.full(1 << max(4, (4 * n - 1).bit_length()), -1, dtype=np.int64)
+    ld, lh = np.empty(n, np.int64), np.empty(n, np.int64)
+    local, rows = compact_donors(donor, helpee, records, table, ld, lh)
+    assert (table == -1).all()
+    assert len(set(rows.tolist())) == rows.shape[0]
+    assert set(rows.tolist()) == set(donor.tolist()) | set(helpee[helpee >= 0].tolist())
+    np.testing.assert_array_equal(rows[ld], donor)
+    np.testing.assert_array_equal(np.where(lh >= 0, rows[np.maximum(lh, 0)], -1), helpee)
+    np.testing.assert_array_equal(local, records[rows])
+    local += 1
+    restore_donors(records, local, rows)
+    expect = before.copy()
+    expect[rows] += 1
+    np.testing.assert_array_equal(records, expect)
+    assert DONOR_RECORD.itemsize == 32  # four int64 words a donor
+
+
+def test_minute_totals_against_numpy():
+    rng = np.random.default_rng(5)
+    n = 2000
+    amount = rng.choice([100, 500, 10_000, 999_900, 1_000_000, 5 * 10**9], n)
+    fm = np.where(rng.random(n) < 0.3, rng.integers(1, 1000, n), 0)
+    em = np.where(rng.random(n) < 0.2, rng.integers(1, 1000, n), 0)
+    added = rng.random(n) < 0.1
+    donor = rng.integers(0, 120, n)
+    hist = np.zeros(SIZE_EDGES_FEN.shape[0] + 1, dtype=np.int64)
+    got = minute_totals(amount, fm, em, added, donor, 100, _SIZE_LUT, SIZE_EDGES_FEN, hist)
+    assert got == (amount.sum(), fm.sum(), em.sum(), np.count_nonzero(fm + em),
+                   np.count_nonzero(fm), np.count_nonzero(donor >= 100), amount[added].sum())
+    expect = np.bincount(np.searchsorted(SIZE_EDGES_FEN, amount, side="right"),
+                         minlength=hist.shape[0])
+    np.testing.assert_array_equal(hist, expect)
