@@ -111,7 +111,7 @@ class Campaign:
         self.recorder = recorder
         self.env = simpy.Environment()
         self._dirty = True
-        self._ids = np.zeros(0, dtype=np.int64)  # compact_donors' table
+        self._id_table = np.zeros(0, dtype=np.int64)  # compact_donors' table
         self._avail = None  # the matched projects the alias tables were made for
         self.wall_seconds = 0.0
 
@@ -313,11 +313,11 @@ class Campaign:
                "enterprise_match": np.zeros(n, dtype=np.int64),
                "enterprise_pool": np.zeros(n, dtype=np.int64),
                "ok": np.zeros(n, dtype=np.bool_)}
-        if self._ids.shape[0] < 4 * n:  # donors and friends: at most 2n, half full at most
-            self._ids = np.full(1 << max(4, (4 * n - 1).bit_length()), -1, dtype=np.int64)
+        if self._id_table.shape[0] < 4 * n:  # donors and friends: at most 2n, half full at most
+            self._id_table = np.full(1 << max(4, (4 * n - 1).bit_length()), -1, dtype=np.int64)
         local_donor = np.empty(n, dtype=np.int64)
         local_helpee = np.empty(n, dtype=np.int64)
-        words, ids = compact_donors(g["donor"], g["helpee"], d.records, self._ids,
+        words, ids = compact_donors(g["donor"], g["helpee"], d.records, self._id_table,
                                     local_donor, local_helpee)
         r = words.view(DONOR_RECORD).reshape(-1)
         changes = settle_batch(
