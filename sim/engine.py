@@ -213,10 +213,11 @@ class Campaign:
     # ------------------------------------------------------------------ the gift stream
 
     def _refresh_choice(self, minute: int) -> None:
-        """Recompute which projects are matched and, if that changed, the choice model's
-        alias tables. One table per segment: P(project j) ~ reach_j x (1 + beta_segment x
+        """Recompute the pools that may pay (:meth:`Pools.refresh_live`), which projects
+        are matched and, if that changed, the choice model's alias tables. One table per segment: P(project j) ~ reach_j x (1 + beta_segment x
         matched_j)."""
         p, d = self.projects, self.donors
+        self.pools.refresh_live(minute)
         avail, self.foundation_live = self.pools.matched_projects(minute, p.n)
         self._dirty = False
         if self._avail is not None and np.array_equal(avail, self._avail):
@@ -326,9 +327,9 @@ class Campaign:
             r["gifts_made"], r["tenure"], r["kind"], r["batch_gifts"], r["matched"],
             r["banned"], p.public, p.count, p.foundation_match, p.enterprise_match, p.flags,
             p.frozen, p.detections, pl.open_at, pl.close_at, pl.remaining, pl.paid,
-            pl.depleted_at, pl.gamed, pl.rules, pl.foundation, pl.gp_paid, pl.link_ptr,
-            pl.link_idx, pl.link_paid, fl.per_gift, fl.chances_per_help_gift,
-            fl.max_helps_per_day, self.rate_limit, self.freeze_after, self.detect_ppm,
+            pl.depleted_at, pl.gamed, pl.rules, pl.foundation, pl.live_global, pl.gp_paid,
+            pl.live_ptr, pl.live_link, pl.live_pool, pl.link_paid, fl.per_gift,
+            fl.chances_per_help_gift, fl.max_helps_per_day, self.rate_limit, self.freeze_after, self.detect_ppm,
             out["foundation_match"], out["enterprise_match"], out["enterprise_pool"],
             out["ok"])
         restore_donors(d.records, words, ids)

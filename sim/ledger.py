@@ -49,7 +49,7 @@ def _uniform_int(u, lo, hi):
     return hi if k > hi else k
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def offer(rules, g, amount, flowers, has_chance, u1, u2, u3, tenure, pflags):
     """The match a rule offers for a gift before caps and budgets, and whether it spends a
     friend-help chance, under rule row ``rules[g]`` (indexed in place: taking a row view
@@ -118,7 +118,7 @@ def settle_batch(
     flowers, chances, helps_today, match_today, gifts_made, tenure, kind, batch_gifts,
     matched, banned, proj_public, proj_count, proj_fmatch, proj_ematch, proj_flags, proj_frozen,
     proj_detect, pool_open, pool_close, pool_remaining, pool_paid, pool_depleted, pool_gamed,
-    rules, global_pools, gp_paid, link_ptr, link_idx, link_paid,
+    rules, global_pools, live_global, gp_paid, live_ptr, live_link, live_pool, link_paid,
     flowers_per_gift, chances_per_help_gift, max_helps, rate_limit, freeze_after, detect_ppm,
     out_fmatch, out_ematch, out_epool, out_ok,
 ):
@@ -136,11 +136,18 @@ def settle_batch(
     the friend it helps (``helpee`` >= 0), at most ``max_helps`` helps a friend a day.
     ``out_ok`` says which gifts passed the checks (post-event rules allocate over those).
 
+    The pools the loops look at are those of the live lists (:func:`sim.pools.live_lists`):
+    ``live_global`` the positions in ``global_pools`` of the Foundation pools that may pay
+    in the batch, ``live_ptr`` a CSR over projects of the links that may (``live_link`` the
+    link, ``live_pool`` its pool), in priority order. Any superset of the pools that can pay
+    gives the same result (each is checked gift by gift); the lists only spare the loops
+    the pools that are spent, closed or not yet released: at full scale a gift's project
+    had 10 links on average, and one in four gifts a link that could pay.
+
     Returns the number of changes in which projects can be matched (a pool emptied, a
     project reaching a pool's cap or frozen), so the caller knows when to refresh.
     """
     changes = 0
-    n_global = global_pools.shape[0]
     n = t.shape[0]
     for i in range(n):
         d = donor[i]
@@ -172,7 +179,8 @@ def settle_batch(
             # The Foundation and the enterprise loops below are written out on purpose:
             # sharing one helper for offer, caps and payment measured 1.7x slower at scale
             # 0.5 (numba 0.68), the kernel being the hottest code of a run.
-            for k in range(n_global):
+            for q in range(live_global.shape[0]):
+                k = live_global[q]
                 g = global_pools[k]
                 if pool_remaining[g] <= 0 or ti < pool_open[g] or ti >= pool_close[g]:
                     continue
@@ -196,8 +204,9 @@ def settle_batch(
                     if pool_remaining[g] == 0:
                         pool_depleted[g] = ti
                         changes += 1
-            for j in range(link_ptr[p], link_ptr[p + 1]):
-                e = link_idx[j]
+            for q in range(live_ptr[p], live_ptr[p + 1]):
+                j = live_link[q]
+                e = live_pool[q]
                 if pool_remaining[e] <= 0 or ti < pool_open[e] or ti >= pool_close[e]:
                     continue
                 m, spent = offer(rules, e, a, f, has_chance and not spent_chance, u1[i], u2[i],

@@ -43,6 +43,11 @@ class Pools:
     gp_paid: np.ndarray  # int64 [foundation pool, project] fen, for per-project caps
     gamed: np.ndarray  # int64 fen of each pool's match that went to gaming identities
     post_rules: dict  # Foundation pool index -> its PostEventRule (allocated at close)
+    # the pools that may pay in the minute being settled (see live_lists), refresh_live sets
+    live_global: np.ndarray | None = None  # positions in ``foundation``
+    live_ptr: np.ndarray | None = None  # CSR over projects of the links that may pay:
+    live_link: np.ndarray | None = None  # the link (an index into link_idx, link_paid)
+    live_pool: np.ndarray | None = None  # and its pool, in priority order
 
     @property
     def n(self) -> int:
@@ -122,6 +127,21 @@ class Pools:
         return ((self.open_at[idx] <= minute) & (minute < self.close_at[idx])
                 & (self.remaining[idx] > 0) & (self.rules[idx, F["mode"]] != 0))
 
+    def refresh_live(self, minute: int) -> None:
+        """Set the live lists the settlement kernel loops over from ``minute`` on; they
+        hold until a pool is released again (see :func:`live_lists`)."""
+        if self.live_ptr is None:
+            self.live_ptr = np.empty(self.link_ptr.shape[0], dtype=np.int64)
+        live_global = np.empty(self.foundation.shape[0], dtype=np.int64)
+        live_link = np.empty(self.link_idx.shape[0], dtype=np.int64)
+        live_pool = np.empty(self.link_idx.shape[0], dtype=np.int64)
+        ng, nl = live_lists(minute, self.close_at, self.remaining, self.foundation,
+                            self.link_ptr, self.link_idx, live_global, self.live_ptr,
+                            live_link, live_pool)
+        self.live_global = live_global[:ng]
+        self.live_link = live_link[:nl]
+        self.live_pool = live_pool[:nl]
+
     def matched_projects(self, minute: int, n_projects: int) -> tuple[np.ndarray, bool]:
         """Which projects can get a match now, and whether any Foundation pool is live."""
         avail = np.zeros(n_projects, dtype=np.bool_)
@@ -130,6 +150,34 @@ class Pools:
                                  self.gp_paid, self.link_idx, self.link_project,
                                  self.link_paid, avail)
         return avail, live
+
+
+@njit(cache=True)
+def live_lists(minute, close_at, remaining, foundation, link_ptr, link_idx, live_global,
+               live_ptr, live_link, live_pool):
+    """The pools that may pay in the minutes from ``minute`` on, until one is released:
+    those with money left (a pool holds none until released, and within a minute its money
+    only goes down) whose window has not closed. Fills ``live_global`` with positions in
+    ``foundation`` and the CSR ``live_ptr`` over projects with their links (``live_link``)
+    and those links' pools (``live_pool``), in the links' order; returns the two counts.
+    Opening times are left to the kernel, which checks every pool's window gift by gift."""
+    ng = 0
+    for k in range(foundation.shape[0]):
+        g = foundation[k]
+        if remaining[g] > 0 and close_at[g] > minute:
+            live_global[ng] = k
+            ng += 1
+    q = 0
+    for p in range(link_ptr.shape[0] - 1):
+        live_ptr[p] = q
+        for j in range(link_ptr[p], link_ptr[p + 1]):
+            e = link_idx[j]
+            if remaining[e] > 0 and close_at[e] > minute:
+                live_link[q] = j
+                live_pool[q] = e
+                q += 1
+    live_ptr[link_ptr.shape[0] - 1] = q
+    return ng, q
 
 
 @njit(cache=True)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sim.config import RuleConfig
 from sim.ledger import settle_batch
 from sim.policies import F, make_rule
+from sim.pools import live_lists
 
 
 @st.composite
@@ -95,9 +96,10 @@ def worlds(draw):
     }
 
 
-def settle(w, budget=None):
-    """Run the kernel on a world; returns every array it touched. A world may leave out
-    the gaming parts (no gaming, no counter-measures)."""
+def settle(w, budget=None, minute=None):
+    """Run the kernel on a world, with the live lists of ``minute`` if given, else with
+    every pool; returns every array it touched. A world may leave out the gaming parts (no
+    gaming, no counter-measures)."""
     n = w["t"].shape[0]
     w = {"tenure": np.zeros(w["n_donors"], np.int8), "kind": np.zeros(w["n_donors"], np.int8),
          "flags": np.zeros(w["n_projects"], np.int8), "rate_limit": 0, "freeze_after": 0,
@@ -125,13 +127,23 @@ def settle(w, budget=None):
         "out_f": np.zeros(n, np.int64), "out_e": np.zeros(n, np.int64),
         "out_ep": np.zeros(n, np.int64), "out_ok": np.zeros(n, np.bool_),
     }
+    if minute is None:  # every pool, every link: the kernel checks each gift by gift
+        live = (np.arange(ng, dtype=np.int64), ptr.astype(np.int64),
+                np.arange(link_pool.shape[0], dtype=np.int64), link_pool)
+    else:  # the engine's live lists for a batch within [minute, minute + 1)
+        live = (np.empty(ng, np.int64), np.empty(npj + 1, np.int64),
+                np.empty(link_pool.shape[0], np.int64), np.empty(link_pool.shape[0], np.int64))
+        k, q = live_lists(minute, w["close"], s["remaining"], np.arange(ng, dtype=np.int64),
+                          ptr.astype(np.int64), link_pool, *live)
+        live = (live[0][:k], live[1], live[2][:q], live[3][:q])
     settle_batch(w["t"], w["donor"], w["project"], w["amount"], w["helpee"], w["u"][0],
                  w["u"][1], w["u"][2], w["u"][3], s["flowers"], s["chances"], s["helps"],
                  s["match_today"], s["gifts_made"], w["tenure"], w["kind"], s["batch_gifts"],
-                 s["matched"], s["banned"], s["public"], s["count"], s["fmatch"], s["ematch"], w["flags"],
+                 s["matched"], s["banned"], s["public"], s["count"], s["fmatch"], s["ematch"],
+                 w["flags"],
                  s["frozen"], s["detect"], w["open"], w["close"], s["remaining"], s["paid"],
                  s["depleted"], s["gamed"], w["rules"], np.arange(ng, dtype=np.int64),
-                 s["gp_paid"], ptr.astype(np.int64), link_pool, s["link_paid"], 1, 5, 30,
+                 live[0], s["gp_paid"], *live[1:], s["link_paid"], 1, 5, 30,
                  w["rate_limit"], w["freeze_after"], w["detect_ppm"],
                  s["out_f"], s["out_e"], s["out_ep"], s["out_ok"])
     return s
@@ -241,3 +253,20 @@ def test_a_bigger_pool_never_pays_less(w, which, extra):
     if w["budget"].shape[0] == 1:  # one pool: the total matched cannot fall either
         assert big["out_f"].sum() + big["out_e"].sum() >= \
             small["out_f"].sum() + small["out_e"].sum()
+
+
+@settings(max_examples=300, deadline=None)
+@given(worlds(), st.integers(0, 9), st.data())
+def test_the_live_lists_change_nothing(w, minute, data):
+    """The engine settles a minute against the pools that may pay in it (sim.pools.live_lists):
+    the result is the same as against every pool, spent and closed ones included."""
+    n = w["t"].shape[0]
+    w["t"] = minute + np.sort(np.array(data.draw(st.lists(
+        st.floats(0, 0.999), min_size=n, max_size=n)), dtype=float))
+    spent = np.array(data.draw(st.lists(st.booleans(), min_size=w["budget"].shape[0],
+                                        max_size=w["budget"].shape[0])), dtype=bool)
+    w["budget"] = np.where(spent, 0, w["budget"])
+    every, live = settle(w), settle(w, minute=minute)
+    assert every.keys() == live.keys()
+    for k in every:
+        np.testing.assert_array_equal(every[k], live[k], err_msg=k)
