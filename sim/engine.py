@@ -111,6 +111,7 @@ class Campaign:
         self.recorder = recorder
         self.env = simpy.Environment()
         self._dirty = True
+        self._released = True  # a pool was released since the live lists were made
         self._id_table = np.zeros(0, dtype=np.int64)  # compact_donors' table
         self._avail = None  # the matched projects the alias tables were made for
         self.wall_seconds = 0.0
@@ -141,7 +142,7 @@ class Campaign:
 
     def _release(self, idx: np.ndarray) -> None:
         self.pools.remaining[idx] += self.pools.budget[idx]
-        self._dirty = True
+        self._dirty = self._released = True
 
     def _foundation_pool(self, g: int):
         p = self.pools
@@ -217,7 +218,8 @@ class Campaign:
         are matched and, if that changed, the choice model's alias tables. One table per segment: P(project j) ~ reach_j x (1 + beta_segment x
         matched_j)."""
         p, d = self.projects, self.donors
-        self.pools.refresh_live(minute)
+        self.pools.refresh_live(minute, self._released)
+        self._released = False
         avail, self.foundation_live = self.pools.matched_projects(minute, p.n)
         self._dirty = False
         if self._avail is not None and np.array_equal(avail, self._avail):

@@ -127,67 +127,76 @@ class Pools:
         return ((self.open_at[idx] <= minute) & (minute < self.close_at[idx])
                 & (self.remaining[idx] > 0) & (self.rules[idx, F["mode"]] != 0))
 
-    def refresh_live(self, minute: int) -> None:
-        """Set the live lists the settlement kernel loops over from ``minute`` on; they
-        hold until a pool is released again (see :func:`live_lists`)."""
-        if self.live_ptr is None:
-            self.live_ptr = np.empty(self.link_ptr.shape[0], dtype=np.int64)
-        live_global = np.empty(self.foundation.shape[0], dtype=np.int64)
-        live_link = np.empty(self.link_idx.shape[0], dtype=np.int64)
-        live_pool = np.empty(self.link_idx.shape[0], dtype=np.int64)
+    def refresh_live(self, minute: int, released: bool) -> None:
+        """Set the live lists the settlement kernel loops over from ``minute`` on (see
+        :func:`live_lists`): from every pool and link if a pool was ``released`` since the
+        last refresh (or on the first), else from the lists as they are, which only shrink."""
+        if self.live_ptr is None or released:
+            self.live_global = np.arange(self.foundation.shape[0], dtype=np.int64)
+            self.live_ptr = self.link_ptr.copy()
+            self.live_link = np.arange(self.link_idx.shape[0], dtype=np.int64)
+            self.live_pool = self.link_idx.copy()
         ng, nl = live_lists(minute, self.close_at, self.remaining, self.foundation,
-                            self.link_ptr, self.link_idx, live_global, self.live_ptr,
-                            live_link, live_pool)
-        self.live_global = live_global[:ng]
-        self.live_link = live_link[:nl]
-        self.live_pool = live_pool[:nl]
+                            self.live_global, self.live_ptr, self.live_link, self.live_pool)
+        self.live_global = self.live_global[:ng]
+        self.live_link = self.live_link[:nl]
+        self.live_pool = self.live_pool[:nl]
 
     def matched_projects(self, minute: int, n_projects: int) -> tuple[np.ndarray, bool]:
-        """Which projects can get a match now, and whether any Foundation pool is live."""
+        """Which projects can get a match now, and whether any Foundation pool is live
+        (from the live lists, refreshed for this minute)."""
         avail = np.zeros(n_projects, dtype=np.bool_)
         live = _matched_projects(minute, self.open_at, self.close_at, self.remaining,
                                  self.rules, F["mode"], F["project_cap_fen"], self.foundation,
-                                 self.gp_paid, self.link_idx, self.link_project,
-                                 self.link_paid, avail)
+                                 self.live_global, self.gp_paid, self.live_link,
+                                 self.live_pool, self.link_project, self.link_paid, avail)
         return avail, live
 
 
 @njit(cache=True)
-def live_lists(minute, close_at, remaining, foundation, link_ptr, link_idx, live_global,
-               live_ptr, live_link, live_pool):
-    """The pools that may pay in the minutes from ``minute`` on, until one is released:
-    those with money left (a pool holds none until released, and within a minute its money
-    only goes down) whose window has not closed. Fills ``live_global`` with positions in
-    ``foundation`` and the CSR ``live_ptr`` over projects with their links (``live_link``)
-    and those links' pools (``live_pool``), in the links' order; returns the two counts.
-    Opening times are left to the kernel, which checks every pool's window gift by gift."""
+def live_lists(minute, close_at, remaining, foundation, live_global, live_ptr, live_link,
+               live_pool):
+    """Keep in the live lists the pools that may pay from ``minute`` on, until one is
+    released: those with money left (a pool holds none until released, and its money only
+    goes down after) whose window has not closed. The lists are filtered in place, order
+    kept: ``live_global`` positions in ``foundation``, and the CSR ``live_ptr`` over
+    projects of links (``live_link``) with their pools (``live_pool``), in priority order.
+    Returns the two new lengths. Opening times are left to the kernel, which checks every
+    pool's window gift by gift."""
     ng = 0
-    for k in range(foundation.shape[0]):
+    for i in range(live_global.shape[0]):
+        k = live_global[i]
         g = foundation[k]
         if remaining[g] > 0 and close_at[g] > minute:
             live_global[ng] = k
             ng += 1
     q = 0
-    for p in range(link_ptr.shape[0] - 1):
+    start = live_ptr[0]
+    for p in range(live_ptr.shape[0] - 1):
+        end = live_ptr[p + 1]
         live_ptr[p] = q
-        for j in range(link_ptr[p], link_ptr[p + 1]):
-            e = link_idx[j]
+        for i in range(start, end):
+            e = live_pool[i]
             if remaining[e] > 0 and close_at[e] > minute:
-                live_link[q] = j
+                live_link[q] = live_link[i]
                 live_pool[q] = e
                 q += 1
-    live_ptr[link_ptr.shape[0] - 1] = q
+        start = end
+    live_ptr[live_ptr.shape[0] - 1] = q
     return ng, q
 
 
 @njit(cache=True)
 def _matched_projects(minute, open_at, close_at, remaining, rules, mode, cap_field,
-                      foundation, gp_paid, link_idx, link_project, link_paid, avail):
+                      foundation, live_global, gp_paid, live_link, live_pool, link_project,
+                      link_paid, avail):
     """Mark in ``avail`` the projects a paying pool (see :meth:`Pools.paying`) can still
     match: a Foundation pool every project below its per-project cap, an enterprise pool
-    its linked projects below the cap. Returns whether a Foundation pool is paying."""
+    its linked projects below the cap. Only the live lists are looked at (a paying pool is
+    on them). Returns whether a Foundation pool is paying."""
     live = False
-    for k in range(foundation.shape[0]):
+    for i in range(live_global.shape[0]):
+        k = live_global[i]
         g = foundation[k]
         if open_at[g] <= minute < close_at[g] and remaining[g] > 0 and rules[g, mode] != 0:
             live = True
@@ -195,8 +204,9 @@ def _matched_projects(minute, open_at, close_at, remaining, rules, mode, cap_fie
             for j in range(avail.shape[0]):
                 if cap <= 0 or gp_paid[k, j] < cap:
                     avail[j] = True
-    for j in range(link_idx.shape[0]):
-        e = link_idx[j]
+    for q in range(live_link.shape[0]):
+        j = live_link[q]
+        e = live_pool[q]
         if open_at[e] <= minute < close_at[e] and remaining[e] > 0 and rules[e, mode] != 0:
             cap = rules[e, cap_field]
             if cap == 0 or link_paid[j] < cap:

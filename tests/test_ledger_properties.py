@@ -127,14 +127,12 @@ def settle(w, budget=None, minute=None):
         "out_f": np.zeros(n, np.int64), "out_e": np.zeros(n, np.int64),
         "out_ep": np.zeros(n, np.int64), "out_ok": np.zeros(n, np.bool_),
     }
-    if minute is None:  # every pool, every link: the kernel checks each gift by gift
-        live = (np.arange(ng, dtype=np.int64), ptr.astype(np.int64),
-                np.arange(link_pool.shape[0], dtype=np.int64), link_pool)
-    else:  # the engine's live lists for a batch within [minute, minute + 1)
-        live = (np.empty(ng, np.int64), np.empty(npj + 1, np.int64),
-                np.empty(link_pool.shape[0], np.int64), np.empty(link_pool.shape[0], np.int64))
+    # every pool, every link: the kernel checks each gift by gift
+    live = (np.arange(ng, dtype=np.int64), ptr.astype(np.int64),
+            np.arange(link_pool.shape[0], dtype=np.int64), link_pool.copy())
+    if minute is not None:  # the engine's live lists for a batch within [minute, minute + 1)
         k, q = live_lists(minute, w["close"], s["remaining"], np.arange(ng, dtype=np.int64),
-                          ptr.astype(np.int64), link_pool, *live)
+                          *live)
         live = (live[0][:k], live[1], live[2][:q], live[3][:q])
     settle_batch(w["t"], w["donor"], w["project"], w["amount"], w["helpee"], w["u"][0],
                  w["u"][1], w["u"][2], w["u"][3], s["flowers"], s["chances"], s["helps"],
@@ -270,3 +268,37 @@ def test_the_live_lists_change_nothing(w, minute, data):
     assert every.keys() == live.keys()
     for k in every:
         np.testing.assert_array_equal(every[k], live[k], err_msg=k)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2), st.integers(1, 10)),
+                max_size=12), st.integers(0, 9), st.integers(0, 9),
+       st.lists(st.integers(1, 10), min_size=3, max_size=3),
+       st.lists(st.integers(0, 2), min_size=3, max_size=3))
+def test_the_live_lists_filtered_twice_are_filtered_once(links, first, then, close, remaining):
+    """The engine filters its live lists again from what they were (until a release):
+    that is the same as filtering every pool at the later minute."""
+    first, then = min(first, then), max(first, then)
+    n_pools, n_projects = 3, 4
+    links = sorted(links)  # (project, pool, ...) in priority order within a project
+    project = np.array([p for p, _, _ in links], dtype=np.int64)
+    pool = np.array([e for _, e, _ in links], dtype=np.int64)
+    close = np.array(close, dtype=float)
+    remaining = np.array(remaining, dtype=np.int64)
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(project, minlength=n_projects))])
+
+    def fresh():
+        return (np.arange(n_pools, dtype=np.int64), ptr.astype(np.int64),
+                np.arange(len(links), dtype=np.int64), pool.copy())
+
+    once = fresh()
+    k1, q1 = live_lists(then, close, remaining, np.arange(n_pools), *once)
+    twice = fresh()
+    k, q = live_lists(first, close, remaining, np.arange(n_pools), *twice)
+    twice = (twice[0][:k], twice[1], twice[2][:q], twice[3][:q])
+    k2, q2 = live_lists(then, close, remaining, np.arange(n_pools), *twice)
+    assert (k1, q1) == (k2, q2)
+    for a, b, m in zip(once, twice, (k1, None, q1, q1), strict=True):
+        np.testing.assert_array_equal(a[:m], b[:m])
+    for i in range(q1):  # what is left: links of pools with money and an open window
+        assert remaining[once[3][i]] > 0 and close[once[3][i]] > then
