@@ -20,6 +20,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from sim.config import ConfigError, SimConfig, register_configs, validate
@@ -57,8 +58,10 @@ def finished_summary(out: Path, config_yaml: str) -> dict | None:
         return None
 
 
-def run(cfg: DictConfig | SimConfig, out: Path) -> dict:
+def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> dict:
     """Validate ``cfg``, simulate, and write tables, figures, report and summary to ``out``.
+    ``threads``: see :meth:`sim.engine.Campaign.run` (they change the speed, never the
+    numbers).
 
     If ``out`` already holds a complete run of the identical config and
     ``output.resume`` is on, nothing is run and that run's summary is returned.
@@ -87,7 +90,7 @@ def run(cfg: DictConfig | SimConfig, out: Path) -> dict:
         _status(out, "running")
         if obj.output.record_gifts:
             recorder = ParquetRecorder(out / "gifts.parquet")
-        campaign = Campaign(obj, recorder).run()
+        campaign = Campaign(obj, recorder).run(threads)
         if recorder is not None:
             recorder.close(ok=True)
         t = tables(campaign)
@@ -119,11 +122,21 @@ def run(cfg: DictConfig | SimConfig, out: Path) -> dict:
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 
+def job_threads(hc) -> int | None:
+    """A job's threads: one where the sweep's launcher runs jobs side by side (joblib on
+    this machine's cores, Ray, SLURM: the other cores are its other jobs'), else the
+    engine's choice (two where there are two cores: a single run, or a sweep whose basic
+    launcher runs one job at a time)."""
+    if hc.mode == RunMode.MULTIRUN and "BasicLauncher" not in hc.launcher.get("_target_", ""):
+        return 1
+    return None
+
+
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def hydra_main(cfg: DictConfig) -> float:
     out = Path(HydraConfig.get().runtime.output_dir)
     try:
-        summary = run(cfg, out)
+        summary = run(cfg, out, job_threads(HydraConfig.get()))
     except ConfigError as exc:
         log.error("bad config: %s", exc)
         print(f"error: bad config: {exc}", file=sys.stderr)

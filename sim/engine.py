@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -114,13 +116,23 @@ class Campaign:
         self._released = True  # a pool was released since the live lists were made
         self._id_table = np.zeros(0, dtype=np.int64)  # compact_donors' table
         self._avail = None  # the matched projects the alias tables were made for
+        self.ahead: ThreadPoolExecutor | None = None  # the thread making the next minute
         self.wall_seconds = 0.0
 
     # ------------------------------------------------------------------ processes
 
-    def run(self) -> Campaign:
-        """Run the campaign to its end; returns self for chaining."""
+    def run(self, threads: int | None = None) -> Campaign:
+        """Run the campaign to its end; returns self for chaining.
+
+        ``threads``: 2 makes each minute's gifts on a second thread while the minute before
+        settles (:meth:`gift_stream`), 1 does everything on this one; the default is 2 if
+        this process may use two cores or more. The results are the same either way."""
+        if threads is None:
+            threads = 2 if len(os.sched_getaffinity(0)) >= 2 else 1
+        if threads not in (1, 2):
+            raise ValueError(f"threads: {threads!r}; allowed values are 1 and 2")
         t0 = time.perf_counter()
+        self.ahead = ThreadPoolExecutor(1, "sim-ahead") if threads == 2 else None
         gc_was_enabled = gc.isenabled()
         gc.disable()  # the run makes few cyclic objects; collections cost 1-2% of it
         env = self.env
@@ -136,6 +148,9 @@ class Campaign:
         finally:
             if gc_was_enabled:
                 gc.enable()
+            if self.ahead is not None:
+                self.ahead.shutdown(wait=True, cancel_futures=True)
+                self.ahead = None
         assert env.now == self.cal.n_minutes, env.now
         self.wall_seconds = time.perf_counter() - t0
         return self
@@ -237,22 +252,26 @@ class Campaign:
         """What a daily figure in 万 becomes in this minute of the day, at this scale."""
         return self.cal.minute_weight[minute % MINUTES_PER_DAY] * 1e4 * self.cfg.scale
 
-    def _arrivals(self, minute: int, day) -> tuple[float, float]:
-        """Expected ordinary gifts and gifts added by live matching in this minute."""
-        base = day.base_gifts_wan * self._per_minute(minute)
+    def _base_gifts(self, minute: int, day) -> float:
+        """Expected ordinary gifts in this minute."""
+        return day.base_gifts_wan * self._per_minute(minute)
+
+    def _added_gifts(self, minute: int) -> float:
+        """Expected gifts added by live matching in this minute (the state it reads: whether
+        a Foundation pool is live, and which are paying)."""
         if not self.foundation_live:
-            return base, 0.0
-        extra = base * self.cfg.scenario.match_uplift
+            return 0.0
+        extra = self._base_gifts(minute, self.cal.day(minute)) * self.cfg.scenario.match_uplift
         p = self.pools
         for g, paying in zip(p.foundation, p.paying(minute, p.foundation), strict=True):
             if p.burst[g] > 0 and paying:
                 x = (minute - p.open_at[g]) / p.burst_minutes[g]
                 extra += p.burst[g] * (np.exp(-x) - np.exp(-x - 1 / p.burst_minutes[g]))
-        return base, extra
+        return extra
 
-    def _flower_events(self, rng: np.random.Generator, minute: int, day) -> tuple[dict, int]:
-        """Quiz answers, step donations and friend help (not gifts) in this minute; returns
-        who earned what, and the flowers earned."""
+    def _flower_draws(self, rng: np.random.Generator, minute: int, day) -> dict:
+        """Who answers a quiz, makes a step donation or helps whom (not gifts) in this
+        minute: donor ids drawn from the minute's stream, nothing changed."""
         d = self.donors
         w = self._per_minute(minute)
         quiz = d.pick(rng, rng.poisson(day.quiz_answers_wan * w))[1]
@@ -260,8 +279,7 @@ class Campaign:
         n_help = rng.poisson(day.friend_helps_wan * w)
         helper = d.pick(rng, n_help)[1]
         helpee = d.pick(rng, n_help)[1]
-        earned = self.apply_flower_events(quiz, steps, helper, helpee)
-        return {"quiz": quiz, "steps": steps, "helper": helper, "helpee": helpee}, earned
+        return {"quiz": quiz, "steps": steps, "helper": helper, "helpee": helpee}
 
     def apply_flower_events(self, quiz, steps, helper, helpee) -> int:
         """Credit flowers and friend-help chances; returns the flowers earned."""
@@ -273,8 +291,16 @@ class Campaign:
         return quiz.shape[0] * fl.per_quiz + steps.shape[0] * fl.per_step_donation + \
             helper.shape[0] * fl.per_help
 
-    def draw_gifts(self, rng: np.random.Generator, minute: int, day) -> dict:
-        """Every gift of one minute, in timestamp order, as arrays.
+    def draw_minute(self, minute: int, lam_extra: float, alias_prob: np.ndarray,
+                    alias: np.ndarray) -> tuple[dict, dict]:
+        """The random part of one minute: its flower events (:meth:`_flower_draws`) and
+        every ordinary gift, in timestamp order, as arrays (gaming gifts are added later).
+
+        A pure function of its arguments and of what the build fixed (the population, its
+        levels and mixes), so it can be made ahead, on another thread, and give the same
+        arrays: the minute's stream is its own, and the state it depends on is passed in,
+        the expected gifts that live matching adds (``lam_extra``) and the choice model's
+        alias tables.
 
         The ordinary and the matching-added gifts are one Poisson stream, each gift
         matching-added with probability extra / (base + extra) (thinning); sorted
@@ -282,7 +308,10 @@ class Campaign:
         numbers are drawn here, block by block in a fixed order; :func:`make_gifts` turns
         them into gifts."""
         d, p = self.donors, self.projects
-        lam_base, lam_extra = self._arrivals(minute, day)
+        day = self.cal.day(minute)
+        rng = stream(self.cfg.seed, "minute", minute)
+        fe = self._flower_draws(rng, minute, day)
+        lam_base = self._base_gifts(minute, day)
         n = rng.poisson(lam_base + lam_extra)
         u_added = rng.random(n)
         u_pick = rng.random((2, n))
@@ -299,11 +328,9 @@ class Campaign:
         make_gifts(minute, u_added, lam_extra / (lam_base + lam_extra) if n else 0.0, u_pick,
                    spacings, u_one, d.one_yuan_share, z, u_help, u_project, d.mixes,
                    d.seg_start, d.level, d.mu + day.gift_size_shift, d.sigma, d.max_fen // 100,
-                   self._alias_prob, self._alias, p.n, gifts["t"], gifts["donor"],
+                   alias_prob, alias, p.n, gifts["t"], gifts["donor"],
                    gifts["project"], gifts["amount"], gifts["helpee"], gifts["added"])
-        if self.gaming.active and self.foundation_live:
-            gifts = self.gaming.add_gifts(gifts, minute, stream(self.cfg.seed, "gaming", minute))
-        return gifts
+        return fe, gifts
 
     def settle(self, g: dict) -> dict:
         """Settle a minute's gifts with the batched kernel; returns the per-gift match.
@@ -339,14 +366,33 @@ class Campaign:
         return out
 
     def gift_stream(self):
-        """The SimPy process that makes and settles every minute's gifts."""
-        for m in range(self.cal.n_minutes):
-            day = self.cal.day(m)
+        """The SimPy process that makes and settles every minute's gifts.
+
+        With a second thread (``self.ahead``, see :meth:`run`), the next minute's random
+        part (:meth:`draw_minute`) is made while this minute settles, from the state as it
+        is before the settlement; it is used only if the state it read is still the same
+        when that minute comes (the same expected added gifts and the same alias tables),
+        and made again otherwise. Either way a minute's gifts are the same arrays."""
+        ahead = None  # (minute, its inputs, the future making it)
+        n_minutes = self.cal.n_minutes
+        for m in range(n_minutes):
             if self._dirty:
                 self._refresh_choice(m)
-            rng = stream(self.cfg.seed, "minute", m)
-            fe, flowers = self._flower_events(rng, m, day)
-            gifts = self.draw_gifts(rng, m, day)
+            inputs = (self._added_gifts(m), self._alias_prob, self._alias)
+            if ahead is not None and _same_inputs(ahead[1], inputs):
+                fe, gifts = ahead[2].result()
+            else:
+                if ahead is not None:
+                    ahead[2].result()  # made from a state that changed: not used
+                fe, gifts = self.draw_minute(m, *inputs)
+            ahead = None
+            if self.ahead is not None and m + 1 < n_minutes:
+                nxt = (self._added_gifts(m + 1), self._alias_prob, self._alias)
+                ahead = (m + 1, nxt, self.ahead.submit(self.draw_minute, m + 1, *nxt))
+            flowers = self.apply_flower_events(fe["quiz"], fe["steps"], fe["helper"],
+                                               fe["helpee"])
+            if self.gaming.active and self.foundation_live:
+                gifts = self.gaming.add_gifts(gifts, m, stream(self.cfg.seed, "gaming", m))
             res = self.settle(gifts)
             self._record_minute(m, fe, flowers, gifts, res)
             if res["changes"]:
@@ -381,6 +427,13 @@ class Campaign:
         self.enterprise_remaining[m] = pl.remaining[pl.is_enterprise].sum()
         if self.recorder is not None:
             self.recorder.add(m, fe, gifts, res)
+
+
+def _same_inputs(a: tuple, b: tuple) -> bool:
+    """Whether two minutes' inputs to :meth:`Campaign.draw_minute` are the same: the
+    expected added gifts equal, the alias tables the same arrays (they are replaced, never
+    changed in place)."""
+    return a[0] == b[0] and a[1] is b[1] and a[2] is b[2]
 
 
 class _PostWindow:

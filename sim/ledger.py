@@ -112,7 +112,7 @@ def _bound(m, cap, used):
     return m if m > 0 else np.int64(0)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def settle_batch(
     t, donor, project, amount, helpee, u1, u2, u3, u4,
     flowers, chances, helps_today, match_today, gifts_made, tenure, kind, batch_gifts,
@@ -255,7 +255,7 @@ def settle_batch(
     return changes
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def compact_donors(donor, helpee, records, table, local_donor, local_helpee):
     """Copy the records of a batch's donors and friends (each once) out of the population
     table ``records`` (a donor's 32-byte record as four int64 words) into a small table of
@@ -309,7 +309,7 @@ def compact_donors(donor, helpee, records, table, local_donor, local_helpee):
     return local, ids[:u]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def restore_donors(records, local, ids):
     """Write a batch's records back into the population table (see compact_donors)."""
     for k in range(ids.shape[0]):
@@ -318,14 +318,14 @@ def restore_donors(records, local, ids):
         records[r, 0], records[r, 1], records[r, 2], records[r, 3] = w0, w1, w2, w3
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def add_flowers(who, flowers, per):
     """``per`` flowers to each donor in ``who`` (a donor may appear more than once)."""
     for i in range(who.shape[0]):
         flowers[who[i]] += per
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def apply_helps(helpee, helps_today, chances, max_helps, chances_per_help):
     """Friend help that is not a gift (sending flowers, answering a quiz for a friend):
     each gives the friend ``chances_per_help`` chances, at most ``max_helps`` helps a day."""
@@ -336,7 +336,7 @@ def apply_helps(helpee, helps_today, chances, max_helps, chances_per_help):
             chances[h] += chances_per_help
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def reset_daily(match_today, chances, helps_today):
     """Zero the daily counters in one pass over the donor records (three ``fill`` calls
     would stream the 1.4 GB table three times)."""
@@ -346,7 +346,7 @@ def reset_daily(match_today, chances, helps_today):
         helps_today[i] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def alias_table(w):
     """Walker/Vose alias table for drawing index i with probability w[i] / sum(w):
     take k = floor(u n) and keep it if the fraction of u n is below ``prob[k]``, else

@@ -28,7 +28,7 @@ def _member(u_seg, u_member, row, seg_start):
     return s, seg_start[s] + (k if k < size else size - 1)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pick_donors(u_seg, u_member, responsive, mixes, seg_start, seg_out, donor_out):
     """Donors by segment mix: gift i uses the cumulative mix ``mixes[responsive[i]]``
     (row 0 ordinary gifts, row 1 the gifts matching adds), then a uniform member of the
@@ -38,7 +38,7 @@ def pick_donors(u_seg, u_member, responsive, mixes, seg_start, seg_out, donor_ou
                                            seg_start)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def make_gifts(minute, u_added, p_added, u_pick, spacings, u_one, one_share, z, u_help,
                u_project, mixes, seg_start, level, size_shift, sigma, max_yuan, alias_prob,
                alias, n_projects, t, donor, project, amount, helpee, added):
@@ -96,7 +96,7 @@ def make_gifts(minute, u_added, p_added, u_pick, spacings, u_one, one_share, z, 
         project[i] = (k if x < alias_prob[k] else alias[k]) - s * n_projects
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def minute_totals(amount, foundation_match, enterprise_match, added, donor, first_gaming,
                   size_lut, size_edges, size_hist):
     """A settled minute's sums: (public fen, Foundation match, enterprise match, matched

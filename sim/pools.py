@@ -153,7 +153,7 @@ class Pools:
         return avail, live
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def live_lists(minute, close_at, remaining, foundation, live_global, live_ptr, live_link,
                live_pool):
     """Keep in the live lists the pools that may pay from ``minute`` on, until one is
@@ -186,7 +186,7 @@ def live_lists(minute, close_at, remaining, foundation, live_global, live_ptr, l
     return ng, q
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _matched_projects(minute, open_at, close_at, remaining, rules, mode, cap_field,
                       foundation, live_global, gp_paid, live_link, live_pool, link_project,
                       link_paid, avail):

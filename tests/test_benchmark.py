@@ -5,17 +5,32 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmarks import benchmark
 from benchmarks.benchmark import main, verdicts
 
 
 def test_the_benchmark_writes_its_table_and_figure(tmp_path):
-    main(["--scales", "0.0005", "0.001", "--no-reference", "--out", str(tmp_path)])
+    main(["--scales", "0.0005", "0.001", "--no-reference", "--repeat", "1",
+          "--out", str(tmp_path)])
     df = pd.read_csv(tmp_path / "benchmark.csv")
-    assert list(df.case) == ["engine", "engine", "floor"]
+    assert list(df.case) == ["engine", "engine", "engine", "floor"]
+    assert list(df.threads.fillna(0)) == [1, 1, 2, 0]
     assert (df.gifts > 0).all() and (df.peak_gib > 0).all()
-    assert df.loc[2, "gifts"] == df.loc[1, "gifts"]  # the floor draws the run's gifts
+    # one or two threads, the same gifts; the floor draws them
+    assert df.loc[1, "gifts"] == df.loc[2, "gifts"] == df.loc[3, "gifts"]
+    assert (df.wall_s <= df.median_wall_s).all()
     v = verdicts(df)
-    assert {"floor_multiple", "peak_gib", "engine_ns_per_gift"} <= set(v)
+    assert {"floor_multiple", "one_thread_floor_multiple", "peak_gib",
+            "engine_ns_per_gift"} <= set(v)
+    assert v["full_wall_s"] == df.loc[2, "wall_s"]  # the run as a user runs it: 2 threads
     text = (tmp_path / "benchmark.md").read_text(encoding="utf-8")
     assert "the floor" in text and "GiB" in text
     assert (tmp_path / "benchmark.png").stat().st_size > 0
+
+
+def test_a_case_repeated_keeps_its_fastest_run(monkeypatch):
+    walls = iter([3.0, 1.0, 2.0])
+    monkeypatch.setattr(benchmark, "_in_subprocess",
+                        lambda name, arg: {"case": name, "wall_s": next(walls)})
+    best = benchmark._best("floor", None, 3)
+    assert (best["wall_s"], best["median_wall_s"], best["repeats"]) == (1.0, 2.0, 3)

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
+from hydra.types import RunMode
+from omegaconf import OmegaConf
 
-from sim.app import run
+from sim.app import job_threads, run
+from sim.engine import Campaign
+from sim.recorder import MemoryRecorder
+from sim.results import summary, tables
 from tests.conftest import tiny_cfg
 
 
@@ -26,3 +33,39 @@ def test_another_seed_gives_another_run(tmp_path):
     a = run(tiny_cfg(), tmp_path / "a")
     b = run(tiny_cfg("seed=7"), tmp_path / "b")
     assert a["public_donations_yuan"] != b["public_donations_yuan"]
+
+
+@pytest.mark.parametrize("overrides", [(), ("scenario=y2017", "gaming=machines"),
+                                       ("scenario=y2020",)])
+def test_a_second_thread_changes_nothing(overrides):
+    """Made ahead on a second thread or not, every minute's gifts and so every figure are
+    the same; the runs include minutes whose ahead-made gifts were thrown away because a
+    pool emptied or opened before them."""
+    cfg = tiny_cfg(*overrides)
+    one = Campaign(cfg, MemoryRecorder()).run(threads=1)
+    two = Campaign(cfg, MemoryRecorder()).run(threads=2)
+    assert _strip(summary(one, tables(one))) == _strip(summary(two, tables(two)))
+    for a, b in zip(one.recorder.minutes, two.recorder.minutes, strict=True):
+        assert a[0] == b[0]
+        for part in (1, 2, 3):
+            assert a[part].keys() == b[part].keys()
+            for k in a[part]:
+                np.testing.assert_array_equal(a[part][k], b[part][k], err_msg=k)
+    np.testing.assert_array_equal(one.donors.records, two.donors.records)
+
+
+def test_threads_must_be_one_or_two():
+    with pytest.raises(ValueError, match="threads: 3; allowed values are 1 and 2"):
+        Campaign(tiny_cfg()).run(threads=3)
+
+
+@pytest.mark.parametrize(("mode", "launcher", "expected"), [
+    (RunMode.RUN, "hydra._internal.core_plugins.basic_launcher.BasicLauncher", None),
+    (RunMode.MULTIRUN, "hydra._internal.core_plugins.basic_launcher.BasicLauncher", None),
+    (RunMode.MULTIRUN, "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
+     1),
+    (RunMode.MULTIRUN, "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher", 1),
+])
+def test_jobs_side_by_side_take_one_thread_each(mode, launcher, expected):
+    hc = OmegaConf.create({"mode": mode, "launcher": {"_target_": launcher}})
+    assert job_threads(hc) == expected
