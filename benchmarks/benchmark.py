@@ -310,22 +310,25 @@ def _figure(df: pd.DataFrame, path: Path) -> None:
 
 
 def sweep_timing(n_runs: int, out: Path, scale: float = 1.0) -> pd.DataFrame:
-    """The same sweep of ``n_runs`` seeds, one job at a time (the basic launcher) and on
-    every core (``hydra/launcher=joblib``); checks that both give the same numbers."""
+    """The same sweep of ``n_runs`` seeds, one job at a time (the basic launcher; each job
+    on two threads as a single run is, and again on one) and on every core
+    (``hydra/launcher=joblib``, a thread a job); checks that all give the same numbers."""
+    import os
+    import shutil
+
     rows, results = [], {}
     seeds = ",".join(str(i) for i in range(1, n_runs + 1))
-    for launcher in ("basic", "joblib"):
-        d = out / f"sweep-{launcher}"
+    for launcher, threads in (("basic", "2"), ("basic", "1"), ("joblib", "1")):
+        d = out / f"sweep-{launcher}-{threads}"
         if d.exists():
-            import shutil
-
             shutil.rmtree(d)
         cmd = [sys.executable, "-m", "sim", "-m", f"seed={seeds}", f"scale={scale}",
                "output.figures=false", "output.progress=false", f"hydra.sweep.dir={d}"]
         if launcher == "joblib":
             cmd += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={_cores()}"]
         t0 = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True,
+                       env={**os.environ, "SIM_THREADS": threads})
         wall = time.perf_counter() - t0
         summaries = {}
         for p in sorted(d.glob("*/summary.json")):
@@ -333,13 +336,16 @@ def sweep_timing(n_runs: int, out: Path, scale: float = 1.0) -> pd.DataFrame:
             s.pop("wall_seconds")
             summaries[p.parent.name] = s
         assert len(summaries) == n_runs, (launcher, len(summaries))
-        results[launcher] = summaries
-        rows.append({"launcher": launcher, "jobs": n_runs, "scale": scale,
-                     "workers": 1 if launcher == "basic" else _cores(), "wall_s": wall})
-        print(f"sweep of {n_runs} runs at scale {scale}, {launcher}: {wall:.1f} s", flush=True)
+        results[launcher, threads] = summaries
+        rows.append({"launcher": launcher, "threads_a_job": int(threads), "jobs": n_runs,
+                     "scale": scale, "workers": 1 if launcher == "basic" else _cores(),
+                     "wall_s": wall})
+        print(f"sweep of {n_runs} runs at scale {scale}, {launcher}, {threads} thread(s) a "
+              f"job: {wall:.1f} s", flush=True)
     df = pd.DataFrame(rows)
-    df["speedup"] = df.wall_s.iloc[0] / df.wall_s
-    df["same_numbers"] = results["basic"] == results["joblib"]
+    df["speedup_vs_one_thread"] = df.wall_s.iloc[1] / df.wall_s
+    first = next(iter(results.values()))
+    df["same_numbers"] = all(r == first for r in results.values())
     df.to_csv(out / "sweep.csv", index=False)
     print(df.to_string(index=False))
     return df

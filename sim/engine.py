@@ -32,10 +32,9 @@ from sim.config import SimConfig, year_population
 from sim.donors import DONOR_RECORD, Donors
 from sim.gaming import Gaming
 from sim.ledger import (
-    add_flowers,
     alias_table,
-    apply_helps,
     compact_donors,
+    flower_events,
     restore_donors,
     settle_batch,
 )
@@ -125,12 +124,10 @@ class Campaign:
         """Run the campaign to its end; returns self for chaining.
 
         ``threads``: 2 makes each minute's gifts on a second thread while the minute before
-        settles (:meth:`gift_stream`), 1 does everything on this one; the default is 2 if
-        this process may use two cores or more. The results are the same either way."""
-        if threads is None:
-            threads = 2 if len(os.sched_getaffinity(0)) >= 2 else 1
-        if threads not in (1, 2):
-            raise ValueError(f"threads: {threads!r}; allowed values are 1 and 2")
+        settles (:meth:`gift_stream`), 1 does everything on this one; the default is the
+        environment's ``SIM_THREADS`` if set, else 2 if this process may use two cores or
+        more. The results are the same either way."""
+        threads = threads_to_use(threads)
         t0 = time.perf_counter()
         self.ahead = ThreadPoolExecutor(1, "sim-ahead") if threads == 2 else None
         gc_was_enabled = gc.isenabled()
@@ -284,12 +281,9 @@ class Campaign:
     def apply_flower_events(self, quiz, steps, helper, helpee) -> int:
         """Credit flowers and friend-help chances; returns the flowers earned."""
         d, fl = self.donors, self.flower_rules
-        for who, per in ((quiz, fl.per_quiz), (steps, fl.per_step_donation),
-                         (helper, fl.per_help)):
-            add_flowers(who, d.flowers, per)
-        apply_helps(helpee, d.helps_today, d.chances, fl.max_helps_per_day, fl.chances_per_help)
-        return quiz.shape[0] * fl.per_quiz + steps.shape[0] * fl.per_step_donation + \
-            helper.shape[0] * fl.per_help
+        return flower_events(quiz, steps, helper, helpee, d.flowers, d.helps_today, d.chances,
+                             fl.per_quiz, fl.per_step_donation, fl.per_help,
+                             fl.max_helps_per_day, fl.chances_per_help)
 
     def draw_minute(self, minute: int, lam_extra: float, alias_prob: np.ndarray,
                     alias: np.ndarray) -> tuple[dict, dict]:
@@ -427,6 +421,19 @@ class Campaign:
         self.enterprise_remaining[m] = pl.remaining[pl.is_enterprise].sum()
         if self.recorder is not None:
             self.recorder.add(m, fe, gifts, res)
+
+
+def threads_to_use(threads: int | None) -> int:
+    """The threads a run uses (see :meth:`Campaign.run`); a bad value is an error naming
+    where it came from."""
+    if threads is None:
+        env = os.environ.get("SIM_THREADS", "")
+        if env not in ("", "1", "2"):
+            raise ValueError(f"SIM_THREADS: {env!r}; allowed values are 1 and 2")
+        return int(env) if env else 2 if len(os.sched_getaffinity(0)) >= 2 else 1
+    if threads not in (1, 2):
+        raise ValueError(f"threads: {threads!r}; allowed values are 1 and 2")
+    return threads
 
 
 def _same_inputs(a: tuple, b: tuple) -> bool:

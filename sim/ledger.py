@@ -319,21 +319,26 @@ def restore_donors(records, local, ids):
 
 
 @njit(cache=True, nogil=True)
-def add_flowers(who, flowers, per):
-    """``per`` flowers to each donor in ``who`` (a donor may appear more than once)."""
-    for i in range(who.shape[0]):
-        flowers[who[i]] += per
-
-
-@njit(cache=True, nogil=True)
-def apply_helps(helpee, helps_today, chances, max_helps, chances_per_help):
-    """Friend help that is not a gift (sending flowers, answering a quiz for a friend):
-    each gives the friend ``chances_per_help`` chances, at most ``max_helps`` helps a day."""
+def flower_events(quiz, steps, helper, helpee, flowers, helps_today, chances, per_quiz,
+                  per_step, per_help, max_helps, chances_per_help):
+    """A minute's events that are not gifts, in one pass: flowers to each donor who
+    answered a quiz (``per_quiz``), made a step donation (``per_step``) or helped a friend
+    (``per_help``), a donor as often as listed; and each help gives the friend helped
+    (``helpee``) ``chances_per_help`` chances, at most ``max_helps`` helps a friend a day
+    (sending flowers, answering a quiz for a friend). Returns the flowers earned."""
+    for i in range(quiz.shape[0]):
+        flowers[quiz[i]] += per_quiz
+    for i in range(steps.shape[0]):
+        flowers[steps[i]] += per_step
+    for i in range(helper.shape[0]):
+        flowers[helper[i]] += per_help
     for i in range(helpee.shape[0]):
         h = helpee[i]
         if helps_today[h] < max_helps:
             helps_today[h] += 1
             chances[h] += chances_per_help
+    return (quiz.shape[0] * per_quiz + steps.shape[0] * per_step
+            + helper.shape[0] * per_help)
 
 
 @njit(cache=True, nogil=True)

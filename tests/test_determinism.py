@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from sim.app import job_threads, run
-from sim.engine import Campaign
+from sim.engine import Campaign, threads_to_use
 from sim.recorder import MemoryRecorder
 from sim.results import summary, tables
 from tests.conftest import tiny_cfg
@@ -54,9 +56,17 @@ def test_a_second_thread_changes_nothing(overrides):
     np.testing.assert_array_equal(one.donors.records, two.donors.records)
 
 
-def test_threads_must_be_one_or_two():
+def test_threads_must_be_one_or_two(monkeypatch):
     with pytest.raises(ValueError, match="threads: 3; allowed values are 1 and 2"):
         Campaign(tiny_cfg()).run(threads=3)
+    monkeypatch.setenv("SIM_THREADS", "4")
+    with pytest.raises(ValueError, match="SIM_THREADS: '4'; allowed values are 1 and 2"):
+        Campaign(tiny_cfg()).run()
+    monkeypatch.setenv("SIM_THREADS", "1")
+    assert threads_to_use(None) == 1
+    assert threads_to_use(2) == 2  # an explicit choice wins over the environment
+    monkeypatch.delenv("SIM_THREADS")
+    assert threads_to_use(None) == min(2, len(os.sched_getaffinity(0)))
 
 
 @pytest.mark.parametrize(("mode", "launcher", "expected"), [

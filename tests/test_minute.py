@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from sim.donors import DONOR_RECORD
 from sim.engine import _SIZE_LUT, SIZE_EDGES_FEN
-from sim.ledger import alias_table, compact_donors, restore_donors
+from sim.ledger import alias_table, compact_donors, flower_events, restore_donors
 from sim.minute import make_gifts, minute_totals
 
 
@@ -122,3 +122,32 @@ def test_minute_totals_against_numpy():
     expect = np.bincount(np.searchsorted(SIZE_EDGES_FEN, amount, side="right"),
                          minlength=hist.shape[0])
     np.testing.assert_array_equal(hist, expect)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_flower_events_are_the_numpy_they_replace(data):
+    """Flowers by quiz, step donation and help (a donor may be listed more than once), and
+    chances to friends helped, at most max_helps a day, helps counted in list order."""
+    n = data.draw(st.integers(1, 8))
+    ids = st.lists(st.integers(0, n - 1), max_size=20)
+    quiz, steps, helper, helpee = (np.array(data.draw(ids), dtype=np.int64) for _ in range(4))
+    max_helps = data.draw(st.integers(0, 3))
+    flowers = np.array(data.draw(st.lists(st.integers(0, 50), min_size=n, max_size=n)),
+                       dtype=np.int32)
+    helps = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)),
+                     dtype=np.int16)
+    chances = np.zeros(n, dtype=np.int32)
+    want_flowers, want_helps, want_chances = flowers.copy(), helps.copy(), chances.copy()
+    for who, per in ((quiz, 1), (steps, 2), (helper, 3)):
+        np.add.at(want_flowers, who, per)
+    for h in helpee:  # in order: the cap binds at the help that reaches it
+        if want_helps[h] < max_helps:
+            want_helps[h] += 1
+            want_chances[h] += 5
+    earned = flower_events(quiz, steps, helper, helpee, flowers, helps, chances, 1, 2, 3,
+                           max_helps, 5)
+    assert earned == quiz.size + 2 * steps.size + 3 * helper.size
+    np.testing.assert_array_equal(flowers, want_flowers)
+    np.testing.assert_array_equal(helps, want_helps)
+    np.testing.assert_array_equal(chances, want_chances)

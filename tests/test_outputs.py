@@ -80,7 +80,7 @@ def test_report_sets_fitted_apart_from_not_fitted(run_dir):
 def test_a_failed_run_never_looks_complete(tmp_path, monkeypatch):
     from sim import engine
 
-    def boom(self):
+    def boom(self, threads=None):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(engine.Campaign, "run", boom)
