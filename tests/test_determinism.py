@@ -66,7 +66,8 @@ def test_threads_must_be_one_or_two(monkeypatch):
     assert threads_to_use(None) == 1
     assert threads_to_use(2) == 2  # an explicit choice wins over the environment
     monkeypatch.delenv("SIM_THREADS")
-    assert threads_to_use(None) == min(2, len(os.sched_getaffinity(0)))
+    assert threads_to_use(None, scale=1.0) == min(2, len(os.sched_getaffinity(0)))
+    assert threads_to_use(None, scale=0.01) == 1  # small minutes: one thread is faster
 
 
 @pytest.mark.parametrize(("mode", "launcher", "expected"), [
