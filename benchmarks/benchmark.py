@@ -212,8 +212,8 @@ def verdicts(df: pd.DataFrame) -> dict:
            "peak_gib": float(max(full.peak_gib, eng.peak_gib.max())),
            "one_thread_wall_s": float(eng.iloc[-1].wall_s),
            "one_thread_floor_multiple": float(eng.iloc[-1].wall_s / floor.wall_s)}
-    if len(eng) > 1:
-        slope, fixed = _slope(eng.iloc[-2], full)
+    if len(eng) > 1:  # per core: between the one-thread runs
+        slope, fixed = _slope(eng.iloc[-2], eng.iloc[-1])
         out["engine_ns_per_gift"] = slope * 1e9
         out["engine_fixed_s"] = fixed
         # the marginal cost a gift between each pair of neighbouring scales
@@ -265,11 +265,12 @@ def _markdown(df: pd.DataFrame) -> str:
         steps = ", ".join(f"{a:g}->{b:g}: {ns:.0f} ns" for a, b, ns in
                           zip(scales[:-1], scales[1:], v["marginal_ns"], strict=True))
         spread = max(v["marginal_ns"]) / min(v["marginal_ns"])
-        lines.append(f"- cost = {v['engine_fixed_s']:.1f} s + {v['engine_ns_per_gift']:.0f} ns "
-                     f"a gift at full scale; marginal cost a gift between scales: {steps} "
+        lines.append(f"- cost on one thread = {v['engine_fixed_s']:.1f} s + "
+                     f"{v['engine_ns_per_gift']:.0f} ns a gift at full scale; marginal cost a "
+                     f"gift between scales: {steps} "
                      f"(linear would keep it constant; {spread:.2f}x apart)")
     if "reference_speedup" in v:
-        lines.append(f"- per gift (marginal), the reference engine costs "
+        lines.append(f"- per gift (marginal, one thread), the reference engine costs "
                      f"{v['reference_ns_per_gift'] / 1000:.1f} us and the batched engine "
                      f"{v['engine_ns_per_gift']:.0f} ns: {v['reference_speedup']:.0f}x "
                      f"(target at least {TARGET_REFERENCE_SPEEDUP:g}x: "

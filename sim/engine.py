@@ -35,8 +35,9 @@ from sim.donors import DONOR_RECORD, Donors
 from sim.gaming import Gaming
 from sim.ledger import (
     alias_table,
-    compact_donors,
+    batch_rows,
     flower_events,
+    gather_records,
     restore_donors,
     settle_batch,
 )
@@ -115,7 +116,9 @@ class Campaign:
         self.env = simpy.Environment()
         self._dirty = True
         self._released = True  # a pool was released since the live lists were made
-        self._id_table = np.zeros(0, dtype=np.int64)  # compact_donors' table
+        # batch_rows' tables: one for draw_minute, one for this thread's settle
+        self._ahead_table = np.zeros(0, dtype=np.int64)
+        self._id_table = np.zeros(0, dtype=np.int64)
         self._avail = None  # the matched projects the alias tables were made for
         self.ahead: ThreadPoolExecutor | None = None  # the thread making the next minute
         self.wall_seconds = 0.0
@@ -288,9 +291,10 @@ class Campaign:
                              fl.max_helps_per_day, fl.chances_per_help)
 
     def draw_minute(self, minute: int, lam_extra: float, alias_prob: np.ndarray,
-                    alias: np.ndarray) -> tuple[dict, dict]:
-        """The random part of one minute: its flower events (:meth:`_flower_draws`) and
-        every ordinary gift, in timestamp order, as arrays (gaming gifts are added later).
+                    alias: np.ndarray) -> tuple[dict, dict, tuple]:
+        """The random part of one minute: its flower events (:meth:`_flower_draws`),
+        every ordinary gift, in timestamp order, as arrays (gaming gifts are added later),
+        and the gifts' donors numbered for the settlement (:meth:`_batch_rows`).
 
         A pure function of its arguments and of what the build fixed (the population, its
         levels and mixes), so it can be made ahead, on another thread, and give the same
@@ -326,25 +330,36 @@ class Campaign:
                    d.seg_start, d.level, d.mu + day.gift_size_shift, d.sigma, d.max_fen // 100,
                    alias_prob, alias, p.n, gifts["t"], gifts["donor"],
                    gifts["project"], gifts["amount"], gifts["helpee"], gifts["added"])
-        return fe, gifts
+        return fe, gifts, self._batch_rows(gifts, "_ahead_table")
 
-    def settle(self, g: dict) -> dict:
+    def _batch_rows(self, g: dict, table: str) -> tuple:
+        """The batch's donors and friends numbered for the settlement's compact copy of
+        their records (:func:`batch_rows`), with the hash table ``self.<table>``: (row of
+        each gift's donor, row of its friend or -1, population id of each row)."""
+        n = g["t"].shape[0]
+        if getattr(self, table).shape[0] < 4 * n:  # at most 2n ids, the table half full
+            setattr(self, table, np.full(1 << max(4, (4 * n - 1).bit_length()), -1,
+                                         dtype=np.int64))
+        local_donor = np.empty(n, dtype=np.int64)
+        local_helpee = np.empty(n, dtype=np.int64)
+        ids = batch_rows(g["donor"], g["helpee"], getattr(self, table), local_donor,
+                         local_helpee)
+        return local_donor, local_helpee, ids
+
+    def settle(self, g: dict, rows: tuple | None = None) -> dict:
         """Settle a minute's gifts with the batched kernel; returns the per-gift match.
 
-        The kernel works on a copy of the batch's donor records (:func:`compact_donors`),
-        written back after it."""
+        The kernel works on a copy of the batch's donor records, numbered by ``rows`` (see
+        :meth:`_batch_rows`; made here if not given) and written back after it."""
         d, p, pl, fl = self.donors, self.projects, self.pools, self.flower_rules
         n = g["t"].shape[0]
         out = {"foundation_match": np.zeros(n, dtype=np.int64),
                "enterprise_match": np.zeros(n, dtype=np.int64),
                "enterprise_pool": np.zeros(n, dtype=np.int64),
                "ok": np.zeros(n, dtype=np.bool_)}
-        if self._id_table.shape[0] < 4 * n:  # donors and friends: at most 2n, half full at most
-            self._id_table = np.full(1 << max(4, (4 * n - 1).bit_length()), -1, dtype=np.int64)
-        local_donor = np.empty(n, dtype=np.int64)
-        local_helpee = np.empty(n, dtype=np.int64)
-        words, ids = compact_donors(g["donor"], g["helpee"], d.records, self._id_table,
-                                    local_donor, local_helpee)
+        local_donor, local_helpee, ids = self._batch_rows(g, "_id_table") if rows is None \
+            else rows
+        words = gather_records(d.records, ids)
         r = words.view(DONOR_RECORD).reshape(-1)
         changes = settle_batch(
             g["t"], local_donor, g["project"], g["amount"], local_helpee, g["u1"], g["u2"],
@@ -354,7 +369,8 @@ class Campaign:
             p.frozen, p.detections, pl.open_at, pl.close_at, pl.remaining, pl.paid,
             pl.depleted_at, pl.gamed, pl.rules, pl.foundation, pl.live_global, pl.gp_paid,
             pl.live_ptr, pl.live_link, pl.live_pool, pl.link_paid, fl.per_gift,
-            fl.chances_per_help_gift, fl.max_helps_per_day, self.rate_limit, self.freeze_after, self.detect_ppm,
+            fl.chances_per_help_gift, fl.max_helps_per_day, self.rate_limit,
+            self.freeze_after, self.detect_ppm,
             out["foundation_match"], out["enterprise_match"], out["enterprise_pool"],
             out["ok"])
         restore_donors(d.records, words, ids)
@@ -376,11 +392,11 @@ class Campaign:
                 self._refresh_choice(m)
             inputs = (self._added_gifts(m), self._alias_prob, self._alias)
             if ahead is not None and _same_inputs(ahead[1], inputs):
-                fe, gifts = ahead[2].result()
+                fe, gifts, rows = ahead[2].result()
             else:
                 if ahead is not None:
                     ahead[2].result()  # made from a state that changed: not used
-                fe, gifts = self.draw_minute(m, *inputs)
+                fe, gifts, rows = self.draw_minute(m, *inputs)
             ahead = None
             if self.ahead is not None and m + 1 < n_minutes:
                 nxt = (self._added_gifts(m + 1), self._alias_prob, self._alias)
@@ -388,8 +404,10 @@ class Campaign:
             flowers = self.apply_flower_events(fe["quiz"], fe["steps"], fe["helper"],
                                                fe["helpee"])
             if self.gaming.active and self.foundation_live:
-                gifts = self.gaming.add_gifts(gifts, m, stream(self.cfg.seed, "gaming", m))
-            res = self.settle(gifts)
+                with_gaming = self.gaming.add_gifts(gifts, m, stream(self.cfg.seed, "gaming", m))
+                if with_gaming is not gifts:  # gaming gifts merged in: numbered again
+                    gifts, rows = with_gaming, None
+            res = self.settle(gifts, rows)
             self._record_minute(m, fe, flowers, gifts, res)
             if res["changes"]:
                 self._dirty = True

@@ -256,18 +256,15 @@ def settle_batch(
 
 
 @njit(cache=True, nogil=True)
-def compact_donors(donor, helpee, records, table, local_donor, local_helpee):
-    """Copy the records of a batch's donors and friends (each once) out of the population
-    table ``records`` (a donor's 32-byte record as four int64 words) into a small table of
-    their own, and renumber the batch to it. Returns (local table, population id of each
-    row).
+def batch_rows(donor, helpee, table, local_donor, local_helpee):
+    """Number a batch's donors and friends (``helpee`` >= 0), each once, in order of first
+    appearance: fills ``local_donor`` and ``local_helpee`` (-1 for none) with their rows
+    and returns the population id of each row. Reads no donor state, so it can be done
+    before the batch settles (and on another thread).
 
-    The settlement loop then reads and writes records that sit together in the cache
-    instead of one at random in 1.4 GB (each a cache and a page-translation miss it waits
-    for); this loop's loads are independent, so their misses overlap. ``table`` is an
-    open-addressing table of -1s of at least 4 x the batch (left all -1s again); an entry
-    packs a population id (high 32 bits) and its row (low 32 bits), so a probe is one load
-    and the part in use stays small enough for the core's own cache."""
+    ``table`` is an open-addressing table of -1s of at least 4 x the batch (left all -1s
+    again); an entry packs a population id (high 32 bits) and its row (low 32 bits), so a
+    probe is one load and the part in use stays small enough for the core's own cache."""
     n = donor.shape[0]
     count = n
     for i in range(n):
@@ -301,12 +298,32 @@ def compact_donors(donor, helpee, records, table, local_donor, local_helpee):
             local_helpee[i - n] = row
     for k in range(u):
         table[pos[k]] = -1
-    local = np.empty((u, 4), dtype=records.dtype)
-    for k in range(u):  # all four loads before the stores, which could alias them
+    return ids[:u]
+
+
+@njit(cache=True, nogil=True)
+def gather_records(records, ids):
+    """The records of population ids ``ids`` (a donor's 32-byte record as four int64
+    words), copied out of the population table into a small table of their own.
+
+    The settlement loop then reads and writes records that sit together in the cache
+    instead of one at random in 1.4 GB (each a cache and a page-translation miss it waits
+    for); this loop's loads are independent, so their misses overlap."""
+    local = np.empty((ids.shape[0], 4), dtype=records.dtype)
+    for k in range(ids.shape[0]):  # all four loads before the stores, which could alias them
         r = ids[k]
         w0, w1, w2, w3 = records[r, 0], records[r, 1], records[r, 2], records[r, 3]
         local[k, 0], local[k, 1], local[k, 2], local[k, 3] = w0, w1, w2, w3
-    return local, ids[:u]
+    return local
+
+
+@njit(cache=True, nogil=True)
+def compact_donors(donor, helpee, records, table, local_donor, local_helpee):
+    """:func:`batch_rows` and :func:`gather_records` in one call: a batch renumbered to
+    a compact copy of its donors' and friends' records. Returns (the copy, the population
+    id of each row)."""
+    ids = batch_rows(donor, helpee, table, local_donor, local_helpee)
+    return gather_records(records, ids), ids
 
 
 @njit(cache=True, nogil=True)

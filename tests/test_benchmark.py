@@ -4,6 +4,7 @@ never asserted)."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from benchmarks import benchmark
 from benchmarks.benchmark import main, verdicts
@@ -23,6 +24,10 @@ def test_the_benchmark_writes_its_table_and_figure(tmp_path):
     assert {"floor_multiple", "one_thread_floor_multiple", "peak_gib",
             "engine_ns_per_gift"} <= set(v)
     assert v["full_wall_s"] == df.loc[2, "wall_s"]  # the run as a user runs it: 2 threads
+    # the cost a gift is per core: the slope between the one-thread runs
+    assert v["engine_ns_per_gift"] == pytest.approx(
+        (df.loc[1, "run_s"] - df.loc[0, "run_s"]) / (df.loc[1, "gifts"] - df.loc[0, "gifts"])
+        * 1e9)
     text = (tmp_path / "benchmark.md").read_text(encoding="utf-8")
     assert "the floor" in text and "GiB" in text
     assert (tmp_path / "benchmark.png").stat().st_size > 0
