@@ -5,8 +5,10 @@
     python -m uv run python benchmarks/benchmark.py --scales --sweep 8   # launchers only
 
 Measures, each case in a fresh process (so peak memory is its own):
-- the batched engine on the 2021 scenario at each scale: the build (population, projects,
-  pools), the campaign run, the tables and summary, gifts per second and peak RSS;
+- the batched engine on the 2021 scenario at each scale on one thread, and at the largest
+  scale again on two (as a single run goes by default): the build (population, projects,
+  pools), the campaign run, the tables and summary, gifts per second and peak RSS; the
+  largest scale and the floor are the best of ``--repeat`` runs (the median beside it);
 - the per-gift reference engine (one SimPy event per gift, plain-Python rules) and the
   batched engine on the same recorded gifts at a small scale: the speed-up per gift;
 - the floor: drawing the run's 6870万 gift sizes (lognormal, whole yuan, fen) and project

@@ -81,7 +81,7 @@ class Donors:
         rate = np.array([s.rate for s in cfg.segments]) * sizes
         resp = rate * np.array([s.match_response for s in cfg.segments])
         extra = np.zeros(0, dtype=np.int8) if gaming_kinds is None else gaming_kinds
-        if n + extra.shape[0] >= 2**31:  # sim.ledger.compact_donors packs ids in 32 bits
+        if n + extra.shape[0] >= 2**31:  # sim.ledger.batch_rows packs ids in 32 bits
             raise ValueError(f"population.donors x scale: {n + extra.shape[0]:,} donors and "
                              "gaming identities; at most 2,147,483,647 are allowed")
         state = np.zeros(n + extra.shape[0], dtype=DONOR_RECORD)

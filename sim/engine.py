@@ -232,8 +232,8 @@ class Campaign:
 
     def _refresh_choice(self, minute: int) -> None:
         """Recompute the pools that may pay (:meth:`Pools.refresh_live`), which projects
-        are matched and, if that changed, the choice model's alias tables. One table per segment: P(project j) ~ reach_j x (1 + beta_segment x
-        matched_j)."""
+        are matched and, if that changed, the choice model's alias tables. One table per
+        segment: P(project j) ~ reach_j x (1 + beta_segment x matched_j)."""
         p, d = self.projects, self.donors
         self.pools.refresh_live(minute, self._released)
         self._released = False

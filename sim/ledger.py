@@ -318,17 +318,8 @@ def gather_records(records, ids):
 
 
 @njit(cache=True, nogil=True)
-def compact_donors(donor, helpee, records, table, local_donor, local_helpee):
-    """:func:`batch_rows` and :func:`gather_records` in one call: a batch renumbered to
-    a compact copy of its donors' and friends' records. Returns (the copy, the population
-    id of each row)."""
-    ids = batch_rows(donor, helpee, table, local_donor, local_helpee)
-    return gather_records(records, ids), ids
-
-
-@njit(cache=True, nogil=True)
 def restore_donors(records, local, ids):
-    """Write a batch's records back into the population table (see compact_donors)."""
+    """Write a batch's records back into the population table (see gather_records)."""
     for k in range(ids.shape[0]):
         r = ids[k]
         w0, w1, w2, w3 = local[k, 0], local[k, 1], local[k, 2], local[k, 3]

@@ -7,7 +7,13 @@ from hypothesis import strategies as st
 
 from sim.donors import DONOR_RECORD
 from sim.engine import _SIZE_LUT, SIZE_EDGES_FEN
-from sim.ledger import alias_table, compact_donors, flower_events, restore_donors
+from sim.ledger import (
+    alias_table,
+    batch_rows,
+    flower_events,
+    gather_records,
+    restore_donors,
+)
 from sim.minute import make_gifts, minute_totals
 
 
@@ -81,7 +87,7 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
 @settings(max_examples=60, deadline=None)
 @given(ids=st.lists(st.integers(0, 49), min_size=0, max_size=120),
        helps=st.lists(st.integers(-1, 49), min_size=0, max_size=120))
-def test_compact_donors_round_trip(ids, helps):
+def test_batch_rows_gather_and_restore_round_trip(ids, helps):
     """Every donor and friend of a batch gets one row (repeats share it), the rows are the
     population's records, the table is left empty, and writing back changes only them."""
     n = len(ids)
@@ -92,7 +98,8 @@ def test_compact_donors_round_trip(ids, helps):
     before = records.copy()
     table = np.full(1 << max(4, (4 * n - 1).bit_length()), -1, dtype=np.int64)
     ld, lh = np.empty(n, np.int64), np.empty(n, np.int64)
-    local, rows = compact_donors(donor, helpee, records, table, ld, lh)
+    rows = batch_rows(donor, helpee, table, ld, lh)
+    local = gather_records(records, rows)
     assert (table == -1).all()
     assert len(set(rows.tolist())) == rows.shape[0]
     assert set(rows.tolist()) == set(donor.tolist()) | set(helpee[helpee >= 0].tolist())
