@@ -20,6 +20,8 @@ def test_the_benchmark_writes_its_table_and_figure(tmp_path):
     # one or two threads, the same gifts; the floor draws them
     assert df.loc[1, "gifts"] == df.loc[2, "gifts"] == df.loc[3, "gifts"]
     assert (df.wall_s <= df.median_wall_s).all()
+    engine = df[df.case == "engine"]
+    assert (engine.cpu_s > 0).all() and (engine.cpu_s < 2 * engine.wall_s + 1).all()
     v = verdicts(df)
     assert {"floor_multiple", "one_thread_floor_multiple", "peak_gib",
             "engine_ns_per_gift"} <= set(v)
