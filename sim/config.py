@@ -474,6 +474,13 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
                  "chances_per_help_gift", "chances_per_help", "max_helps_per_day"):
         v = getattr(fl, name)
         _need(0 <= v <= 1000, f"scenario.flowers.{name}", v, "a whole number from 0 to 1000")
+    # a donor record keeps today's helps in 8 bits and chances in 16 (sim.donors)
+    _need(fl.max_helps_per_day <= 127, "scenario.flowers.max_helps_per_day",
+          fl.max_helps_per_day, "a whole number from 0 to 127")
+    most = fl.max_helps_per_day * max(fl.chances_per_help, fl.chances_per_help_gift)
+    _need(most <= 32767, "scenario.flowers.chances_per_help_gift", fl.chances_per_help_gift,
+          "at most 32767 chances a day: max_helps_per_day x the larger of chances_per_help "
+          f"and chances_per_help_gift, here {most}")
 
     pop = obj.population
     _need(pop.donors >= 1, "population.donors", pop.donors, "a count >= 1")

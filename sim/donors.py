@@ -21,42 +21,42 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config import PopulationConfig
-from sim.ledger import reset_daily
+from sim.ledger import BANNED, MATCHED, reset_daily
 from sim.minute import pick_donors
 
-# One record per donor, padded to 32 bytes so that two donors share a cache line exactly.
-# kind: 0 an honest donor, 1 a machine account, 2 a 套捐 ring identity (gaming).
+# One record per donor of the state the settlement changes, 16 bytes so that four donors
+# share a cache line; what the build fixes (the gift-size level, the kind, the tenure) is
+# kept in arrays of its own. The widths hold because the config is checked for them
+# (sim.config): a daily cap below 2**31 fen, at most 127 helps a day and 32,767 chances.
 DONOR_RECORD = np.dtype({
-    "names": ["match_today", "flowers", "chances", "gifts_made", "level", "helps_today",
-              "tenure", "kind", "batch_gifts", "matched", "banned"],
-    "formats": [np.int64, np.int32, np.int32, np.int32, np.float32, np.int16, np.int8,
-                np.int8, np.int16, np.int8, np.int8],
-    "offsets": [0, 8, 12, 16, 20, 24, 26, 27, 28, 30, 31],
-    "itemsize": 32,
+    "names": ["match_today", "flowers", "gifts_made", "chances", "helps_today", "status"],
+    "formats": [np.int32, np.int32, np.int32, np.int16, np.int8, np.int8],
+    "offsets": [0, 4, 8, 12, 14, 15],
+    "itemsize": 16,
 })
+# kind: 0 an honest donor, 1 a machine account, 2 a 套捐 ring identity (gaming).
 KIND_HONEST, KIND_MACHINE, KIND_RING = 0, 1, 2
 
 
 @dataclass
 class Donors:
     """The donor population. A donor's engagement is its segment (members are laid out
-    segment by segment); the other per-donor state are field views of one record array."""
+    segment by segment); the state the settlement changes are field views of one record
+    array (``records``), what the build fixes are arrays of their own."""
 
     seg_start: np.ndarray  # int64, first member of each segment, and the population size last
     mixes: np.ndarray  # [2, segment] cumulative shares: ordinary gifts, gifts matching adds
     attraction: np.ndarray  # float64 beta by segment
     level: np.ndarray  # float32 log-yuan shift of each donor's gifts
-    flowers: np.ndarray  # int32
-    chances: np.ndarray  # int32 friend-help chances held today
-    helps_today: np.ndarray  # int16 helps received today
-    match_today: np.ndarray  # int64 fen of capped match received today
-    gifts_made: np.ndarray  # int32
     tenure: np.ndarray  # int8 years of giving before this event (long-term matching)
     kind: np.ndarray  # int8 KIND_*: gaming identities follow the honest population
-    batch_gifts: np.ndarray  # int16 gifts in the batch being settled (rate limits)
-    matched: np.ndarray  # int8 1 once any gift of the donor got a match
-    banned: np.ndarray  # int8 1 once the account broke the rate limit: no more match
-    records: np.ndarray  # int64 [donor, 4]: the record array above, as words
+    flowers: np.ndarray  # int32
+    chances: np.ndarray  # int16 friend-help chances held today
+    helps_today: np.ndarray  # int8 helps received today
+    match_today: np.ndarray  # int32 fen of capped match received today
+    gifts_made: np.ndarray  # int32
+    status: np.ndarray  # int8 bits MATCHED (a gift got match), BANNED (no more match)
+    records: np.ndarray  # int64 [donor, 2]: the record array above, as words
     mu: float
     sigma: float
     one_yuan_share: float
@@ -66,6 +66,16 @@ class Donors:
     def n(self) -> int:
         """The honest population (gaming identities, if any, follow it)."""
         return int(self.seg_start[-1])
+
+    @property
+    def matched(self) -> np.ndarray:
+        """Whether any gift of each donor got a match."""
+        return (self.status & MATCHED) != 0
+
+    @property
+    def banned(self) -> np.ndarray:
+        """Whether each account broke the rate limit (no more match for the event)."""
+        return (self.status & BANNED) != 0
 
     @classmethod
     def build(cls, cfg: PopulationConfig, scale: float, rng: np.random.Generator,
@@ -85,33 +95,34 @@ class Donors:
             raise ValueError(f"population.donors x scale: {n + extra.shape[0]:,} donors and "
                              "gaming identities; at most 2,147,483,647 are allowed")
         state = np.zeros(n + extra.shape[0], dtype=DONOR_RECORD)
-        level = rng.standard_normal(n, dtype=np.float32)
-        level *= np.float32(cfg.gift_size.donor_sigma)
+        level = np.zeros(n + extra.shape[0], dtype=np.float32)
+        level[:n] = rng.standard_normal(n, dtype=np.float32)
+        level[:n] *= np.float32(cfg.gift_size.donor_sigma)
         for s, seg in enumerate(cfg.segments):
             level[seg_start[s]:seg_start[s + 1]] += np.float32(seg.size_shift)
-        state["level"][:n] = level
-        del level
+        # kind and tenure: zeros the honest donors and the runs without tenure never write,
+        # so their pages stay the kernel's shared zero page (read, never allocated)
+        tenure = np.zeros(n + extra.shape[0], dtype=np.int8)
         if with_tenure and cfg.tenure_q > 0:  # P(tenure >= k) = q**k, at most 7 years
             # drawn last, and only when a rule reads it: the other draws stay the same
             u = rng.random(n)
-            state["tenure"][:n] = np.minimum(7, np.floor(np.log1p(-u) / np.log(cfg.tenure_q)))
-        state["kind"][n:] = extra
+            tenure[:n] = np.minimum(7, np.floor(np.log1p(-u) / np.log(cfg.tenure_q)))
+        kind = np.zeros(n + extra.shape[0], dtype=np.int8)
+        kind[n:] = extra
         gs = cfg.gift_size
         return cls(
             seg_start=seg_start,
             mixes=np.stack([_cumulative(rate), _cumulative(resp if resp.sum() > 0 else rate)]),
             attraction=np.array([s.match_attraction for s in cfg.segments], dtype=float),
-            level=state["level"],
+            level=level,
+            tenure=tenure,
+            kind=kind,
             flowers=state["flowers"],
             chances=state["chances"],
             helps_today=state["helps_today"],
             match_today=state["match_today"],
             gifts_made=state["gifts_made"],
-            tenure=state["tenure"],
-            kind=state["kind"],
-            batch_gifts=state["batch_gifts"],
-            matched=state["matched"],
-            banned=state["banned"],
+            status=state["status"],
             records=state.view(np.int64).reshape(-1, DONOR_RECORD.itemsize // 8),
             mu=gs.mu, sigma=gs.sigma, one_yuan_share=gs.one_yuan_share,
             max_fen=int(gs.max_yuan) * 100,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
@@ -34,12 +35,14 @@ from sim.config import SimConfig, year_population
 from sim.donors import DONOR_RECORD, Donors
 from sim.gaming import Gaming
 from sim.ledger import (
+    MATCHED,
     alias_table,
     batch_rows,
     flower_events,
     gather_records,
     restore_donors,
     settle_batch,
+    start_kernels,
 )
 from sim.minute import make_gifts, minute_totals
 from sim.policies import F
@@ -74,6 +77,10 @@ class Campaign:
     """One giving-day campaign: the whole model state, its SimPy processes and its series."""
 
     def __init__(self, cfg: SimConfig, recorder=None):
+        # numba's runtime starts on the first kernel call (0.7-0.8 s in a fresh process):
+        # start it now, beside the build, whose large numpy work releases the GIL
+        kernels = threading.Thread(target=start_kernels, name="sim-kernels", daemon=True)
+        kernels.start()
         self.cfg = cfg
         sc, s = cfg.scenario, cfg.scale
         self.cal = Calendar.from_config(sc)
@@ -122,6 +129,7 @@ class Campaign:
         self._avail = None  # the matched projects the alias tables were made for
         self.ahead: ThreadPoolExecutor | None = None  # the thread making the next minute
         self.wall_seconds = 0.0
+        kernels.join()
 
     # ------------------------------------------------------------------ processes
 
@@ -189,7 +197,7 @@ class Campaign:
         k = int(np.flatnonzero(p.foundation == g)[0])
         p.gp_paid[k] += res.per_project
         pr.foundation_match += res.per_project
-        d.matched[st.pair_donor[res.matched_pairs]] = 1
+        d.status[st.pair_donor[res.matched_pairs]] |= MATCHED
         self.series["foundation_fen"][int(self.env.now) - 1] += total  # the window's last minute
         fmg = self.series["foundation_matched_gifts"]
         fmg[win.open:win.close] += win.counts[:, res.per_project > 0].sum(axis=1)
@@ -359,13 +367,13 @@ class Campaign:
                "ok": np.zeros(n, dtype=np.bool_)}
         local_donor, local_helpee, ids = self._batch_rows(g, "_id_table") if rows is None \
             else rows
-        words = gather_records(d.records, ids)
+        words, kind, tenure = gather_records(d.records, d.kind, d.tenure, ids)
         r = words.view(DONOR_RECORD).reshape(-1)
         changes = settle_batch(
             g["t"], local_donor, g["project"], g["amount"], local_helpee, g["u1"], g["u2"],
             g["u3"], g["u4"], r["flowers"], r["chances"], r["helps_today"], r["match_today"],
-            r["gifts_made"], r["tenure"], r["kind"], r["batch_gifts"], r["matched"],
-            r["banned"], p.public, p.count, p.foundation_match, p.enterprise_match, p.flags,
+            r["gifts_made"], tenure, kind, np.zeros(ids.shape[0], dtype=np.int16),
+            r["status"], p.public, p.count, p.foundation_match, p.enterprise_match, p.flags,
             p.frozen, p.detections, pl.open_at, pl.close_at, pl.remaining, pl.paid,
             pl.depleted_at, pl.gamed, pl.rules, pl.foundation, pl.live_global, pl.gp_paid,
             pl.live_ptr, pl.live_link, pl.live_pool, pl.link_paid, fl.per_gift,

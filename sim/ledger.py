@@ -26,6 +26,10 @@ from sim.policies import (
     F,
 )
 
+# bits of a donor record's ``status`` (sim.donors.DONOR_RECORD)
+MATCHED = 1  # a gift of the donor got match
+BANNED = 2  # the account broke the rate limit: no more match for the event
+
 _MODE = F["mode"]
 _RATIO = F["ratio_bp"]
 _P = F["p_ppm"]
@@ -116,7 +120,7 @@ def _bound(m, cap, used):
 def settle_batch(
     t, donor, project, amount, helpee, u1, u2, u3, u4,
     flowers, chances, helps_today, match_today, gifts_made, tenure, kind, batch_gifts,
-    matched, banned, proj_public, proj_count, proj_fmatch, proj_ematch, proj_flags, proj_frozen,
+    status, proj_public, proj_count, proj_fmatch, proj_ematch, proj_flags, proj_frozen,
     proj_detect, pool_open, pool_close, pool_remaining, pool_paid, pool_depleted, pool_gamed,
     rules, global_pools, live_global, gp_paid, live_ptr, live_link, live_pool, link_paid,
     flowers_per_gift, chances_per_help_gift, max_helps, rate_limit, freeze_after, detect_ppm,
@@ -126,7 +130,7 @@ def settle_batch(
 
     First the platform's checks: an account's gifts beyond ``rate_limit`` in the batch (a
     minute) are flagged and the account is banned from match for the rest of the event
-    (``banned``; 2017: machine accounts; "a year's ban"); any gift is flagged with probability
+    (the ``BANNED`` bit of ``status``; 2017: machine accounts; "a year's ban"); any gift is flagged with probability
     ``detect_ppm[kind of its donor]`` (index 0: an honest donor's false positive); a
     project with ``freeze_after`` flags gets no more match. Each gift that passes may be
     matched by every open Foundation (global) pool with money left, and by the first open
@@ -161,13 +165,13 @@ def settle_batch(
             batch_gifts[d] += 1
             if batch_gifts[d] > rate_limit:
                 limited = True
-                banned[d] = 1
+                status[d] |= BANNED
         if limited or u4[i] * 1_000_000.0 < detect_ppm[k_d]:
             proj_detect[p] += 1
             if freeze_after > 0 and proj_detect[p] >= freeze_after and proj_frozen[p] == 0:
                 proj_frozen[p] = 1
                 changes += 1
-        ok = banned[d] == 0 and proj_frozen[p] == 0
+        ok = (status[d] & BANNED) == 0 and proj_frozen[p] == 0
         has_chance = chances[d] > 0
         spent_chance = False
         fm = np.int64(0)
@@ -234,7 +238,7 @@ def settle_batch(
         if spent_chance:
             chances[d] -= 1
         if fm + em > 0:
-            matched[d] = 1
+            status[d] |= MATCHED
         proj_public[p] += a
         proj_count[p] += 1
         proj_fmatch[p] += fm
@@ -302,19 +306,25 @@ def batch_rows(donor, helpee, table, local_donor, local_helpee):
 
 
 @njit(cache=True, nogil=True)
-def gather_records(records, ids):
-    """The records of population ids ``ids`` (a donor's 32-byte record as four int64
-    words), copied out of the population table into a small table of their own.
+def gather_records(records, kind, tenure, ids):
+    """The records of population ids ``ids`` (a donor's 16-byte record as two int64
+    words), copied out of the population table into a small table of their own, with
+    their ``kind`` and ``tenure``. Returns (records, kind, tenure) of the rows.
 
     The settlement loop then reads and writes records that sit together in the cache
-    instead of one at random in 1.4 GB (each a cache and a page-translation miss it waits
+    instead of one at random in 720 MB (each a cache and a page-translation miss it waits
     for); this loop's loads are independent, so their misses overlap."""
-    local = np.empty((ids.shape[0], 4), dtype=records.dtype)
-    for k in range(ids.shape[0]):  # all four loads before the stores, which could alias them
+    m = ids.shape[0]
+    local = np.empty((m, 2), dtype=records.dtype)
+    local_kind = np.empty(m, dtype=kind.dtype)
+    local_tenure = np.empty(m, dtype=tenure.dtype)
+    for k in range(m):  # both loads before the stores, which could alias them
         r = ids[k]
-        w0, w1, w2, w3 = records[r, 0], records[r, 1], records[r, 2], records[r, 3]
-        local[k, 0], local[k, 1], local[k, 2], local[k, 3] = w0, w1, w2, w3
-    return local
+        w0, w1 = records[r, 0], records[r, 1]
+        local[k, 0], local[k, 1] = w0, w1
+        local_kind[k] = kind[r]
+        local_tenure[k] = tenure[r]
+    return local, local_kind, local_tenure
 
 
 @njit(cache=True, nogil=True)
@@ -322,8 +332,8 @@ def restore_donors(records, local, ids):
     """Write a batch's records back into the population table (see gather_records)."""
     for k in range(ids.shape[0]):
         r = ids[k]
-        w0, w1, w2, w3 = local[k, 0], local[k, 1], local[k, 2], local[k, 3]
-        records[r, 0], records[r, 1], records[r, 2], records[r, 3] = w0, w1, w2, w3
+        w0, w1 = local[k, 0], local[k, 1]
+        records[r, 0], records[r, 1] = w0, w1
 
 
 @njit(cache=True, nogil=True)
@@ -349,10 +359,22 @@ def flower_events(quiz, steps, helper, helpee, flowers, helps_today, chances, pe
             + helper.shape[0] * per_help)
 
 
+@njit(cache=True)
+def _first_kernel():
+    return 0
+
+
+def start_kernels() -> None:
+    """Start numba's runtime, which the first call of any compiled function in a process
+    does (0.7-0.8 s measured, 2026-11-22, most of it numba's registries); the engine calls
+    this on a thread of its own while it builds the campaign."""
+    _first_kernel()
+
+
 @njit(cache=True, nogil=True)
 def reset_daily(match_today, chances, helps_today):
     """Zero the daily counters in one pass over the donor records (three ``fill`` calls
-    would stream the 1.4 GB table three times)."""
+    would stream the 720 MB table three times)."""
     for i in range(match_today.shape[0]):
         match_today[i] = 0
         chances[i] = 0

@@ -99,6 +99,10 @@ class MatchRule:
             v = getattr(cfg, name)
             if v is not None and v < 0:
                 raise ConfigError(f"{key}.{name}={v!r} is not allowed: >= 0 yuan, or null")
+        v = cfg.donor_daily_cap_yuan  # a donor record keeps today's match in 32 bits
+        if v is not None and fen(v) >= 2**31:
+            raise ConfigError(f"{key}.donor_daily_cap_yuan={v!r} is not allowed: below "
+                              "21,474,836.48 yuan, or null")
         for name in ("equity_region", "equity_small_org"):
             v = getattr(cfg, name)
             if not 0 <= v <= 100:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.engine import Campaign, Event
+from sim.ledger import BANNED, MATCHED
 from sim.policies import (
     FLAG_LESS_DEVELOPED,
     FLAG_SMALL_ORG,
@@ -106,12 +107,12 @@ class ReferenceCampaign(Campaign):
         self._minute_gifts[donor] = n_now
         limited = 0 < self.rate_limit < n_now
         if limited:
-            d.banned[donor] = 1
+            d.status[donor] |= BANNED
         if limited or g["u4"] * 1_000_000.0 < self.detect_ppm[int(d.kind[donor])]:
             p.detections[proj] += 1
             if 0 < self.freeze_after <= p.detections[proj]:
                 p.frozen[proj] = 1
-        eligible = not d.banned[donor] and not p.frozen[proj]
+        eligible = not d.status[donor] & BANNED and not p.frozen[proj]
         gaming = int(d.kind[donor]) > 0
 
         def pay(pool: int, rule, used_project: int) -> int:
@@ -157,7 +158,7 @@ class ReferenceCampaign(Campaign):
         if spent_any:
             d.chances[donor] -= 1
         if fm + em > 0:
-            d.matched[donor] = 1
+            d.status[donor] |= MATCHED
         p.public[proj] += amount
         p.count[proj] += 1
         p.foundation_match[proj] += fm

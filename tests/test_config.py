@@ -44,6 +44,9 @@ def test_every_reported_figure_names_its_source():
     ("scenario.enterprise.opens_at=2022-09-07T10:00", "scenario.enterprise.opens_at"),
     ("population.segments.0.share=0.5", "population.segments[].share"),
     ("population.gift_size.one_yuan_share=1.2", "population.gift_size.one_yuan_share"),
+    # the widths of a donor record's daily counters (sim.donors.DONOR_RECORD)
+    ("scenario.flowers.max_helps_per_day=128", "scenario.flowers.max_helps_per_day"),
+    ("policy.rules.action.donor_daily_cap_yuan=21474837", "policy.rules.action.donor_daily_cap_yuan"),
 ])
 def test_bad_values_name_the_key_and_what_is_allowed(override, key):
     with pytest.raises(ConfigError) as err:
@@ -51,6 +54,15 @@ def test_bad_values_name_the_key_and_what_is_allowed(override, key):
     msg = str(err.value)
     assert msg.startswith(key + "=")
     assert "allowed" in msg or "ISO" in msg
+
+
+def test_chances_a_day_must_fit_a_donor_record():
+    with pytest.raises(ConfigError) as err:
+        validate(compose_cfg("scenario.flowers.max_helps_per_day=100",
+                             "scenario.flowers.chances_per_help_gift=1000"))
+    msg = str(err.value)
+    assert msg.startswith("scenario.flowers.chances_per_help_gift=1000")
+    assert "at most 32767 chances a day" in msg and "here 100000" in msg
 
 
 def test_misspelt_key_fails_at_composition():

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.config import RuleConfig
-from sim.ledger import settle_batch
+from sim.ledger import BANNED, MATCHED, settle_batch
 from sim.policies import F, make_rule
 from sim.pools import live_lists
 
@@ -116,7 +116,7 @@ def settle(w, budget=None, minute=None):
         "flowers": np.zeros(nd, np.int32), "chances": np.zeros(nd, np.int32),
         "helps": np.zeros(nd, np.int16), "match_today": np.zeros(nd, np.int64),
         "gifts_made": np.zeros(nd, np.int32), "batch_gifts": np.zeros(nd, np.int16),
-        "matched": np.zeros(nd, np.int8), "banned": np.zeros(nd, np.int8), "frozen": np.zeros(npj, np.int8),
+        "status": np.zeros(nd, np.int8), "frozen": np.zeros(npj, np.int8),
         "detect": np.zeros(npj, np.int64), "gamed": np.zeros_like(budget),
         "public": np.zeros(npj, np.int64), "count": np.zeros(npj, np.int64),
         "fmatch": np.zeros(npj, np.int64), "ematch": np.zeros(npj, np.int64),
@@ -137,7 +137,7 @@ def settle(w, budget=None, minute=None):
     settle_batch(w["t"], w["donor"], w["project"], w["amount"], w["helpee"], w["u"][0],
                  w["u"][1], w["u"][2], w["u"][3], s["flowers"], s["chances"], s["helps"],
                  s["match_today"], s["gifts_made"], w["tenure"], w["kind"], s["batch_gifts"],
-                 s["matched"], s["banned"], s["public"], s["count"], s["fmatch"], s["ematch"],
+                 s["status"], s["public"], s["count"], s["fmatch"], s["ematch"],
                  w["flags"],
                  s["frozen"], s["detect"], w["open"], w["close"], s["remaining"], s["paid"],
                  s["depleted"], s["gamed"], w["rules"], np.arange(ng, dtype=np.int64),
@@ -185,7 +185,8 @@ def test_every_fen_lands_on_one_project_and_no_pool_overpays(w):
     # the batch counters are left clean, and matched donors are exactly those who got match
     assert (s["batch_gifts"] == 0).all()
     np.testing.assert_array_equal(
-        s["matched"] > 0, np.bincount(w["donor"], weights=got, minlength=w["n_donors"]) > 0)
+        s["status"] & MATCHED > 0,
+        np.bincount(w["donor"], weights=got, minlength=w["n_donors"]) > 0)
 
 
 @settings(max_examples=300, deadline=None)
@@ -203,7 +204,7 @@ def test_counter_measures_hold(w):
                 banned.add(d)
             if d in banned:
                 assert got[i] == 0 and not s["out_ok"][i]
-        assert set(np.flatnonzero(s["banned"]).tolist()) == banned
+        assert set(np.flatnonzero(s["status"] & BANNED).tolist()) == banned
     # freezing: once a project is frozen, none of its later gifts is matched
     if w["freeze_after"]:
         assert ((s["detect"] >= w["freeze_after"]) == (s["frozen"] > 0)).all()

@@ -89,29 +89,34 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
        helps=st.lists(st.integers(-1, 49), min_size=0, max_size=120))
 def test_batch_rows_gather_and_restore_round_trip(ids, helps):
     """Every donor and friend of a batch gets one row (repeats share it), the rows are the
-    population's records, the table is left empty, and writing back changes only them."""
+    population's records (with their kind and tenure), the table is left empty, and
+    writing back changes only them."""
     n = len(ids)
     donor = np.array(ids, dtype=np.int64)
     helpee = np.array((helps + [-1] * n)[:n], dtype=np.int64)
     rng = np.random.default_rng(n)
-    records = rng.integers(-2**62, 2**62, (50, 4))
+    records = rng.integers(-2**62, 2**62, (50, 2))
+    kind = rng.integers(0, 3, 50).astype(np.int8)
+    tenure = rng.integers(0, 8, 50).astype(np.int8)
     before = records.copy()
     table = np.full(1 << max(4, (4 * n - 1).bit_length()), -1, dtype=np.int64)
     ld, lh = np.empty(n, np.int64), np.empty(n, np.int64)
     rows = batch_rows(donor, helpee, table, ld, lh)
-    local = gather_records(records, rows)
+    local, local_kind, local_tenure = gather_records(records, kind, tenure, rows)
     assert (table == -1).all()
     assert len(set(rows.tolist())) == rows.shape[0]
     assert set(rows.tolist()) == set(donor.tolist()) | set(helpee[helpee >= 0].tolist())
     np.testing.assert_array_equal(rows[ld], donor)
     np.testing.assert_array_equal(np.where(lh >= 0, rows[np.maximum(lh, 0)], -1), helpee)
     np.testing.assert_array_equal(local, records[rows])
+    np.testing.assert_array_equal(local_kind, kind[rows])
+    np.testing.assert_array_equal(local_tenure, tenure[rows])
     local += 1
     restore_donors(records, local, rows)
     expect = before.copy()
     expect[rows] += 1
     np.testing.assert_array_equal(records, expect)
-    assert DONOR_RECORD.itemsize == 32  # four int64 words a donor
+    assert DONOR_RECORD.itemsize == 16  # two int64 words a donor
 
 
 def test_minute_totals_against_numpy():
