@@ -1,9 +1,11 @@
 """Donors: a population held as numpy arrays, and the gifts it makes in a time slice.
 
-Per-donor state: a personal gift-size level, flowers (小红花), friend-help chances and helps
-received today, match received today (for daily caps), gifts made so far; each is a field
-view of one record array, so settling a gift touches one cache line of its donor. Donors
-are laid out by engagement segment, so drawing "a donor of segment s" is one uniform integer.
+Per-donor state: flowers (小红花), friend-help chances and helps received today, match
+received today (for daily caps), gifts made so far and a status (matched, banned); each is
+a field view of one 16-byte record array, so settling a gift touches one cache line of its
+donor. What the build fixes, a personal gift-size level, the kind (honest or gaming) and
+the tenure, is kept in arrays of its own. Donors are laid out by engagement segment, so
+drawing "a donor of segment s" is one uniform integer.
 
 Response to matching follows ``shared/facts/matching-evidence.md``:
 - *whether*: while the Foundation's matching is live, extra gifts arrive at ``match_uplift``
