@@ -97,6 +97,12 @@ class Campaign:
                                  stream(cfg.seed, "enterprises"), self.cal)
         self.gaming.set_machine_minutes(self.pools, self.cal.n_minutes,
                                         cfg.gaming.machines.active_minutes)
+        pl = self.pools
+        self._burst_pools = [int(g) for g in pl.foundation if pl.burst[g] > 0]
+        # the Foundation's pools come first, the enterprises' after (Pools.build)
+        self._n_foundation = pl.foundation.shape[0]
+        assert (pl.foundation == np.arange(self._n_foundation)).all()
+        assert pl.is_enterprise[self._n_foundation:].all()
         cm = cfg.policy.countermeasures
         gm = cfg.gaming
         self.detect_ppm = np.array([gm.false_positive_probability,
@@ -273,8 +279,9 @@ class Campaign:
             return 0.0
         extra = self._base_gifts(minute, self.cal.day(minute)) * self.cfg.scenario.match_uplift
         p = self.pools
-        for g, paying in zip(p.foundation, p.paying(minute, p.foundation), strict=True):
-            if p.burst[g] > 0 and paying:
+        for g in self._burst_pools:  # Pools.paying, one pool at a time
+            if (p.open_at[g] <= minute < p.close_at[g] and p.remaining[g] > 0
+                    and p.rules[g, F["mode"]] != 0):
                 x = (minute - p.open_at[g]) / p.burst_minutes[g]
                 extra += p.burst[g] * (np.exp(-x) - np.exp(-x - 1 / p.burst_minutes[g]))
         return extra
@@ -444,9 +451,9 @@ class Campaign:
         for win in self.post_windows:
             if win.open <= m < win.close and (self.pools.remaining[win.pools] > 0).any():
                 win.add(m, gifts, res["ok"])
-        pl = self.pools
-        self.levels[:, m] = pl.remaining[pl.foundation]
-        self.enterprise_remaining[m] = pl.remaining[pl.is_enterprise].sum()
+        pl, nf = self.pools, self._n_foundation
+        self.levels[:, m] = pl.remaining[:nf]
+        self.enterprise_remaining[m] = pl.remaining[nf:].sum()
         if self.recorder is not None:
             self.recorder.add(m, fe, gifts, res)
 
