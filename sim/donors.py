@@ -51,6 +51,7 @@ class Donors:
     attraction: np.ndarray  # float64 beta by segment
     level: np.ndarray  # float32 log-yuan shift of each donor's gifts
     tenure: np.ndarray  # int8 years of giving before this event (long-term matching)
+    has_tenure: bool  # whether tenure was drawn (else all 0)
     kind: np.ndarray  # int8 KIND_*: gaming identities follow the honest population
     flowers: np.ndarray  # int32
     chances: np.ndarray  # int16 friend-help chances held today
@@ -109,7 +110,8 @@ class Donors:
         # kind and tenure: zeros the honest donors and the runs without tenure never write,
         # so their pages stay the kernel's shared zero page (read, never allocated)
         tenure = np.zeros(n + extra.shape[0], dtype=np.int8)
-        if with_tenure and cfg.tenure_q > 0:  # P(tenure >= k) = q**k, at most 7 years
+        has_tenure = with_tenure and cfg.tenure_q > 0
+        if has_tenure:  # P(tenure >= k) = q**k, at most 7 years
             # drawn last, and only when a rule reads it: the other draws stay the same
             u = rng.random(n)
             tenure[:n] = np.minimum(7, np.floor(np.log1p(-u) / np.log(cfg.tenure_q)))
@@ -122,6 +124,7 @@ class Donors:
             attraction=np.array([s.match_attraction for s in cfg.segments], dtype=float),
             level=level,
             tenure=tenure,
+            has_tenure=has_tenure,
             kind=kind,
             flowers=state["flowers"],
             chances=state["chances"],

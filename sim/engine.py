@@ -374,7 +374,8 @@ class Campaign:
                "ok": np.zeros(n, dtype=np.bool_)}
         local_donor, local_helpee, ids = self._batch_rows(g, "_id_table") if rows is None \
             else rows
-        words, kind, tenure = gather_records(d.records, d.kind, d.tenure, ids)
+        words, kind, tenure = gather_records(
+            d.records, d.kind, d.tenure if d.has_tenure else _NO_TENURE, d.n, ids)
         r = words.view(DONOR_RECORD).reshape(-1)
         changes = settle_batch(
             g["t"], local_donor, g["project"], g["amount"], local_helpee, g["u1"], g["u2"],
@@ -456,6 +457,9 @@ class Campaign:
         self.enterprise_remaining[m] = pl.remaining[nf:].sum()
         if self.recorder is not None:
             self.recorder.add(m, fe, gifts, res)
+
+
+_NO_TENURE = np.zeros(0, dtype=np.int8)  # gather_records: every donor's tenure is 0
 
 
 # Below this scale a run's minutes are too small for a second thread: handing a minute to

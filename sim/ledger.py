@@ -306,24 +306,30 @@ def batch_rows(donor, helpee, table, local_donor, local_helpee):
 
 
 @njit(cache=True, nogil=True)
-def gather_records(records, kind, tenure, ids):
+def gather_records(records, kind, tenure, first_kind, ids):
     """The records of population ids ``ids`` (a donor's 16-byte record as two int64
     words), copied out of the population table into a small table of their own, with
     their ``kind`` and ``tenure``. Returns (records, kind, tenure) of the rows.
 
     The settlement loop then reads and writes records that sit together in the cache
     instead of one at random in 720 MB (each a cache and a page-translation miss it waits
-    for); this loop's loads are independent, so their misses overlap."""
+    for); this loop's loads are independent, so their misses overlap. ``kind`` is read
+    only for ids from ``first_kind`` on (those before are honest donors, kind 0), and
+    ``tenure`` only if it is not empty (else 0): a read of each for every row cost as much
+    as the records' own (two more page-translation misses)."""
     m = ids.shape[0]
     local = np.empty((m, 2), dtype=records.dtype)
-    local_kind = np.empty(m, dtype=kind.dtype)
-    local_tenure = np.empty(m, dtype=tenure.dtype)
+    local_kind = np.zeros(m, dtype=kind.dtype)
+    local_tenure = np.zeros(m, dtype=tenure.dtype)
+    with_tenure = tenure.shape[0] > 0
     for k in range(m):  # both loads before the stores, which could alias them
         r = ids[k]
         w0, w1 = records[r, 0], records[r, 1]
         local[k, 0], local[k, 1] = w0, w1
-        local_kind[k] = kind[r]
-        local_tenure[k] = tenure[r]
+        if r >= first_kind:
+            local_kind[k] = kind[r]
+        if with_tenure:
+            local_tenure[k] = tenure[r]
     return local, local_kind, local_tenure
 
 

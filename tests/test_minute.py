@@ -102,7 +102,7 @@ def test_batch_rows_gather_and_restore_round_trip(ids, helps):
     table = np.full(1 << max(4, (4 * n - 1).bit_length()), -1, dtype=np.int64)
     ld, lh = np.empty(n, np.int64), np.empty(n, np.int64)
     rows = batch_rows(donor, helpee, table, ld, lh)
-    local, local_kind, local_tenure = gather_records(records, kind, tenure, rows)
+    local, local_kind, local_tenure = gather_records(records, kind, tenure, 0, rows)
     assert (table == -1).all()
     assert len(set(rows.tolist())) == rows.shape[0]
     assert set(rows.tolist()) == set(donor.tolist()) | set(helpee[helpee >= 0].tolist())
@@ -111,6 +111,12 @@ def test_batch_rows_gather_and_restore_round_trip(ids, helps):
     np.testing.assert_array_equal(local, records[rows])
     np.testing.assert_array_equal(local_kind, kind[rows])
     np.testing.assert_array_equal(local_tenure, tenure[rows])
+    # kinds before ``first_kind`` are 0 unread, an empty tenure is 0 for all
+    first = 25
+    _, local_kind, local_tenure = gather_records(records, np.where(np.arange(50) < first, 0,
+                                                 kind).astype(np.int8), tenure[:0], first, rows)
+    np.testing.assert_array_equal(local_kind, np.where(rows < first, 0, kind[rows]))
+    assert (local_tenure == 0).all()
     local += 1
     restore_donors(records, local, rows)
     expect = before.copy()
