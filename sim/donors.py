@@ -24,7 +24,6 @@ import numpy as np
 
 from sim.config import PopulationConfig
 from sim.ledger import BANNED, MATCHED, reset_daily
-from sim.minute import pick_donors
 
 # One record per donor of the state the settlement changes, 16 bytes so that four donors
 # share a cache line; what the build fixes (the gift-size level, the kind, the tenure) is
@@ -136,16 +135,6 @@ class Donors:
             mu=gs.mu, sigma=gs.sigma, one_yuan_share=gs.one_yuan_share,
             max_fen=int(gs.max_yuan) * 100,
         )
-
-    def pick(self, rng: np.random.Generator, n: int, responsive: np.ndarray | None = None):
-        """``n`` donors: by the ordinary segment mix, or by the mix of the gifts matching
-        adds where ``responsive`` is true. Returns (segment, donor) arrays."""
-        u = rng.random((2, n))
-        which = np.zeros(n, dtype=np.int8) if responsive is None else responsive.view(np.int8)
-        seg = np.empty(n, dtype=np.int64)
-        donor = np.empty(n, dtype=np.int64)
-        pick_donors(u[0], u[1], which, self.mixes, self.seg_start, seg, donor)
-        return seg, donor
 
     def new_day(self) -> None:
         """Daily counters start again at midnight (caps, helps and chances are per day)."""

@@ -44,7 +44,7 @@ from sim.ledger import (
     settle_batch,
     start_kernels,
 )
-from sim.minute import make_gifts, minute_totals
+from sim.minute import draw_minute_kernel, minute_totals
 from sim.policies import F
 from sim.pools import Pools
 from sim.projects import Projects
@@ -286,18 +286,6 @@ class Campaign:
                 extra += p.burst[g] * (np.exp(-x) - np.exp(-x - 1 / p.burst_minutes[g]))
         return extra
 
-    def _flower_draws(self, rng: np.random.Generator, minute: int, day) -> dict:
-        """Who answers a quiz, makes a step donation or helps whom (not gifts) in this
-        minute: donor ids drawn from the minute's stream, nothing changed."""
-        d = self.donors
-        w = self._per_minute(minute)
-        quiz = d.pick(rng, rng.poisson(day.quiz_answers_wan * w))[1]
-        steps = d.pick(rng, rng.poisson(day.step_donations_wan * w))[1]
-        n_help = rng.poisson(day.friend_helps_wan * w)
-        helper = d.pick(rng, n_help)[1]
-        helpee = d.pick(rng, n_help)[1]
-        return {"quiz": quiz, "steps": steps, "helper": helper, "helpee": helpee}
-
     def apply_flower_events(self, quiz, steps, helper, helpee) -> int:
         """Credit flowers and friend-help chances; returns the flowers earned."""
         d, fl = self.donors, self.flower_rules
@@ -307,9 +295,10 @@ class Campaign:
 
     def draw_minute(self, minute: int, lam_extra: float, alias_prob: np.ndarray,
                     alias: np.ndarray) -> tuple[dict, dict, tuple]:
-        """The random part of one minute: its flower events (:meth:`_flower_draws`),
-        every ordinary gift, in timestamp order, as arrays (gaming gifts are added later),
-        and the gifts' donors numbered for the settlement (:meth:`_batch_rows`).
+        """The random part of one minute: who answers a quiz, makes a step donation or
+        helps whom (flower events, not gifts), every ordinary gift, in timestamp order, as
+        arrays (gaming gifts are added later), and the gifts' donors numbered for the
+        settlement (:meth:`_batch_rows`); drawn by :func:`draw_minute_kernel`.
 
         A pure function of its arguments and of what the build fixed (the population, its
         levels and mixes), so it can be made ahead, on another thread, and give the same
@@ -319,32 +308,21 @@ class Campaign:
 
         The ordinary and the matching-added gifts are one Poisson stream, each gift
         matching-added with probability extra / (base + extra) (thinning); sorted
-        timestamps come from normalised cumulative exponential spacings. The random
-        numbers are drawn here, block by block in a fixed order; :func:`make_gifts` turns
-        them into gifts."""
+        timestamps come from normalised cumulative exponential spacings."""
         d, p = self.donors, self.projects
         day = self.cal.day(minute)
-        rng = stream(self.cfg.seed, "minute", minute)
-        fe = self._flower_draws(rng, minute, day)
-        lam_base = self._base_gifts(minute, day)
-        n = rng.poisson(lam_base + lam_extra)
-        u_added = rng.random(n)
-        u_pick = rng.random((2, n))
-        spacings = rng.standard_exponential(n + 1)
-        u_one = rng.random(n)
-        z = rng.standard_normal(n)
-        u_help = rng.random((2, int(np.count_nonzero(u_one < d.one_yuan_share))))
-        u_project = rng.random(n)
-        u = rng.random((4, n))
-        gifts = {"t": np.empty(n), "donor": np.empty(n, dtype=np.int64),
-                 "project": np.empty(n, dtype=np.int64), "amount": np.empty(n, dtype=np.int64),
-                 "helpee": np.empty(n, dtype=np.int64), "u1": u[0], "u2": u[1], "u3": u[2],
-                 "u4": u[3], "added": np.empty(n, dtype=np.bool_)}
-        make_gifts(minute, u_added, lam_extra / (lam_base + lam_extra) if n else 0.0, u_pick,
-                   spacings, u_one, d.one_yuan_share, z, u_help, u_project, d.mixes,
-                   d.seg_start, d.level, d.mu + day.gift_size_shift, d.sigma, d.max_fen // 100,
-                   alias_prob, alias, p.n, gifts["t"], gifts["donor"],
-                   gifts["project"], gifts["amount"], gifts["helpee"], gifts["added"])
+        w = self._per_minute(minute)
+        (quiz, steps, helper, helped, t, donor, project, amount, helpee, added,
+         u) = draw_minute_kernel(
+            stream(self.cfg.seed, "minute", minute), minute, day.quiz_answers_wan * w,
+            day.step_donations_wan * w, day.friend_helps_wan * w,
+            self._base_gifts(minute, day), lam_extra, d.one_yuan_share, d.mixes, d.seg_start,
+            d.level, d.mu + day.gift_size_shift, d.sigma, d.max_fen // 100, alias_prob, alias,
+            p.n)
+        fe = {"quiz": quiz, "steps": steps, "helper": helper, "helpee": helped}
+        gifts = {"t": t, "donor": donor, "project": project, "amount": amount,
+                 "helpee": helpee, "u1": u[0], "u2": u[1], "u3": u[2], "u4": u[3],
+                 "added": added}
         return fe, gifts, self._batch_rows(gifts, "_ahead_table")
 
     def _batch_rows(self, g: dict, table: str) -> tuple:

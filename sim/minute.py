@@ -29,13 +29,13 @@ def _member(u_seg, u_member, row, seg_start):
 
 
 @njit(cache=True, nogil=True)
-def pick_donors(u_seg, u_member, responsive, mixes, seg_start, seg_out, donor_out):
-    """Donors by segment mix: gift i uses the cumulative mix ``mixes[responsive[i]]``
-    (row 0 ordinary gifts, row 1 the gifts matching adds), then a uniform member of the
-    segment."""
+def pick_members(u_seg, u_member, mix, seg_start):
+    """Donors by the cumulative segment mix ``mix``: for each i, the segment of
+    ``u_seg[i]``, then a uniform member of it by ``u_member[i]``."""
+    out = np.empty(u_seg.shape[0], dtype=np.int64)
     for i in range(u_seg.shape[0]):
-        seg_out[i], donor_out[i] = _member(u_seg[i], u_member[i], mixes[responsive[i]],
-                                           seg_start)
+        out[i] = _member(u_seg[i], u_member[i], mix, seg_start)[1]
+    return out
 
 
 @njit(cache=True, nogil=True)
@@ -94,6 +94,52 @@ def make_gifts(minute, u_added, p_added, u_pick, spacings, u_one, one_share, z, 
         x -= k
         k += s * n_projects
         project[i] = (k if x < alias_prob[k] else alias[k]) - s * n_projects
+
+
+@njit(cache=True, nogil=True)
+def draw_minute_kernel(rng, minute, lam_quiz, lam_steps, lam_help, lam_base, lam_extra,
+                       one_share, mixes, seg_start, level, size_shift, sigma, max_yuan,
+                       alias_prob, alias, n_projects):
+    """A minute's random part from its stream ``rng`` (a numpy Generator; numba draws the
+    same numbers numpy would, and leaves the stream where numpy would), in one compiled
+    call instead of a score of numpy calls each holding the interpreter lock.
+
+    In this order: the flower events, donors by the ordinary segment mix (quiz answers,
+    step donations, then friend helps: helper and friend), Poisson counts at ``lam_*``; then
+    the gifts (Poisson at ``lam_base + lam_extra``) and their numbers, block by block, made
+    into gifts by :func:`make_gifts`. Returns (quiz, steps, helper, helped, t, donor,
+    project, amount, helpee, added, u) with ``u`` the four uniforms a gift's settlement
+    uses, one row each."""
+    mix = mixes[0]
+    u = rng.random((2, rng.poisson(lam_quiz)))
+    quiz = pick_members(u[0], u[1], mix, seg_start)
+    u = rng.random((2, rng.poisson(lam_steps)))
+    steps = pick_members(u[0], u[1], mix, seg_start)
+    u = rng.random((4, rng.poisson(lam_help)))
+    helper = pick_members(u[0], u[1], mix, seg_start)
+    helped = pick_members(u[2], u[3], mix, seg_start)
+    n = rng.poisson(lam_base + lam_extra)
+    u_added_pick = rng.random((3, n))
+    spacings = rng.standard_exponential(n + 1)
+    u_one = rng.random(n)
+    z = rng.standard_normal(n)
+    n_one = 0
+    for i in range(n):
+        if u_one[i] < one_share:
+            n_one += 1
+    u_help = rng.random((2, n_one))
+    u_rest = rng.random((5, n))
+    t = np.empty(n)
+    donor = np.empty(n, dtype=np.int64)
+    project = np.empty(n, dtype=np.int64)
+    amount = np.empty(n, dtype=np.int64)
+    helpee = np.empty(n, dtype=np.int64)
+    added = np.empty(n, dtype=np.bool_)
+    p_added = lam_extra / (lam_base + lam_extra) if n else 0.0
+    make_gifts(minute, u_added_pick[0], p_added, u_added_pick[1:], spacings, u_one, one_share,
+               z, u_help, u_rest[0], mixes, seg_start, level, size_shift, sigma, max_yuan,
+               alias_prob, alias, n_projects, t, donor, project, amount, helpee, added)
+    return quiz, steps, helper, helped, t, donor, project, amount, helpee, added, u_rest[1:]
 
 
 @njit(cache=True, nogil=True)
