@@ -18,6 +18,7 @@ Response to matching follows ``shared/facts/matching-evidence.md``:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,11 +99,14 @@ class Donors:
                              "gaming identities; at most 2,147,483,647 are allowed")
         # zeros written, not left to calloc: the table's pages are faulted in here, in one
         # sequential pass, not one at random by the run's first gifts (a read of an untouched
-        # page, then a copy on the write back)
+        # page, then a copy on the write back); on a thread of its own, beside the levels
+        # (numpy lets go of the interpreter lock for both)
         state = np.empty(n + extra.shape[0], dtype=DONOR_RECORD)
-        state.view(np.int64).fill(0)
+        zeroing = threading.Thread(target=state.view(np.int64).fill, args=(0,),
+                                   name="sim-zero-donors")
+        zeroing.start()
         level = np.zeros(n + extra.shape[0], dtype=np.float32)
-        level[:n] = rng.standard_normal(n, dtype=np.float32)
+        rng.standard_normal(dtype=np.float32, out=level[:n])
         level[:n] *= np.float32(cfg.gift_size.donor_sigma)
         for s, seg in enumerate(cfg.segments):
             level[seg_start[s]:seg_start[s + 1]] += np.float32(seg.size_shift)
@@ -116,6 +120,7 @@ class Donors:
             tenure[:n] = np.minimum(7, np.floor(np.log1p(-u) / np.log(cfg.tenure_q)))
         kind = np.zeros(n + extra.shape[0], dtype=np.int8)
         kind[n:] = extra
+        zeroing.join()
         gs = cfg.gift_size
         return cls(
             seg_start=seg_start,
