@@ -294,7 +294,7 @@ class Campaign:
                              fl.max_helps_per_day, fl.chances_per_help)
 
     def draw_minute(self, minute: int, lam_extra: float, alias_prob: np.ndarray,
-                    alias: np.ndarray) -> tuple[dict, dict, tuple]:
+                    alias: np.ndarray, table: str = "_ahead_table") -> tuple[dict, dict, tuple]:
         """The random part of one minute: who answers a quiz, makes a step donation or
         helps whom (flower events, not gifts), every ordinary gift, in timestamp order, as
         arrays (gaming gifts are added later), and the gifts' donors numbered for the
@@ -308,7 +308,8 @@ class Campaign:
 
         The ordinary and the matching-added gifts are one Poisson stream, each gift
         matching-added with probability extra / (base + extra) (thinning); sorted
-        timestamps come from normalised cumulative exponential spacings."""
+        timestamps come from normalised cumulative exponential spacings. ``table``: the
+        hash table :meth:`_batch_rows` uses (one a thread)."""
         d, p = self.donors, self.projects
         day = self.cal.day(minute)
         w = self._per_minute(minute)
@@ -323,7 +324,7 @@ class Campaign:
         gifts = {"t": t, "donor": donor, "project": project, "amount": amount,
                  "helpee": helpee, "u1": u[0], "u2": u[1], "u3": u[2], "u4": u[3],
                  "added": added}
-        return fe, gifts, self._batch_rows(gifts, "_ahead_table")
+        return fe, gifts, self._batch_rows(gifts, table)
 
     def _batch_rows(self, g: dict, table: str) -> tuple:
         """The batch's donors and friends numbered for the settlement's compact copy of
@@ -346,10 +347,10 @@ class Campaign:
         :meth:`_batch_rows`; made here if not given) and written back after it."""
         d, p, pl, fl = self.donors, self.projects, self.pools, self.flower_rules
         n = g["t"].shape[0]
-        out = {"foundation_match": np.zeros(n, dtype=np.int64),
-               "enterprise_match": np.zeros(n, dtype=np.int64),
-               "enterprise_pool": np.zeros(n, dtype=np.int64),
-               "ok": np.zeros(n, dtype=np.bool_)}
+        out = {"foundation_match": np.empty(n, dtype=np.int64),  # the kernel fills them
+               "enterprise_match": np.empty(n, dtype=np.int64),
+               "enterprise_pool": np.empty(n, dtype=np.int64),
+               "ok": np.empty(n, dtype=np.bool_)}
         local_donor, local_helpee, ids = self._batch_rows(g, "_id_table") if rows is None \
             else rows
         words, kind, tenure = gather_records(
@@ -358,7 +359,8 @@ class Campaign:
         changes = settle_batch(
             g["t"], local_donor, g["project"], g["amount"], local_helpee, g["u1"], g["u2"],
             g["u3"], g["u4"], r["flowers"], r["chances"], r["helps_today"], r["match_today"],
-            r["gifts_made"], tenure, kind, np.zeros(ids.shape[0], dtype=np.int16),
+            r["gifts_made"], tenure, kind,
+            np.zeros(ids.shape[0] if self.rate_limit > 0 else 0, dtype=np.int16),
             r["status"], p.public, p.count, p.foundation_match, p.enterprise_match, p.flags,
             p.frozen, p.detections, pl.open_at, pl.close_at, pl.remaining, pl.paid,
             pl.depleted_at, pl.gamed, pl.rules, pl.foundation, pl.live_global, pl.gp_paid,
@@ -387,10 +389,8 @@ class Campaign:
             inputs = (self._added_gifts(m), self._alias_prob, self._alias)
             if ahead is not None and _same_inputs(ahead[1], inputs):
                 fe, gifts, rows = ahead[2].result()
-            else:
-                if ahead is not None:
-                    ahead[2].result()  # made from a state that changed: not used
-                fe, gifts, rows = self.draw_minute(m, *inputs)
+            else:  # made again here, while the other thread ends the draw that is not used
+                fe, gifts, rows = self.draw_minute(m, *inputs, table="_id_table")
             ahead = None
             if self.ahead is not None and m + 1 < n_minutes:
                 nxt = (self._added_gifts(m + 1), self._alias_prob, self._alias)
