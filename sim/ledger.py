@@ -365,6 +365,21 @@ def flower_events(quiz, steps, helper, helpee, flowers, helps_today, chances, pe
             + helper.shape[0] * per_help)
 
 
+@njit(cache=True, nogil=True)
+def giving_counts(gifts_made, status, n_honest):
+    """In one pass over the donor records: the records that made a gift, and of the first
+    ``n_honest`` (the honest donors) those that made one and those of them matched."""
+    gave = gave_honest = matched_honest = 0
+    for i in range(gifts_made.shape[0]):
+        if gifts_made[i] > 0:
+            gave += 1
+            if i < n_honest:
+                gave_honest += 1
+                if status[i] & MATCHED:
+                    matched_honest += 1
+    return gave, gave_honest, matched_honest
+
+
 @njit(cache=True)
 def _first_kernel():
     return 0

@@ -7,6 +7,7 @@ import pandas as pd
 
 from sim.calendar import MINUTES_PER_DAY
 from sim.engine import SIZE_EDGES_FEN, Campaign
+from sim.ledger import giving_counts
 from sim.policies import F
 
 
@@ -138,14 +139,15 @@ def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
     public = float(yuan(c.projects.public.sum()))
     fmatch = float(yuan(pl.paid[pl.foundation].sum()))
     ematch = float(yuan(pl.paid[ent].sum()))
-    m = metrics(c, t)
+    giving = giving_counts(c.donors.gifts_made, c.donors.status, c.donors.n)
+    m = metrics(c, t, giving)
     return {
         "scenario": c.cfg.scenario.name, "policy": c.cfg.policy.name,
         "seed": int(c.cfg.seed), "scale": float(c.cfg.scale),
         "wall_seconds": round(c.wall_seconds, 3),
         "public_donations_yuan": public,
         "donation_count": int(c.projects.count.sum()),
-        "donor_count": int(np.count_nonzero(c.donors.gifts_made)),
+        "donor_count": int(giving[0]),
         "average_gift_yuan": public / max(1, int(c.projects.count.sum())),
         "foundation_match_yuan": fmatch, "enterprise_match_yuan": ematch,
         "total_raised_yuan": public + fmatch + ematch,
@@ -195,7 +197,7 @@ def _windows(c: Campaign) -> list[dict]:
     return list(out.values())
 
 
-def metrics(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
+def metrics(c: Campaign, t: dict[str, pd.DataFrame], giving: tuple | None = None) -> dict:
     """What a planner compares policies by (issue 4); money in yuan, shares in [0, 1].
 
     Matched gifts by arrival ("fastest fingers"): the share of gifts in the first hour of
@@ -204,7 +206,9 @@ def metrics(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
 
     ``added_public_yuan`` is the public giving of the gifts that live matching added to
     the run (the thinned part of the arrival stream); the gatherer also reports the
-    difference from the no-match run with the same seed when the sweep has one."""
+    difference from the no-match run with the same seed when the sweep has one.
+    ``giving``: :func:`giving_counts` of the run's donors, if the caller has them (a pass
+    over the donor table)."""
     pl, p, d = c.pools, c.projects, c.donors
     f = pl.foundation
     budget = int(pl.budget[f].sum())
@@ -215,8 +219,8 @@ def metrics(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
     total = p.public + match
     wins = _windows(c)
     to_exhaust = [w["exhausted_at"] - w["open"] for w in wins if w["exhausted_at"] is not None]
-    honest = slice(0, d.n)
-    gave = d.gifts_made[honest] > 0
+    # donors who gave, of them honest, of those matched (sim.ledger.giving_counts)
+    _, gave, gave_matched = giving or giving_counts(d.gifts_made, d.status, d.n)
     gifts, matched = c.series["gifts"], c.series["foundation_matched_gifts"]
     first = np.zeros(c.cal.n_minutes, dtype=bool)
     later = np.zeros(c.cal.n_minutes, dtype=bool)
@@ -236,8 +240,7 @@ def metrics(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
         "pool_share_paid": share(fpaid, budget),
         "pools_exhausted": len(to_exhaust), "pools": len(wins),
         "median_minutes_to_exhaustion": float(np.median(to_exhaust)) if to_exhaust else None,
-        "matched_donor_share": share(np.count_nonzero(d.matched[honest][gave]),
-                                     np.count_nonzero(gave)),
+        "matched_donor_share": share(gave_matched, gave),
         "matched_gift_share": share(c.series["matched_gifts"].sum(), gifts.sum()),
         "foundation_matched_gift_share": share(matched.sum(), gifts.sum()),
         "matched_gift_share_first_hour": share(matched[first].sum(), gifts[first].sum()),

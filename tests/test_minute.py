@@ -8,10 +8,12 @@ from hypothesis import strategies as st
 from sim.donors import DONOR_RECORD
 from sim.engine import _SIZE_LUT, SIZE_EDGES_FEN
 from sim.ledger import (
+    MATCHED,
     alias_table,
     batch_rows,
     flower_events,
     gather_records,
+    giving_counts,
     restore_donors,
 )
 from sim.minute import make_gifts, minute_totals
@@ -169,3 +171,14 @@ def test_flower_events_are_the_numpy_they_replace(data):
     np.testing.assert_array_equal(flowers, want_flowers)
     np.testing.assert_array_equal(helps, want_helps)
     np.testing.assert_array_equal(chances, want_chances)
+
+
+def test_giving_counts_against_numpy():
+    rng = np.random.default_rng(9)
+    gifts_made = rng.integers(0, 3, 500).astype(np.int32)
+    status = rng.integers(0, 4, 500).astype(np.int8)
+    gave = gifts_made > 0
+    honest = np.arange(500) < 400
+    assert giving_counts(gifts_made, status, 400) == (
+        np.count_nonzero(gave), np.count_nonzero(gave & honest),
+        np.count_nonzero(gave & honest & (status & MATCHED > 0)))
