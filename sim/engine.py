@@ -134,6 +134,7 @@ class Campaign:
         self._id_table = np.zeros(0, dtype=np.int64)
         self._avail = None  # the matched projects the alias tables were made for
         self.ahead: ThreadPoolExecutor | None = None  # the thread making the next minute
+        self._pending_totals = None  # (minute, future of its minute_totals), on two threads
         self.wall_seconds = 0.0
         kernels.join()
 
@@ -161,6 +162,7 @@ class Campaign:
         env.process(self.gift_stream())
         try:
             env.run()  # every process ends by itself at the campaign's end
+            self._flush_totals()
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -189,6 +191,7 @@ class Campaign:
 
     def _allocate_post(self, g: int) -> None:
         """Pay a post-event pool over its window's eligible gifts (see sim.allocation)."""
+        self._flush_totals()  # the window's last minute, counted below
         p, pr, d = self.pools, self.projects, self.donors
         win = next(w for w in self.post_windows if g in w.pools)
         st = win.stats(d.kind, pr)
@@ -229,6 +232,7 @@ class Campaign:
             self.donors.new_day()
             self._dirty = True
             self.events.append(Event(self.env.now, "day_end", None))
+            self._flush_totals()  # the day's last minute
             if self.cfg.output.progress:
                 sl = slice(i * MINUTES_PER_DAY, (i + 1) * MINUTES_PER_DAY)
                 log.info("%s %-6s %9.1f万 gifts %8.3f亿 public %7.3f亿 Foundation match "
@@ -411,22 +415,14 @@ class Campaign:
             yield self.env.timeout(1)
 
     def _record_minute(self, m: int, fe: dict, flowers: int, gifts: dict, res: dict) -> None:
+        """Record a settled minute: its gifts and flowers, the pools' levels, the post-event
+        windows' gifts and the recorder now; its sums (:func:`minute_totals`) now on one
+        thread, else on the other thread, recorded by the next :meth:`_flush_totals`
+        (the next minute's record, or before anything reads the series)."""
         s = self.series
         n = gifts["t"].shape[0]
-        fm, em = res["foundation_match"], res["enterprise_match"]
-        public, f_sum, e_sum, matched, f_matched, gaming, added_public = minute_totals(
-            gifts["amount"], fm, em, gifts["added"], gifts["donor"],
-            self.donors.n if self.gaming.active else np.iinfo(np.int64).max, _SIZE_LUT,
-            SIZE_EDGES_FEN, self.size_hist)
         s["gifts"][m] = n
-        s["public_fen"][m] = public
-        s["foundation_fen"][m] += f_sum  # post-event pay may be there
-        s["enterprise_fen"][m] = e_sum
         s["flowers"][m] = n * self.flower_rules.per_gift + flowers
-        s["matched_gifts"][m] += matched
-        s["foundation_matched_gifts"][m] += f_matched
-        s["gaming_gifts"][m] = gaming
-        s["added_public_fen"][m] = added_public
         for win in self.post_windows:
             if win.open <= m < win.close and (self.pools.remaining[win.pools] > 0).any():
                 win.add(m, gifts, res["ok"])
@@ -435,6 +431,33 @@ class Campaign:
         self.enterprise_remaining[m] = pl.remaining[nf:].sum()
         if self.recorder is not None:
             self.recorder.add(m, fe, gifts, res)
+        args = (gifts["amount"], res["foundation_match"], res["enterprise_match"],
+                gifts["added"], gifts["donor"],
+                self.donors.n if self.gaming.active else np.iinfo(np.int64).max, _SIZE_LUT,
+                SIZE_EDGES_FEN, self.size_hist)
+        self._flush_totals()
+        if self.ahead is None:
+            self._store_totals(m, minute_totals(*args))
+        else:
+            self._pending_totals = (m, self.ahead.submit(minute_totals, *args))
+
+    def _flush_totals(self) -> None:
+        """Record the sums of the minute whose sums are being made on the other thread."""
+        if self._pending_totals is not None:
+            m, future = self._pending_totals
+            self._pending_totals = None
+            self._store_totals(m, future.result())
+
+    def _store_totals(self, m: int, totals: tuple) -> None:
+        s = self.series
+        public, f_sum, e_sum, matched, f_matched, gaming, added_public = totals
+        s["public_fen"][m] = public
+        s["foundation_fen"][m] += f_sum  # post-event pay may be there
+        s["enterprise_fen"][m] = e_sum
+        s["matched_gifts"][m] += matched
+        s["foundation_matched_gifts"][m] += f_matched
+        s["gaming_gifts"][m] = gaming
+        s["added_public_fen"][m] = added_public
 
 
 _NO_TENURE = np.zeros(0, dtype=np.int8)  # gather_records: every donor's tenure is 0
