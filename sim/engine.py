@@ -9,7 +9,8 @@ Processes:
   gifts in timestamp order (:func:`sim.ledger.settle_batch`). A pool's exhaustion is stamped
   with the exact gift that empties it and announced as a SimPy event at that time. On two
   cores the next minute's gifts are drawn on a second thread while this minute settles
-  (:meth:`Campaign.gift_stream`); the numbers are the same on one.
+  (:meth:`Campaign.gift_stream`), and a settled minute's sums are made there too
+  (:meth:`Campaign._record_minute`); the numbers are the same on one.
 
 Randomness: every minute draws from its own stream, ``SeedSequence(seed, spawn_key=(4,
 minute))``, and each part of the build from its own, so a change in one minute or one part
@@ -283,7 +284,7 @@ class Campaign:
             return 0.0
         extra = self._base_gifts(minute, self.cal.day(minute)) * self.cfg.scenario.match_uplift
         p = self.pools
-        for g in self._burst_pools:  # Pools.paying, one pool at a time
+        for g in self._burst_pools:  # paying: open, released, not empty, a rule that matches
             if (p.open_at[g] <= minute < p.close_at[g] and p.remaining[g] > 0
                     and p.rules[g, F["mode"]] != 0):
                 x = (minute - p.open_at[g]) / p.burst_minutes[g]

@@ -121,12 +121,6 @@ class Pools:
             gamed=np.zeros(n, dtype=np.int64), post_rules=post_rules,
         )
 
-    def paying(self, minute: int, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
-        """Which of the pools ``idx`` (all by default) can pay during this minute: open,
-        released, not empty, and with a rule that matches at all."""
-        return ((self.open_at[idx] <= minute) & (minute < self.close_at[idx])
-                & (self.remaining[idx] > 0) & (self.rules[idx, F["mode"]] != 0))
-
     def refresh_live(self, minute: int, released: bool) -> None:
         """Set the live lists the settlement kernel loops over from ``minute`` on (see
         :func:`live_lists`): from every pool and link if a pool was ``released`` since the
@@ -190,8 +184,8 @@ def live_lists(minute, close_at, remaining, foundation, live_global, live_ptr, l
 def _matched_projects(minute, open_at, close_at, remaining, rules, mode, cap_field,
                       foundation, live_global, gp_paid, live_link, live_pool, link_project,
                       link_paid, avail):
-    """Mark in ``avail`` the projects a paying pool (see :meth:`Pools.paying`) can still
-    match: a Foundation pool every project below its per-project cap, an enterprise pool
+    """Mark in ``avail`` the projects a paying pool (open this minute, released, not empty,
+    with a rule that matches at all) can still match: a Foundation pool every project below its per-project cap, an enterprise pool
     its linked projects below the cap. Only the live lists are looked at (a paying pool is
     on them). Returns whether a Foundation pool is paying."""
     live = False
