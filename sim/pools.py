@@ -185,9 +185,10 @@ def _matched_projects(minute, open_at, close_at, remaining, rules, mode, cap_fie
                       foundation, live_global, gp_paid, live_link, live_pool, link_project,
                       link_paid, avail):
     """Mark in ``avail`` the projects a paying pool (open this minute, released, not empty,
-    with a rule that matches at all) can still match: a Foundation pool every project below its per-project cap, an enterprise pool
-    its linked projects below the cap. Only the live lists are looked at (a paying pool is
-    on them). Returns whether a Foundation pool is paying."""
+    with a rule that matches at all) can still match: a Foundation pool every project below
+    its per-project cap, an enterprise pool its linked projects below the cap. Only the
+    live lists are looked at (a paying pool is on them). Returns whether a Foundation pool
+    is paying."""
     live = False
     for i in range(live_global.shape[0]):
         k = live_global[i]
