@@ -465,8 +465,9 @@ _NO_TENURE = np.zeros(0, dtype=np.int8)  # gather_records: every donor's tenure 
 
 
 # Below this scale a run's minutes are too small for a second thread: handing a minute to
-# it and back costs about 80 us (measured, 2026-11-22: scale 0.1 ran 2.0 s on one thread
-# and 4.1 s on two; full scale 3-4 s faster on two).
+# it and back costs tens of microseconds (measured, 2026-11-22, campaign run: scale 0.1
+# ran 1.8-1.9 s on one thread and 2.7-3.0 s on two; 0.5 ran 6.6 s and 6.0 s; full scale
+# 12.7 s and 10.2 s, the benchmark's best of three).
 TWO_THREADS_FROM_SCALE = 0.5
 
 
