@@ -16,7 +16,7 @@ from sim.ledger import (
     giving_counts,
     restore_donors,
 )
-from sim.minute import make_gifts, minute_totals
+from sim.minute import draw_minute_kernel, make_gifts, minute_totals
 
 
 def numpy_gifts(minute, u_added, p_added, u_pick, spacings, u_one, one_share, z, u_help,
@@ -84,6 +84,55 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
     for k, v in ref.items():
         np.testing.assert_array_equal(out[k], v, err_msg=k)
     assert np.all(np.diff(out["t"]) >= 0) and np.all((out["t"] >= 17) & (out["t"] < 18))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), lam=st.lists(st.sampled_from([0.0, 0.4, 3.0, 25.0,
+                                                                    310.5]),
+                                                   min_size=5, max_size=5),
+       one_share=st.floats(0, 0.5))
+def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
+    """draw_minute_kernel takes a minute's numbers from its Generator in numba: the same
+    numbers numpy's calls, in the same order, give (both Poisson methods, below and above
+    a mean of 10), made into the same gifts, and the stream left where numpy leaves it. A
+    numba that drew otherwise would change every run."""
+    seg_start = np.array([0, 7, 40, 41, 100])
+    mixes = np.array([[0.1, 0.5, 0.6, 1.0], [0.4, 0.9, 0.95, 1.0]])
+    level = np.random.default_rng(1).normal(0, 1, 100).astype(np.float32)
+    n_p = 13
+    tables = [alias_table(np.arange(1.0, n_p + 1) ** s) for s in range(4)]
+    prob = np.concatenate([t[0] for t in tables])
+    alias = np.concatenate([t[1] + s * n_p for s, t in enumerate(tables)])
+    lam_quiz, lam_steps, lam_help, lam_base, lam_extra = lam
+    args = (17, lam_quiz, lam_steps, lam_help, lam_base, lam_extra, one_share, mixes,
+            seg_start, level, 3.1, 1.4, 5000, prob, alias, n_p)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    got = draw_minute_kernel(rng, *args)
+
+    ref = np.random.Generator(np.random.PCG64(seed))  # the engine's calls before the kernel
+    picks = []
+    for lam_events, rows in ((lam_quiz, 2), (lam_steps, 2), (lam_help, 4)):
+        u = ref.random((rows, ref.poisson(lam_events)))
+        for r in range(0, rows, 2):
+            seg = (u[r][:, None] >= mixes[0][:-1]).sum(axis=1)
+            size = seg_start[seg + 1] - seg_start[seg]
+            picks.append(seg_start[seg] + np.minimum((u[r + 1] * size).astype(np.int64),
+                                                     size - 1))
+    n = ref.poisson(lam_base + lam_extra)
+    u = ref.random((3, n))
+    spacings = ref.standard_exponential(n + 1)
+    u_one = ref.random(n)
+    z = ref.standard_normal(n)
+    u_help = ref.random((2, int(np.count_nonzero(u_one < one_share))))
+    rest = ref.random((5, n))
+    gifts = numpy_gifts(17, u[0], lam_extra / (lam_base + lam_extra) if n else 0.0, u[1:],
+                        spacings, u_one, one_share, z, u_help, rest[0], mixes, seg_start,
+                        level, 3.1, 1.4, 5000, prob, alias, n_p)
+    want = [*picks, gifts["t"], gifts["donor"], gifts["project"], gifts["amount"],
+            gifts["helpee"], gifts["added"], rest[1:]]
+    for i, (a, b) in enumerate(zip(got, want, strict=True)):
+        np.testing.assert_array_equal(a, b, err_msg=str(i))
+    assert rng.random() == ref.random()
 
 
 @settings(max_examples=60, deadline=None)
