@@ -1,10 +1,12 @@
 """The compiled loops of one simulated minute, around the settlement kernel.
 
-The engine draws a minute's random numbers with numpy, block by block, always in the same
-order (so the numbers are those of the minute's own stream, whatever is done with them);
-these loops turn them into gifts and sum the settled gifts into the minute's figures, each
-in one pass over the minute and without the temporaries a chain of numpy operations makes.
-At full scale (6870万 gifts in 14,400 minutes) that chain cost more than the draws.
+A minute's random numbers are drawn from its own numpy Generator, block by block, always in
+the same order (so the numbers are those of the minute's own stream, whatever is done with
+them), inside one compiled call (:func:`draw_minute_kernel`: numba draws what numpy's calls
+would); these loops turn them into gifts and sum the settled gifts into the minute's
+figures, each in one pass over the minute and without the temporaries a chain of numpy
+operations makes. At full scale (6870万 gifts in 12,960 minutes) that chain cost more than
+the draws.
 """
 
 from __future__ import annotations
