@@ -386,20 +386,20 @@ class Campaign:
         is before the settlement; it is used only if the state it read is still the same
         when that minute comes (the same expected added gifts and the same alias tables),
         and made again otherwise. Either way a minute's gifts are the same arrays."""
-        ahead = None  # (minute, its inputs, the future making it)
+        ahead = None  # (the next minute's inputs, the future making it)
         n_minutes = self.cal.n_minutes
         for m in range(n_minutes):
             if self._dirty:
                 self._refresh_choice(m)
             inputs = (self._added_gifts(m), self._alias_prob, self._alias)
-            if ahead is not None and _same_inputs(ahead[1], inputs):
-                fe, gifts, rows = ahead[2].result()
+            if ahead is not None and _same_inputs(ahead[0], inputs):
+                fe, gifts, rows = ahead[1].result()
             else:  # made again here, while the other thread ends the draw that is not used
                 fe, gifts, rows = self.draw_minute(m, *inputs, table="_id_table")
             ahead = None
             if self.ahead is not None and m + 1 < n_minutes:
                 nxt = (self._added_gifts(m + 1), self._alias_prob, self._alias)
-                ahead = (m + 1, nxt, self.ahead.submit(self.draw_minute, m + 1, *nxt))
+                ahead = (nxt, self.ahead.submit(self.draw_minute, m + 1, *nxt))
             flowers = self.apply_flower_events(fe["quiz"], fe["steps"], fe["helper"],
                                                fe["helpee"])
             if self.gaming.active and self.foundation_live:
