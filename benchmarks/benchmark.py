@@ -44,7 +44,8 @@ REFERENCE_SCALES = (0.001, 0.004)  # about 7万 and 27万 gifts
 def _config(scale: float):
     from hydra import compose, initialize_config_dir
 
-    from sim.config import register_configs, validate
+    from sim.checks import validate
+    from sim.schema import register_configs
 
     register_configs()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
@@ -59,8 +60,8 @@ def _peak_gib() -> float:
 
 def case_engine(arg: tuple[float, int]) -> dict:
     """One batched run at (scale, threads): build, run, tables and summary, timed apart."""
-    from sim.engine import Campaign
-    from sim.results import summary, tables
+    from sim.model.campaign import Campaign
+    from sim.outputs.tables import summary, tables
 
     scale, threads = arg
     cfg = _config(scale)
@@ -68,21 +69,21 @@ def case_engine(arg: tuple[float, int]) -> dict:
     t0 = time.perf_counter()
     c = Campaign(cfg)
     t1 = time.perf_counter()
-    c.run(threads)
+    res = c.run(threads)
     t2 = time.perf_counter()
-    s = summary(c, tables(c))
+    s = summary(res, tables(res))
     t3 = time.perf_counter()
     return {"case": "engine", "scale": scale, "threads": threads,
             "gifts": s["donation_count"], "build_s": t1 - t0, "run_s": t2 - t1,
             "tables_s": t3 - t2, "wall_s": t3 - t0, "cpu_s": time.process_time() - cpu0,
-            "peak_gib": _peak_gib(), "minute_gifts": c.series["gifts"].tolist()}
+            "peak_gib": _peak_gib(), "minute_gifts": res.series.gifts.tolist()}
 
 
 def case_reference(scale: float) -> dict:
     """The batched engine and the per-gift reference engine on the same gifts."""
-    from sim.engine import Campaign
-    from sim.recorder import MemoryRecorder
-    from sim.reference import ReferenceCampaign
+    from sim.model.campaign import Campaign
+    from sim.model.recorder import MemoryRecorder
+    from sim.model.reference import ReferenceCampaign
 
     cfg = _config(scale)
     rec = MemoryRecorder()
@@ -90,7 +91,7 @@ def case_reference(scale: float) -> dict:
     ref = ReferenceCampaign(cfg, rec).run()
     assert np.array_equal(batched.projects.public, ref.projects.public)
     assert np.array_equal(batched.pools.paid, ref.pools.paid)
-    n = int(batched.series["gifts"].sum())
+    n = int(batched.series.gifts.sum())
     return {"case": "reference", "scale": scale, "gifts": n, "batched_run_s":
             batched.wall_seconds, "run_s": ref.wall_seconds, "wall_s": ref.wall_seconds,
             "peak_gib": _peak_gib()}
@@ -99,8 +100,8 @@ def case_reference(scale: float) -> dict:
 def case_floor(minute_gifts: list[int]) -> dict:
     """The least work: gift sizes and popularity-weighted project ids per minute batch, and
     money per project, in numpy. Same minute counts, projects and gift-size law as 2021."""
-    from sim.engine import stream
-    from sim.ledger import alias_table
+    from sim.model.choice import alias_table
+    from sim.model.streams import stream
 
     cfg = _config(1.0)
     pop = cfg.population

@@ -9,7 +9,11 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hypothesis import settings
 
-from sim.config import SimConfig, register_configs, validate
+from sim.model.campaign import Campaign
+from sim.model.recorder import MemoryRecorder
+
+from sim.checks import validate
+from sim.schema import SimConfig, register_configs
 
 CONF = str(Path(__file__).resolve().parent.parent / "conf")
 TINY = 0.002  # 0.2% of 2021: about 14万 gifts, 20 projects, 25 enterprises
@@ -38,9 +42,6 @@ def tiny_cfg(*overrides: str, scale: float = TINY) -> SimConfig:
 @pytest.fixture(scope="session")
 def tiny_run():
     """One recorded tiny 2021 campaign, shared by the tests that only read it."""
-    from sim.engine import Campaign
-    from sim.recorder import MemoryRecorder
-
     rec = MemoryRecorder()
-    cfg = tiny_cfg()
-    return Campaign(cfg, rec).run(), rec
+    campaign = Campaign(tiny_cfg(), rec)
+    return campaign.run(), rec, campaign

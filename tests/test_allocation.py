@@ -7,9 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.allocation import allocate, pairwise_subsidy, whole_fen, window_stats
-from sim.config import RuleConfig
-from sim.policies import make_rule, water_fill
+from sim.policies import make_rule
+from sim.policies.post_event import (
+    MAX_CLASSES,
+    _pairwise,
+    allocate,
+    pairwise_subsidy,
+    water_fill,
+    whole_fen,
+    window_stats,
+)
+from sim.schema import RuleConfig
 
 
 def window(gifts, n_projects=2, org=None, kinds=None):
@@ -150,8 +158,6 @@ def test_whole_fen_hits_the_total_exactly(ideal, total):
 
 
 def test_pairwise_classes_for_projects_with_many_distinct_contributions():
-    from sim.allocation import MAX_CLASSES, _pairwise
-
     rng = np.random.default_rng(0)
     proj = rng.integers(0, 5, 200_000)
     c = np.rint(np.exp(rng.normal(3.5, 1.3, proj.shape[0]))) + 1

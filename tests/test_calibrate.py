@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim.calibrate import FITS, YearFit, calibrate, compose
+from sim.studies.calibrate import FITS, YearFit, calibrate, compose, main
 from tests.conftest import CONF
 
 
@@ -91,8 +91,6 @@ def test_2019_interpolates_its_gift_level_and_takes_2018s_odds(conf, tmp_path):
                                        (["--max-rounds", "0"], "--max-rounds"),
                                        (["--years", "2015"], "--years")])
 def test_bad_arguments_are_named_before_any_run(args, key, capsys):
-    from sim.calibrate import main
-
     with pytest.raises(SystemExit) as e:
         main(args)
     assert e.value.code == 2 and key in capsys.readouterr().err

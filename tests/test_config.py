@@ -6,7 +6,8 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigAttributeError, ValidationError
 
-from sim.config import ConfigError, validate
+from sim.checks import validate
+from sim.schema import ConfigError
 from tests.conftest import compose_cfg
 
 

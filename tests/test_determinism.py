@@ -10,10 +10,11 @@ import pytest
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from sim.app import job_threads, run
-from sim.engine import Campaign, threads_to_use
-from sim.recorder import MemoryRecorder
-from sim.results import summary, tables
+from sim.app import job_threads
+from sim.model.campaign import Campaign, threads_to_use
+from sim.model.recorder import MemoryRecorder
+from sim.outputs.tables import summary, tables
+from sim.runner import run
 from tests.conftest import tiny_cfg
 
 
@@ -44,9 +45,9 @@ def test_a_second_thread_changes_nothing(overrides):
     the same; the runs include minutes whose ahead-made gifts were thrown away because a
     pool emptied or opened before them."""
     cfg = tiny_cfg(*overrides)
-    one = Campaign(cfg, MemoryRecorder()).run(threads=1)
-    two = Campaign(cfg, MemoryRecorder()).run(threads=2)
-    assert _strip(summary(one, tables(one))) == _strip(summary(two, tables(two)))
+    one, two = Campaign(cfg, MemoryRecorder()), Campaign(cfg, MemoryRecorder())
+    r1, r2 = one.run(threads=1), two.run(threads=2)
+    assert _strip(summary(r1, tables(r1))) == _strip(summary(r2, tables(r2)))
     for a, b in zip(one.recorder.minutes, two.recorder.minutes, strict=True):
         assert a[0] == b[0]
         for part in (1, 2, 3):

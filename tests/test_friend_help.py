@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.config import RuleConfig
 from sim.policies import make_rule
+from sim.schema import RuleConfig
 from tests.test_ledger_properties import settle
 
 # matched only with a chance in hand, at 100% of the gift

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from sim.app import run
-from sim.config import validate
+from sim.checks import validate
+from sim.runner import run
 from tests.conftest import compose_cfg
 
 

@@ -50,7 +50,7 @@ def test_the_gather_command_leaves_out_an_unfinished_run(swept):
     status = json.loads((job / "status.json").read_text(encoding="utf-8"))
     (job / "status.json").write_text(json.dumps({**status, "status": "running"}),
                                      encoding="utf-8")
-    res = subprocess.run([sys.executable, "-m", "sim.gather", str(d), "--no-figures"],
+    res = subprocess.run([sys.executable, "-m", "sim.studies.gather", str(d), "--no-figures"],
                          capture_output=True, text=True, check=False)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "1 incomplete left out" in res.stderr + res.stdout

@@ -11,10 +11,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.config import RuleConfig
-from sim.ledger import BANNED, MATCHED, settle_batch
-from sim.policies import F, make_rule
-from sim.pools import live_lists
+from sim.codes import BANNED, MATCHED, F
+from sim.model.arrivals import Gifts
+from sim.model.pools import LiveLists, PoolState, live_lists
+from sim.model.projects import ProjectState
+from sim.model.settlement import BatchDonors, Settled, SettleRules, settle_batch
+from sim.policies import make_rule
+from sim.schema import RuleConfig
 
 
 @st.composite
@@ -134,16 +137,19 @@ def settle(w, budget=None, minute=None):
         k, q = live_lists(minute, w["close"], s["remaining"], np.arange(ng, dtype=np.int64),
                           *live)
         live = (live[0][:k], live[1], live[2][:q], live[3][:q])
-    settle_batch(w["t"], w["donor"], w["project"], w["amount"], w["helpee"], w["u"][0],
-                 w["u"][1], w["u"][2], w["u"][3], s["flowers"], s["chances"], s["helps"],
-                 s["match_today"], s["gifts_made"], w["tenure"], w["kind"], s["batch_gifts"],
-                 s["status"], s["public"], s["count"], s["fmatch"], s["ematch"],
-                 w["flags"],
-                 s["frozen"], s["detect"], w["open"], w["close"], s["remaining"], s["paid"],
-                 s["depleted"], s["gamed"], w["rules"], np.arange(ng, dtype=np.int64),
-                 live[0], s["gp_paid"], *live[1:], s["link_paid"], 1, 5, 30,
-                 w["rate_limit"], w["freeze_after"], w["detect_ppm"],
-                 s["out_f"], s["out_e"], s["out_ep"], s["out_ok"])
+    gifts = Gifts(w["t"], w["donor"], w["project"], w["amount"], w["helpee"], w["u"][0],
+                  w["u"][1], w["u"][2], w["u"][3], np.zeros(n, np.bool_))
+    donors = BatchDonors(s["flowers"], s["chances"], s["helps"], s["match_today"],
+                         s["gifts_made"], s["status"], w["tenure"], w["kind"], s["batch_gifts"])
+    projects = ProjectState(s["public"], s["count"], s["fmatch"], s["ematch"], w["flags"],
+                            s["frozen"], s["detect"])
+    pools = PoolState(w["open"], w["close"], s["remaining"], s["paid"], s["depleted"],
+                      s["gamed"], w["rules"], np.arange(ng, dtype=np.int64), s["gp_paid"],
+                      s["link_paid"])
+    rules = SettleRules(1, 5, 30, w["rate_limit"], w["freeze_after"], w["detect_ppm"])
+    out = Settled(s["out_f"], s["out_e"], s["out_ep"], s["out_ok"])
+    settle_batch(gifts, w["donor"], w["helpee"], donors, projects, pools, LiveLists(*live),
+                 rules, out)
     return s
 
 
@@ -257,7 +263,7 @@ def test_a_bigger_pool_never_pays_less(w, which, extra):
 @settings(max_examples=300, deadline=None)
 @given(worlds(), st.integers(0, 9), st.data())
 def test_the_live_lists_change_nothing(w, minute, data):
-    """The engine settles a minute against the pools that may pay in it (sim.pools.live_lists):
+    """The engine settles a minute against the pools that may pay in it (sim.model.pools.live_lists):
     the result is the same as against every pool, spent and closed ones included."""
     n = w["t"].shape[0]
     w["t"] = minute + np.sort(np.array(data.draw(st.lists(

@@ -5,24 +5,18 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.donors import DONOR_RECORD
-from sim.engine import _SIZE_LUT, SIZE_EDGES_FEN
-from sim.ledger import (
-    MATCHED,
-    alias_table,
-    batch_rows,
-    flower_events,
-    gather_records,
-    giving_counts,
-    restore_donors,
-)
-from sim.minute import draw_minute_kernel, make_gifts, minute_totals
+from sim.codes import DONOR_RECORD, MATCHED
+from sim.model.arrivals import Crowd, Rates, draw_minute_kernel, make_gifts
+from sim.model.choice import ChoiceTable, alias_table
+from sim.model.donors import giving_counts
+from sim.model.series import _SIZE_LUT, SIZE_EDGES_FEN, minute_totals
+from sim.model.settlement import batch_rows, flower_events, gather_records, restore_donors
 
 
 def numpy_gifts(minute, u_added, p_added, u_pick, spacings, u_one, one_share, z, u_help,
                 u_project, mixes, seg_start, level, size_shift, sigma, max_yuan, prob, alias,
                 n_p):
-    """The chain of numpy operations make_gifts replaced (engine, before 2026-11-22)."""
+    """The chain of numpy operations make_gifts replaced (the engine before 2026-11-22)."""
     def pick(u, which):
         row = mixes[which]
         seg = (u[0][:, None] >= row[:, :-1]).sum(axis=1) if row.ndim == 2 else None
@@ -74,10 +68,12 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
            "amount": np.empty(n, np.int64), "helpee": np.empty(n, np.int64),
            "added": np.empty(n, np.bool_)}
     d = draws
-    make_gifts(17, d["u_added"], p_added, d["u_pick"], d["spacings"], d["u_one"], one_share,
-               d["z"], d["u_help"], d["u_project"], mixes, seg_start, level, 3.1, 1.4, 5000,
-               prob, alias, n_p, out["t"], out["donor"], out["project"], out["amount"],
-               out["helpee"], out["added"])
+    make_gifts(17, (d["u_added"], d["u_pick"], d["spacings"], d["u_one"], d["z"],
+                    d["u_help"], d["u_project"]), p_added,
+               Crowd(one_share, mixes, seg_start, level, 3.1, 1.4, 5000),
+               ChoiceTable(prob, alias, n_p),
+               (out["t"], out["donor"], out["project"], out["amount"], out["helpee"],
+                out["added"]))
     ref = numpy_gifts(17, d["u_added"], p_added, d["u_pick"], d["spacings"], d["u_one"],
                       one_share, d["z"], d["u_help"], d["u_project"], mixes, seg_start, level,
                       3.1, 1.4, 5000, prob, alias, n_p)
@@ -104,10 +100,10 @@ def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
     prob = np.concatenate([t[0] for t in tables])
     alias = np.concatenate([t[1] + s * n_p for s, t in enumerate(tables)])
     lam_quiz, lam_steps, lam_help, lam_base, lam_extra = lam
-    args = (17, lam_quiz, lam_steps, lam_help, lam_base, lam_extra, one_share, mixes,
-            seg_start, level, 3.1, 1.4, 5000, prob, alias, n_p)
     rng = np.random.Generator(np.random.PCG64(seed))
-    got = draw_minute_kernel(rng, *args)
+    got = draw_minute_kernel(rng, 17, Rates(lam_quiz, lam_steps, lam_help, lam_base, lam_extra),
+                             Crowd(one_share, mixes, seg_start, level, 3.1, 1.4, 5000),
+                             ChoiceTable(prob, alias, n_p))
 
     ref = np.random.Generator(np.random.PCG64(seed))  # the engine's calls before the kernel
     picks = []

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.app import run
-from sim.config import ConfigError
+from sim.runner import run
+from sim.schema import ConfigError
 from tests.conftest import TINY, tiny_cfg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,12 +78,12 @@ def test_report_sets_fitted_apart_from_not_fitted(run_dir):
 
 
 def test_a_failed_run_never_looks_complete(tmp_path, monkeypatch):
-    from sim import engine
+    from sim.model.campaign import Campaign
 
     def boom(self, threads=None):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(engine.Campaign, "run", boom)
+    monkeypatch.setattr(Campaign, "run", boom)
     with pytest.raises(RuntimeError):
         run(tiny_cfg(), tmp_path)
     status = json.loads((tmp_path / "status.json").read_text())

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sim.config import ConfigError, RuleConfig
-from sim.ledger import offer
 from sim.policies import RULE_TYPES, make_rule
-from sim.reference import offer_one
+from sim.policies.per_gift import offer, offer_one
+from sim.schema import ConfigError, RuleConfig
 
 
 def rule(**kw):

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.engine import Campaign
-from sim.results import summary, tables
+from sim.model.campaign import Campaign
+from sim.outputs.tables import summary, tables
 from tests.conftest import tiny_cfg
 
 POLICIES = sorted(p.stem for p in (Path(__file__).resolve().parent.parent / "conf" /
@@ -34,11 +34,11 @@ def test_each_policy_conserves_money_to_the_fen(policy):
     np.testing.assert_array_equal(pl.paid + pl.remaining, pl.budget)
     assert p.foundation_match.sum() == pl.paid[f].sum()
     assert p.enterprise_match.sum() == pl.paid[e].sum()
-    np.testing.assert_array_equal(p.foundation_match, pl.gp_paid.sum(axis=0))
+    np.testing.assert_array_equal(p.foundation_match, pl.paid_by_project.sum(axis=0))
     # the gifts: series, projects and the money raised agree
-    assert p.public.sum() == c.series["public_fen"].sum()
-    assert p.count.sum() == c.series["gifts"].sum()
-    assert c.series["foundation_fen"].sum() == pl.paid[f].sum()
+    assert p.public.sum() == c.series.public_fen.sum()
+    assert p.count.sum() == c.series.gifts.sum()
+    assert c.series.foundation_fen.sum() == pl.paid[f].sum()
     assert 0 <= pl.gamed.sum() <= pl.paid.sum()
     m = summary(c, tables(c))["metrics"]
     assert m["total_raised_yuan"] == pytest.approx(

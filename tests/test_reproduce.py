@@ -15,8 +15,8 @@ import pytest
 from omegaconf import OmegaConf
 from scipy import stats
 
-from sim.app import run
-from sim.reproduce import SENSITIVITY, collect, figure_table, write_report
+from sim.runner import run
+from sim.studies.reproduction import SENSITIVITY, collect, figure_table, write_report
 from tests.conftest import compose_cfg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def test_the_experiments_sweep_every_year_and_every_sensitivity_parameter():
 @pytest.mark.slow
 def test_the_reproduce_command_end_to_end(tmp_path):
     out = subprocess.run(
-        [sys.executable, str(ROOT / "experiments" / "reproduce.py"), "scale=0.002",
+        [sys.executable, "-m", "sim.studies.reproduction", "scale=0.002",
          "--seeds", "1,2", "--runs", str(tmp_path / "r"), "--sensitivity",
          str(tmp_path / "s"), "--out", str(tmp_path / "o"), "hydra/launcher=basic"],
         cwd=ROOT, capture_output=True, text=True, timeout=900)

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.calendar import Calendar, leveled_day
-from sim.config import ConfigError, validate
-from sim.engine import Campaign
-from sim.policies import FLAG_JOINT_APPEAL
+from sim.checks import validate
+from sim.codes import FLAG_JOINT_APPEAL
+from sim.model.calendar import Calendar, leveled_day
+from sim.model.campaign import Campaign
+from sim.schema import ConfigError
 from tests.conftest import compose_cfg, tiny_cfg
 
 YEARS = [2016, 2017, 2018, 2019, 2020, 2021]
@@ -34,7 +35,7 @@ def test_each_year_runs_under_its_own_rules_and_inputs(year):
     assert (pl.remaining >= 0).all()
     assert p.foundation_match.sum() == pl.paid[pl.foundation].sum()
     assert p.enterprise_match.sum() == pl.paid[pl.is_enterprise].sum()
-    assert p.public.sum() == c.series["public_fen"].sum() > 0
+    assert p.public.sum() == c.series.public_fen.sum() > 0
 
 
 def test_the_rules_follow_the_years():
@@ -53,7 +54,7 @@ def test_the_rules_follow_the_years():
 def test_2020s_restricted_pools_pay_only_the_projects_they_may():
     c = Campaign(tiny_cfg("scenario=y2020", scale=0.01)).run()
     pl, p = c.pools, c.projects
-    paid = {pl.names[g]: pl.gp_paid[k] for k, g in enumerate(pl.foundation)}
+    paid = {pl.names[g]: pl.paid_by_project[k] for k, g in enumerate(pl.foundation)}
     joint = (p.flags & FLAG_JOINT_APPEAL) > 0
     assert joint.any() and (~joint).any()
     assert paid["non-restricted-joint"].sum() > 0
@@ -86,7 +87,7 @@ def test_levels_scale_the_days_and_the_gift_size():
 def test_a_larger_gift_level_raises_money_by_its_factor():
     base = Campaign(tiny_cfg("scenario=y2016", "scenario.levels.gift_size_shift=0.0")).run()
     up = Campaign(tiny_cfg("scenario=y2016", "scenario.levels.gift_size_shift=0.5")).run()
-    per_gift = [c.series["public_fen"].sum() / c.series["gifts"].sum() for c in (base, up)]
+    per_gift = [c.series.public_fen.sum() / c.series.gifts.sum() for c in (base, up)]
     assert per_gift[1] / per_gift[0] == pytest.approx(np.exp(0.5), rel=0.05)
 
 

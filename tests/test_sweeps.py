@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.app import run
+from sim.runner import run
 from tests.conftest import TINY, compose_cfg
 
 QUIET = ("output.figures=false", "output.progress=false")

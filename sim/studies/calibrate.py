@@ -1,7 +1,7 @@
 """Calibration: each year's free parameters fitted to its reported figures by simulation.
 
-    python -m sim.calibrate                    # every year, full scale, seeds 1 and 2
-    python -m sim.calibrate --years 2021 --seeds 1 2 3
+    python -m sim.studies.calibrate                    # every year, full scale, seeds 1 and 2
+    python -m sim.studies.calibrate --years 2021 --seeds 1 2 3
 
 Which figure each parameter is fitted to is :data:`FITS`; everything else in the model is
 shared behaviour or a documented input. The problem is square and monotone (one parameter
@@ -31,6 +31,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import subprocess
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -40,10 +41,15 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import OmegaConf
 
-from sim.app import CONF_DIR
+from sim.runner import run
+from sim.schema import CONF_DIR, register_configs
 
-log = logging.getLogger("sim.calibrate")
+log = logging.getLogger("sim.studies.calibrate")
 
 
 @dataclass(frozen=True)
@@ -97,12 +103,6 @@ MAX_STEP = 0.5  # largest move a round, in the fitted coordinate
 def compose(year: int, seed: int, overrides: dict[str, float], extra: list[str] = (),
             conf: str = CONF_DIR):
     """The composed config of a year's scenario (with its fit files) and these values."""
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-
-    from sim.config import register_configs
-
     register_configs()
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(conf)):
@@ -115,8 +115,6 @@ def simulate(year: int, seed: int, overrides: dict[str, float], out: str, scale:
              conf: str) -> dict[str, float]:
     """One run (its outputs kept in ``out``); the simulated value of each reported figure
     (counts and money per full scale)."""
-    from sim.app import run
-
     cfg = compose(year, seed, overrides, [f"scale={scale!r}", "output.figures=false",
                                           "output.progress=false"], conf)
     run(cfg, Path(out))
@@ -126,8 +124,6 @@ def simulate(year: int, seed: int, overrides: dict[str, float], out: str, scale:
 
 def current_values(year: int, conf: str) -> dict[str, float]:
     """The values the config gives the year's free parameters now (the fit starts there)."""
-    from omegaconf import OmegaConf
-
     cfg = compose(year, 1, {}, conf=conf)
     out = {}
     for p in FITS[year]:
@@ -142,8 +138,6 @@ def current_values(year: int, conf: str) -> dict[str, float]:
 
 
 def reported(year: int, conf: str) -> dict[str, float]:
-    from omegaconf import OmegaConf
-
     cfg = compose(year, 1, {}, conf=conf)
     return {k: v.value for k, v in OmegaConf.to_object(cfg.scenario.reported).items()}
 
@@ -261,7 +255,7 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
                for p in f.params}
     values = {k: round(v, 6) for k, v in last["values"].items()}
     prov = {
-        "method": "diagonal secant over simulation runs (sim/calibrate.py)",
+        "method": "diagonal secant over simulation runs (sim/studies/calibrate.py)",
         "date": datetime.now(UTC).date().isoformat(), "commit": _commit(),
         "seeds": list(seeds), "scale": scale, "rounds": len(f.history), "tolerance": tol,
         "converged": max(abs(e) for e in last["errors"].values()) < tol,
@@ -273,7 +267,7 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
     if f.policy_from:
         prov["policy_from"] = f"y{POLICY_FROM[f.year]} (the same rules)"
     scen["scenario.calibration"] = prov
-    written = (f"# Written by python -m sim.calibrate ({prov['date']}, commit "
+    written = (f"# Written by python -m sim.studies.calibrate ({prov['date']}, commit "
                f"{prov['commit']}); do not edit by hand.\n")
     worst = max(abs(e) for e in last["errors"].values())
     d = conf / "fit" / f"y{f.year}"
@@ -302,8 +296,6 @@ def calibrate(years: list[int], seeds: list[int], workers: int, tol: float,
               conf: Path = Path(CONF_DIR)) -> dict[int, YearFit]:
     """Fit ``years`` (those with a reported public total first, then 2019 and 2020 from
     them) and write their fit files; returns each year's fit."""
-    from omegaconf import OmegaConf
-
     done: dict[int, YearFit] = {}
     c = str(conf)
     first = [YearFit(y, current_values(y, c), c) for y in FIRST if y in years]
@@ -341,7 +333,7 @@ def calibrate(years: list[int], seeds: list[int], workers: int, tol: float,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sim.calibrate", description=__doc__.split(
+    ap = argparse.ArgumentParser(prog="python -m sim.studies.calibrate", description=__doc__.split(
         "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--years", type=int, nargs="+", default=[*FIRST, *SECOND],
                     choices=sorted(FITS), help="years to fit (default: all)")
@@ -353,7 +345,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=1.0,
                     help="fraction of the population (1.0, full scale, for a real fit)")
     args = ap.parse_args(argv)
-    import os
 
     for bad, msg in ((not 0 < args.tol < 1, f"--tol {args.tol}: a relative error in (0, 1)"),
                      (not 0 < args.scale <= 1, f"--scale {args.scale}: 0 < scale <= 1"),

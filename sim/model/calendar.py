@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from sim.config import DayConfig, ScenarioConfig, parse_time
+from sim.schema import DayConfig, ScenarioConfig, parse_time
 
 MINUTES_PER_DAY = 1440
 

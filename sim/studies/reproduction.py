@@ -1,8 +1,12 @@
 """The researcher's report: every year's reported figures beside the simulated ones.
 
-    python -m uv run python experiments/reproduce.py
+    python -m uv run python -m sim.studies.reproduction              # the sweeps, then the report
+    python -m uv run python -m sim.studies.reproduction --gather-only
+    python -m uv run python -m sim.studies.reproduction hydra/launcher=ray   # any Hydra override
 
-runs two Hydra sweeps and then :func:`write_report` (``--gather-only`` redoes the last step):
+runs two Hydra sweeps, each resumable (a finished job is not run again), and then
+:func:`write_report` (``--gather-only`` does only the last step); extra arguments go to both
+sweeps:
 
 - ``experiment=reproduce``: every scenario (y2016 ... y2021) under its own year's rules, over
   five seeds, at full scale, into ``outputs/sweeps/reproduce``;
@@ -17,8 +21,11 @@ four PNG figures and ``report.md``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +33,8 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from sim.gather import complete_jobs
-from sim.report import fmt_figure
+from sim.outputs.report import fmt_figure
+from sim.studies.gather import complete_jobs
 
 log = logging.getLogger("sim")
 
@@ -420,7 +427,7 @@ def _report_text(t, runs, skipped, pools, sens, figs, cal) -> str:
         f"{runs.job.nunique()} runs" + (f" ({skipped} unfinished left out)" if skipped else "")
         + ". Counts and money are per full scale.", "",
         "## How to read this", "",
-        "- **fitted**: `python -m sim.calibrate` moved one parameter to reach this figure "
+        "- **fitted**: `python -m sim.studies.calibrate` moved one parameter to reach this figure "
         "(the note names it). Matching it shows the fit worked, not that the model is right.",
         "- **not fitted**: the model's own output. These test the model.",
         "- **input**: set in config (a budget or a count); the run can fall short of it.",
@@ -459,7 +466,7 @@ def _report_text(t, runs, skipped, pools, sens, figs, cal) -> str:
     if not any(cal.values()):
         lines.append("| | no calibration recorded in these runs' configs | | | | | | |")
     lines += ["", "The fitted values and their provenance are in `conf/fit/y<year>/`; "
-              "re-run the fit with `python -m uv run python -m sim.calibrate`.", "",
+              "re-run the fit with `python -m uv run python -m sim.studies.calibrate`.", "",
               "## Foundation pools by year", "",
               "Share of each pool paid (mean over seeds), in how many seeds it ran out and "
               "after how many hours (mean over those seeds). A pool allocated when its window "
@@ -480,3 +487,37 @@ def _report_text(t, runs, skipped, pools, sens, figs, cal) -> str:
                   + "."]
     lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figs]
     return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sim.studies.reproduction",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("--gather-only", action="store_true", help="only write the report")
+    ap.add_argument("--no-sensitivity", action="store_true")
+    ap.add_argument("--seeds", default=None, help="seeds of the reproduction, e.g. 1,2,3 "
+                    "(default: the experiment's 1-5)")
+    ap.add_argument("--runs", type=Path, default=Path("outputs/sweeps/reproduce"))
+    ap.add_argument("--sensitivity", type=Path, default=Path("outputs/sweeps/sensitivity"))
+    ap.add_argument("--out", type=Path, default=Path("outputs/reproduce"))
+    args, overrides = ap.parse_known_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s")
+    experiments = ["reproduce"] + ([] if args.no_sensitivity else ["sensitivity"])
+    if not args.gather_only:
+        for exp, d in zip(experiments, (args.runs, args.sensitivity), strict=False):
+            cmd = [sys.executable, "-m", "sim", "-m", f"experiment={exp}",
+                   f"hydra.sweep.dir={d}", *overrides]
+            if exp == "reproduce" and args.seeds:
+                cmd.append(f"seed={args.seeds}")
+            logging.info("running %s", " ".join(cmd))
+            rc = subprocess.run(cmd).returncode
+            if rc != 0:
+                print(f"error: {' '.join(cmd)} exited with {rc}", file=sys.stderr)
+                return rc
+    path = write_report(args.runs, None if args.no_sensitivity else args.sensitivity,
+                        args.out)
+    print(f"report: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

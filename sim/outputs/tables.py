@@ -1,14 +1,13 @@
-"""Tables and the summary of a finished campaign. Fen inside, yuan in every table here."""
+"""Tables, the summary and the planner's metrics of a finished campaign, read from its
+result (:class:`sim.model.result.CampaignResult`). Fen inside, yuan in every table here."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from sim.calendar import MINUTES_PER_DAY
-from sim.engine import SIZE_EDGES_FEN, Campaign
-from sim.ledger import giving_counts
-from sim.policies import F
+from sim.model.calendar import MINUTES_PER_DAY
+from sim.model.result import CampaignResult
 
 
 def yuan(fen) -> np.ndarray | float:
@@ -25,18 +24,18 @@ def gini(x: np.ndarray) -> float:
     return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * total))
 
 
-def project_table(c: Campaign) -> pd.DataFrame:
+def project_table(c: CampaignResult) -> pd.DataFrame:
     p = c.projects
-    n_ent = np.diff(c.pools.link_ptr)
     df = pd.DataFrame({
         "project": np.arange(p.n), "organisation": p.org,
         "category": pd.Categorical.from_codes(p.category, p.categories),
         "less_developed": p.less_developed, "small_org": p.small_org, "reach": p.reach,
-        "goal_yuan": yuan(p.goal), "frozen": p.frozen.astype(bool),
+        "goal_yuan": yuan(p.goal), "frozen": p.frozen,
         "detections": p.detections,
         "donation_count": p.count, "public_yuan": yuan(p.public),
         "foundation_match_yuan": yuan(p.foundation_match),
-        "enterprise_match_yuan": yuan(p.enterprise_match), "enterprise_pools": n_ent,
+        "enterprise_match_yuan": yuan(p.enterprise_match),
+        "enterprise_pools": c.pools.links_per_project,
     })
     df["total_yuan"] = df.public_yuan + df.foundation_match_yuan + df.enterprise_match_yuan
     return df
@@ -53,69 +52,72 @@ def organisation_table(projects: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values("total_yuan", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def enterprise_table(c: Campaign) -> pd.DataFrame:
+def enterprise_table(c: CampaignResult) -> pd.DataFrame:
     """One row per enterprise pool, with the projects it backs and what it paid each."""
     pl = c.pools
     idx = np.flatnonzero(pl.is_enterprise)
-    by_pool = np.argsort(pl.link_idx, kind="stable")  # links grouped by pool, in pool order
-    cuts = np.cumsum(np.bincount(pl.link_idx, minlength=pl.n)[idx])[:-1]
+    by_pool = np.argsort(pl.link_pool, kind="stable")  # links grouped by pool, in pool order
+    cuts = np.cumsum(np.bincount(pl.link_pool, minlength=pl.n)[idx])[:-1]
     projects = [a.tolist() for a in np.split(pl.link_project[by_pool], cuts)] if idx.size else []
     paid = [yuan(a).tolist() for a in np.split(pl.link_paid[by_pool], cuts)] if idx.size else []
     return pd.DataFrame({
         "enterprise": np.arange(idx.shape[0]), "projects": projects,
-        "paid_by_project_yuan": paid, "ratio": pl.rules[idx, F["ratio_bp"]] / 10_000,
+        "paid_by_project_yuan": paid, "ratio": pl.ratio[idx],
         "budget_yuan": yuan(pl.budget[idx]), "paid_yuan": yuan(pl.paid[idx]),
-        "opens_at": [c.cal.iso(x) for x in pl.open_at[idx]],
-        "depleted_at": [c.cal.iso(x) for x in pl.depleted_at[idx]],
+        "opens_at": [c.calendar.iso(x) for x in pl.open_at[idx]],
+        "depleted_at": [c.calendar.iso(x) for x in pl.depleted_at[idx]],
     })
 
 
-def minute_table(c: Campaign) -> pd.DataFrame:
-    m = np.arange(c.cal.n_minutes)
+def minute_table(c: CampaignResult) -> pd.DataFrame:
+    s = c.series
+    m = np.arange(c.calendar.n_minutes)
     df = pd.DataFrame({
         "minute": m,
-        "time": pd.date_range(c.cal.start, periods=m.shape[0], freq="min"),
-        "gifts": c.series["gifts"], "public_yuan": yuan(c.series["public_fen"]),
-        "foundation_match_yuan": yuan(c.series["foundation_fen"]),
-        "enterprise_match_yuan": yuan(c.series["enterprise_fen"]),
-        "flowers": c.series["flowers"], "matched_gifts": c.series["matched_gifts"],
-        "foundation_matched_gifts": c.series["foundation_matched_gifts"],
-        "gaming_gifts": c.series["gaming_gifts"],
-        "added_public_yuan": yuan(c.series["added_public_fen"]),
+        "time": pd.date_range(c.calendar.start, periods=m.shape[0], freq="min"),
+        "gifts": s.gifts, "public_yuan": yuan(s.public_fen),
+        "foundation_match_yuan": yuan(s.foundation_fen),
+        "enterprise_match_yuan": yuan(s.enterprise_fen),
+        "flowers": s.flowers, "matched_gifts": s.matched_gifts,
+        "foundation_matched_gifts": s.foundation_matched_gifts,
+        "gaming_gifts": s.gaming_gifts,
+        "added_public_yuan": yuan(s.added_public_fen),
     })
     pl = c.pools
     live = (pl.open_at[pl.foundation][:, None] <= m) & (m < pl.close_at[pl.foundation][:, None])
-    df["level:foundation_open"] = yuan((c.levels * live).sum(axis=0))  # in open windows
-    for k, g in enumerate(c.pools.foundation):
-        df[f"level:{c.pools.names[g]}"] = yuan(c.levels[k])
-    df["level:enterprises"] = yuan(c.enterprise_remaining)
+    levels = s.foundation_levels
+    df["level:foundation_open"] = yuan((levels * live).sum(axis=0))  # in open windows
+    for k, g in enumerate(pl.foundation):
+        df[f"level:{pl.names[g]}"] = yuan(levels[k])
+    df["level:enterprises"] = yuan(s.enterprise_remaining)
     return df
 
 
-def day_table(minutes: pd.DataFrame, c: Campaign) -> pd.DataFrame:
+def day_table(minutes: pd.DataFrame, c: CampaignResult) -> pd.DataFrame:
     day = minutes.minute // MINUTES_PER_DAY
     cols = ["gifts", "public_yuan", "foundation_match_yuan", "enterprise_match_yuan", "flowers"]
     df = minutes.groupby(day)[cols].sum().reset_index(drop=True)
-    df.insert(0, "date", [d.date for d in c.cal.days])
-    df.insert(1, "kind", [d.kind for d in c.cal.days])
+    df.insert(0, "date", [d.date for d in c.calendar.days])
+    df.insert(1, "kind", [d.kind for d in c.calendar.days])
     return df.rename(columns={"gifts": "donation_count", "public_yuan": "public_donations_yuan"})
 
 
-def size_table(c: Campaign) -> pd.DataFrame:
-    lo = np.concatenate([[0], SIZE_EDGES_FEN])
-    hi = np.concatenate([SIZE_EDGES_FEN, [np.iinfo(np.int64).max]])
+def size_table(c: CampaignResult) -> pd.DataFrame:
+    edges, hist = c.series.size_edges, c.series.size_hist
+    lo = np.concatenate([[0], edges])
+    hi = np.concatenate([edges, [np.iinfo(np.int64).max]])
     return pd.DataFrame({"from_yuan": yuan(lo), "below_yuan": yuan(hi),
-                         "gifts": c.size_hist})[c.size_hist > 0].reset_index(drop=True)
+                         "gifts": hist})[hist > 0].reset_index(drop=True)
 
 
-def event_table(c: Campaign) -> pd.DataFrame:
+def event_table(c: CampaignResult) -> pd.DataFrame:
     ev = sorted(c.events, key=lambda e: (e.minute, e.kind))
-    return pd.DataFrame({"time": [c.cal.iso(e.minute) for e in ev],
+    return pd.DataFrame({"time": [c.calendar.iso(e.minute) for e in ev],
                          "minute": [e.minute for e in ev], "kind": [e.kind for e in ev],
                          "pool": [e.pool for e in ev]})
 
 
-def tables(c: Campaign) -> dict[str, pd.DataFrame]:
+def tables(c: CampaignResult) -> dict[str, pd.DataFrame]:
     """Every table of a run, by file stem."""
     projects = project_table(c)
     minutes = minute_table(c)
@@ -124,9 +126,9 @@ def tables(c: Campaign) -> dict[str, pd.DataFrame]:
             "minutes": minutes, "gift_sizes": size_table(c), "events": event_table(c)}
 
 
-def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
+def summary(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
     """The run's headline figures, money in yuan, times as ISO local times."""
-    pl, cal = c.pools, c.cal
+    pl, cal = c.pools, c.calendar
     orgs = t["organisations"]
     ent = pl.is_enterprise
     foundation = [{
@@ -139,19 +141,18 @@ def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
     public = float(yuan(c.projects.public.sum()))
     fmatch = float(yuan(pl.paid[pl.foundation].sum()))
     ematch = float(yuan(pl.paid[ent].sum()))
-    giving = giving_counts(c.donors.gifts_made, c.donors.status, c.donors.n)
-    m = metrics(c, t, giving)
+    m = metrics(c, t)
     return {
         "scenario": c.cfg.scenario.name, "policy": c.cfg.policy.name,
         "seed": int(c.cfg.seed), "scale": float(c.cfg.scale),
         "wall_seconds": round(c.wall_seconds, 3),
         "public_donations_yuan": public,
         "donation_count": int(c.projects.count.sum()),
-        "donor_count": int(giving[0]),
+        "donor_count": int(c.donors.gave),
         "average_gift_yuan": public / max(1, int(c.projects.count.sum())),
         "foundation_match_yuan": fmatch, "enterprise_match_yuan": ematch,
         "total_raised_yuan": public + fmatch + ematch,
-        "flowers_earned": int(c.series["flowers"].sum()),
+        "flowers_earned": int(c.series.flowers.sum()),
         "projects": int(c.projects.n),
         "projects_funded": int(np.count_nonzero(c.projects.count)),
         "organisations": int(c.projects.n_orgs),
@@ -177,7 +178,7 @@ def summary(c: Campaign, t: dict[str, pd.DataFrame]) -> dict:
     }
 
 
-def _windows(c: Campaign) -> list[dict]:
+def _windows(c: CampaignResult) -> list[dict]:
     """The Foundation's pools as the scenario names them (tranches of one pool together):
     opening, closing, budget, and when the last of its money ran out (None if never)."""
     pl = c.pools
@@ -197,7 +198,7 @@ def _windows(c: Campaign) -> list[dict]:
     return list(out.values())
 
 
-def metrics(c: Campaign, t: dict[str, pd.DataFrame], giving: tuple | None = None) -> dict:
+def metrics(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
     """What a planner compares policies by (issue 4); money in yuan, shares in [0, 1].
 
     Matched gifts by arrival ("fastest fingers"): the share of gifts in the first hour of
@@ -206,10 +207,8 @@ def metrics(c: Campaign, t: dict[str, pd.DataFrame], giving: tuple | None = None
 
     ``added_public_yuan`` is the public giving of the gifts that live matching added to
     the run (the thinned part of the arrival stream); the gatherer also reports the
-    difference from the no-match run with the same seed when the sweep has one.
-    ``giving``: :func:`giving_counts` of the run's donors, if the caller has them (a pass
-    over the donor table)."""
-    pl, p, d = c.pools, c.projects, c.donors
+    difference from the no-match run with the same seed when the sweep has one."""
+    pl, p = c.pools, c.projects
     f = pl.foundation
     budget = int(pl.budget[f].sum())
     fpaid = int(pl.paid[f].sum())
@@ -219,11 +218,10 @@ def metrics(c: Campaign, t: dict[str, pd.DataFrame], giving: tuple | None = None
     total = p.public + match
     wins = _windows(c)
     to_exhaust = [w["exhausted_at"] - w["open"] for w in wins if w["exhausted_at"] is not None]
-    # donors who gave, of them honest, of those matched (sim.ledger.giving_counts)
-    _, gave, gave_matched = giving or giving_counts(d.gifts_made, d.status, d.n)
-    gifts, matched = c.series["gifts"], c.series["foundation_matched_gifts"]
-    first = np.zeros(c.cal.n_minutes, dtype=bool)
-    later = np.zeros(c.cal.n_minutes, dtype=bool)
+    gave, gave_matched = c.donors.gave_honest, c.donors.matched_honest
+    gifts, matched = c.series.gifts, c.series.foundation_matched_gifts
+    first = np.zeros(c.calendar.n_minutes, dtype=bool)
+    later = np.zeros(c.calendar.n_minutes, dtype=bool)
     for w in wins:
         o, e = int(w["open"]), int(w["close"])
         first[o:min(o + 60, e)] = True
@@ -233,7 +231,7 @@ def metrics(c: Campaign, t: dict[str, pd.DataFrame], giving: tuple | None = None
     return {
         "total_raised_yuan": float(yuan(total.sum())),
         "public_donations_yuan": float(yuan(p.public.sum())),
-        "added_public_yuan": float(yuan(c.series["added_public_fen"].sum())),
+        "added_public_yuan": float(yuan(c.series.added_public_fen.sum())),
         "match_yuan": float(yuan(total_match)),
         "foundation_budget_yuan": float(yuan(budget)),
         "foundation_paid_yuan": float(yuan(fpaid)),
@@ -241,7 +239,7 @@ def metrics(c: Campaign, t: dict[str, pd.DataFrame], giving: tuple | None = None
         "pools_exhausted": len(to_exhaust), "pools": len(wins),
         "median_minutes_to_exhaustion": float(np.median(to_exhaust)) if to_exhaust else None,
         "matched_donor_share": share(gave_matched, gave),
-        "matched_gift_share": share(c.series["matched_gifts"].sum(), gifts.sum()),
+        "matched_gift_share": share(c.series.matched_gifts.sum(), gifts.sum()),
         "foundation_matched_gift_share": share(matched.sum(), gifts.sum()),
         "matched_gift_share_first_hour": share(matched[first].sum(), gifts[first].sum()),
         "matched_gift_share_after_first_hour": share(matched[later].sum(),
@@ -253,7 +251,7 @@ def metrics(c: Campaign, t: dict[str, pd.DataFrame], giving: tuple | None = None
         "raised_share_less_developed": share(total[p.less_developed].sum(), total.sum()),
         "raised_share_small_orgs": share(total[p.small_org].sum(), total.sum()),
         "projects_reaching_goal": share(np.count_nonzero(total >= p.goal), p.n),
-        "gaming_gifts": int(c.series["gaming_gifts"].sum()),
+        "gaming_gifts": int(c.series.gaming_gifts.sum()),
         "gaming_match_yuan": float(yuan(pl.gamed.sum())),
         "gaming_share_of_foundation_match": share(int(pl.gamed[f].sum()), fpaid),
         "gaming_share_of_match": share(int(pl.gamed.sum()), fpaid + epaid),

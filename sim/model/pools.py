@@ -12,14 +12,41 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-from sim.calendar import Calendar
-from sim.config import PolicyConfig, ScenarioConfig
-from sim.policies import N_FIELDS, F, make_rule
-from sim.projects import Projects
+from sim.codes import N_FIELDS, F
+from sim.model.calendar import Calendar
+from sim.model.projects import Projects
+from sim.model.result import PoolLedger
+from sim.policies import make_rule
+from sim.schema import PolicyConfig, ScenarioConfig
+
+
+class PoolState(NamedTuple):
+    """The pools' arrays the settlement kernel reads and changes (views of :class:`Pools`)."""
+
+    open_at: np.ndarray
+    close_at: np.ndarray
+    remaining: np.ndarray
+    paid: np.ndarray
+    depleted_at: np.ndarray
+    gamed: np.ndarray
+    rules: np.ndarray
+    foundation: np.ndarray
+    gp_paid: np.ndarray
+    link_paid: np.ndarray
+
+
+class LiveLists(NamedTuple):
+    """The pools that may pay in the minute being settled (:func:`live_lists`)."""
+
+    foundation: np.ndarray  # positions in Pools.foundation
+    ptr: np.ndarray  # CSR over projects of the links that may pay:
+    link: np.ndarray  # the link (an index into link_idx, link_paid)
+    pool: np.ndarray  # and its pool, in priority order
 
 
 @dataclass
@@ -44,14 +71,28 @@ class Pools:
     gamed: np.ndarray  # int64 fen of each pool's match that went to gaming identities
     post_rules: dict  # Foundation pool index -> its PostEventRule (allocated at close)
     # the pools that may pay in the minute being settled (see live_lists), refresh_live sets
-    live_global: np.ndarray | None = None  # positions in ``foundation``
-    live_ptr: np.ndarray | None = None  # CSR over projects of the links that may pay:
-    live_link: np.ndarray | None = None  # the link (an index into link_idx, link_paid)
-    live_pool: np.ndarray | None = None  # and its pool, in priority order
+    live: LiveLists | None = None
 
     @property
     def n(self) -> int:
         return self.budget.shape[0]
+
+    def ledger(self) -> PoolLedger:
+        """The pools as a finished campaign leaves them (read-only views)."""
+        return PoolLedger(
+            names=tuple(self.names), open_at=self.open_at, close_at=self.close_at,
+            budget=self.budget, paid=self.paid, remaining=self.remaining,
+            depleted_at=self.depleted_at, gamed=self.gamed,
+            ratio=self.rules[:, F["ratio_bp"]] / 10_000, is_enterprise=self.is_enterprise,
+            foundation=self.foundation, paid_by_project=self.gp_paid,
+            link_pool=self.link_idx, link_project=self.link_project,
+            link_paid=self.link_paid, links_per_project=np.diff(self.link_ptr))
+
+    def state(self) -> PoolState:
+        """The arrays the settlement kernel reads and changes."""
+        return PoolState(self.open_at, self.close_at, self.remaining, self.paid,
+                         self.depleted_at, self.gamed, self.rules, self.foundation,
+                         self.gp_paid, self.link_paid)
 
     @classmethod
     def build(cls, sc: ScenarioConfig, policy: PolicyConfig, projects: Projects,
@@ -125,16 +166,14 @@ class Pools:
         """Set the live lists the settlement kernel loops over from ``minute`` on (see
         :func:`live_lists`): from every pool and link if a pool was ``released`` since the
         last refresh (or on the first), else from the lists as they are, which only shrink."""
-        if self.live_ptr is None or released:
-            self.live_global = np.arange(self.foundation.shape[0], dtype=np.int64)
-            self.live_ptr = self.link_ptr.copy()
-            self.live_link = np.arange(self.link_idx.shape[0], dtype=np.int64)
-            self.live_pool = self.link_idx.copy()
-        ng, nl = live_lists(minute, self.close_at, self.remaining, self.foundation,
-                            self.live_global, self.live_ptr, self.live_link, self.live_pool)
-        self.live_global = self.live_global[:ng]
-        self.live_link = self.live_link[:nl]
-        self.live_pool = self.live_pool[:nl]
+        live = self.live
+        if live is None or released:
+            live = LiveLists(np.arange(self.foundation.shape[0], dtype=np.int64),
+                             self.link_ptr.copy(),
+                             np.arange(self.link_idx.shape[0], dtype=np.int64),
+                             self.link_idx.copy())
+        ng, nl = live_lists(minute, self.close_at, self.remaining, self.foundation, *live)
+        self.live = LiveLists(live.foundation[:ng], live.ptr, live.link[:nl], live.pool[:nl])
 
     def matched_projects(self, minute: int, n_projects: int) -> tuple[np.ndarray, bool]:
         """Which projects can get a match now, and whether any Foundation pool is live
@@ -142,8 +181,8 @@ class Pools:
         avail = np.zeros(n_projects, dtype=np.bool_)
         live = _matched_projects(minute, self.open_at, self.close_at, self.remaining,
                                  self.rules, F["mode"], F["project_cap_fen"], self.foundation,
-                                 self.live_global, self.gp_paid, self.live_link,
-                                 self.live_pool, self.link_project, self.link_paid, avail)
+                                 self.live.foundation, self.gp_paid, self.live.link,
+                                 self.live.pool, self.link_project, self.link_paid, avail)
         return avail, live
 
 

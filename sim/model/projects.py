@@ -11,11 +11,26 @@ a fundraising goal (ASSUMPTION: growing with reach; no goals were published).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
-from sim.config import ProjectsConfig
-from sim.policies import FLAG_JOINT_APPEAL, FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG
+from sim.schema import ProjectsConfig
+from sim.codes import FLAG_JOINT_APPEAL, FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG
+from sim.model.result import ProjectLedger
+
+
+class ProjectState(NamedTuple):
+    """The projects' arrays the settlement kernel reads and changes (views of
+    :class:`Projects`)."""
+
+    public: np.ndarray
+    count: np.ndarray
+    foundation_match: np.ndarray
+    enterprise_match: np.ndarray
+    flags: np.ndarray
+    frozen: np.ndarray
+    detections: np.ndarray
 
 
 @dataclass
@@ -41,6 +56,21 @@ class Projects:
     @property
     def n(self) -> int:
         return self.org.shape[0]
+
+    def ledger(self) -> ProjectLedger:
+        """The projects as a finished campaign leaves them (read-only views)."""
+        return ProjectLedger(
+            org=self.org, reach=self.reach, category=self.category,
+            categories=tuple(self.categories), less_developed=self.less_developed,
+            small_org=self.small_org, goal=self.goal, flags=self.flags, n_orgs=self.n_orgs,
+            count=self.count, public=self.public, foundation_match=self.foundation_match,
+            enterprise_match=self.enterprise_match, frozen=self.frozen.astype(bool),
+            detections=self.detections)
+
+    def state(self) -> ProjectState:
+        """The arrays the settlement kernel reads and changes."""
+        return ProjectState(self.public, self.count, self.foundation_match,
+                            self.enterprise_match, self.flags, self.frozen, self.detections)
 
     @classmethod
     def build(cls, cfg: ProjectsConfig, scale: float, rng: np.random.Generator) -> Projects:

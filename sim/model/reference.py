@@ -1,74 +1,23 @@
 """The reference engine: the same campaign, one SimPy event per gift, plain Python.
 
 It replays the gifts (and the non-gift flower events) that a batched run drew, recorded by
-:class:`sim.recorder.MemoryRecorder`, and settles each gift in its own SimPy event through a
-plain-Python reading of the rules in :mod:`sim.policies`, written separately from the
-compiled kernel in :mod:`sim.ledger`. Same gifts in, identical ledger out: a test holds the
-two engines to that. It is slow (about 10^5 gifts a second) and meant for small scales.
+:class:`sim.model.recorder.MemoryRecorder`, and settles each gift in its own SimPy event
+through a plain-Python reading of the rules (:func:`sim.policies.per_gift.offer_one`),
+written separately from the compiled kernel in :mod:`sim.model.settlement`. Same gifts in,
+identical ledger out: a test holds the two engines to that. It is slow (about 10^5 gifts a
+second) and meant for small scales.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.engine import Campaign, Event
-from sim.ledger import BANNED, MATCHED
-from sim.policies import (
-    FLAG_LESS_DEVELOPED,
-    FLAG_SMALL_ORG,
-    MODE_FIXED,
-    MODE_LONGTERM,
-    MODE_NONE,
-    MODE_RANDOM,
-    MODE_TIERED,
-    F,
-)
-from sim.recorder import MemoryRecorder
-
-
-def _draw(u: float, lo: int, hi: int) -> int:
-    return min(hi, lo + int(u * (hi - lo + 1)))
-
-
-def offer_one(rule, amount: int, flowers: int, has_chance: bool, u1, u2, u3, tenure=0,
-              pflags=0):
-    """What a rule offers for one gift before caps and budgets: (match fen, spent a chance)."""
-    r = {name: int(rule[i]) for name, i in F.items()}
-    if r["mode"] == MODE_NONE or amount < r["min_gift_fen"]:
-        return 0, False
-    spent = False
-    match = 0
-    if r["mode"] == MODE_FIXED:
-        match = amount * r["ratio_bp"] // 10_000
-    elif r["mode"] == MODE_TIERED:
-        rate = 0
-        for k in (1, 2, 3):  # the highest tier the gift reaches
-            if (k == 1 or r[f"size{k}_bp"]) and amount >= r[f"size{k}_fen"]:
-                rate = r[f"size{k}_bp"]
-        match = amount * rate // 10_000
-    elif r["mode"] == MODE_LONGTERM:
-        rate = r["lt_bp"] if tenure >= r["lt_years"] else r["ratio_bp"]
-        match = amount * rate // 10_000
-    elif r["mode"] == MODE_RANDOM:
-        p = r["p_ppm"]
-        if r["p_chance_ppm"] >= 0 and has_chance:
-            p, spent = r["p_chance_ppm"], True
-        if u1 * 1_000_000.0 < p:
-            match = amount * _draw(u2, r["frac_lo_bp"], r["frac_hi_bp"]) // 10_000
-    if match > 0:
-        if r["mult_flowers"] and flowers >= r["mult_flowers"]:
-            match *= _draw(u3, r["mult_lo"], r["mult_hi"])
-        else:
-            for tier in ("tier2", "tier1"):
-                if r[f"{tier}_flowers"] and flowers >= r[f"{tier}_flowers"]:
-                    match += match * _draw(u3, r[f"{tier}_lo_bp"], r[f"{tier}_hi_bp"]) // 10_000
-                    break
-        weight = 10_000 + (r["eq_region_bp"] if pflags & FLAG_LESS_DEVELOPED else 0) + \
-            (r["eq_small_bp"] if pflags & FLAG_SMALL_ORG else 0)
-        match = match * weight // 10_000
-        if r["gift_cap_fen"]:
-            match = min(match, r["gift_cap_fen"])
-    return match, spent
+from sim.codes import BANNED, MATCHED, F
+from sim.model.arrivals import FlowerEvents
+from sim.model.campaign import Campaign
+from sim.model.recorder import MemoryRecorder
+from sim.model.result import Event
+from sim.policies.per_gift import offer_one
 
 
 class ReferenceCampaign(Campaign):
@@ -78,17 +27,16 @@ class ReferenceCampaign(Campaign):
         super().__init__(cfg, recorder=None)
         self.recorded = recorded
         n = sum(m[2]["t"].shape[0] for m in recorded.minutes)
-        self.out = {k: np.zeros(n, dtype=np.int64) for k in (
+        self.out = {k: np.zeros(n, dtype=np.int64) for k in (  # each gift's match
             "foundation_match", "enterprise_match", "enterprise_pool")}
 
-    def gift_stream(self):
+    def _minutes(self):
         env = self.env
         i = 0
         for minute, fe, gifts, _ in self.recorded.minutes:
             yield env.timeout(minute - env.now)
-            flowers = self.apply_flower_events(fe["quiz"], fe["steps"], fe["helper"],
-                                               fe["helpee"])
-            self.series["flowers"][minute] += flowers
+            flowers = self.settlement.flower_events(FlowerEvents(**fe))
+            self.series.counts["flowers"][minute] += flowers
             self._minute_gifts = {}  # gifts of each account in this minute (rate limits)
             for k in range(gifts["t"].shape[0]):
                 yield env.timeout(float(gifts["t"][k]) - env.now)
@@ -97,7 +45,7 @@ class ReferenceCampaign(Campaign):
         yield env.timeout(self.cal.n_minutes - env.now)
 
     def _settle_one(self, i: int, g: dict) -> None:
-        d, p, pl, fl = self.donors, self.projects, self.pools, self.flower_rules
+        d, p, pl, fl = self.donors, self.projects, self.pools, self.cfg.scenario.flowers
         donor, proj, amount, t = int(g["donor"]), int(g["project"]), int(g["amount"]), g["t"]
         has_chance = d.chances[donor] > 0
         flowers = int(d.flowers[donor])
@@ -105,12 +53,13 @@ class ReferenceCampaign(Campaign):
         # the platform's checks: rate limit, detection, freezing
         n_now = self._minute_gifts.get(donor, 0) + 1
         self._minute_gifts[donor] = n_now
-        limited = 0 < self.rate_limit < n_now
+        rules = self.settlement.rules
+        limited = 0 < rules.rate_limit < n_now
         if limited:
             d.status[donor] |= BANNED
-        if limited or g["u4"] * 1_000_000.0 < self.detect_ppm[int(d.kind[donor])]:
+        if limited or g["u_detect"] * 1_000_000.0 < rules.detect_ppm[int(d.kind[donor])]:
             p.detections[proj] += 1
-            if 0 < self.freeze_after <= p.detections[proj]:
+            if 0 < rules.freeze_after <= p.detections[proj]:
                 p.frozen[proj] = 1
         eligible = not d.status[donor] & BANNED and not p.frozen[proj]
         gaming = int(d.kind[donor]) > 0
@@ -118,7 +67,8 @@ class ReferenceCampaign(Campaign):
         def pay(pool: int, rule, used_project: int) -> int:
             nonlocal spent_any
             m, spent = offer_one(rule, amount, flowers, has_chance and not spent_any,
-                                 g["u1"], g["u2"], g["u3"], int(d.tenure[donor]),
+                                 g["u_match"], g["u_fraction"], g["u_bonus"],
+                                 int(d.tenure[donor]),
                                  int(p.flags[proj]))
             spent_any = spent_any or spent
             for cap, used in ((rule[F["donor_day_cap_fen"]], d.match_today[donor]),
@@ -172,7 +122,7 @@ class ReferenceCampaign(Campaign):
         if h >= 0 and d.helps_today[h] < fl.max_helps_per_day:
             d.helps_today[h] += 1
             d.chances[h] += fl.chances_per_help_gift
-        s = self.series
+        s = self.series.counts
         m = int(t)
         s["gifts"][m] += 1
         s["public_fen"][m] += amount

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.calendar import MINUTES_PER_DAY, Calendar
-from sim.config import SimConfig
+from sim.model.calendar import MINUTES_PER_DAY, Calendar
+from sim.schema import SimConfig
 
 # figures that do not grow with the scale of the run (counts and money do)
 SCALE_FREE = {"average_gift_yuan", "top10_org_share", "org_gini"}
@@ -96,7 +96,7 @@ def write_report(path, cfg: SimConfig, summary: dict, table: pd.DataFrame,
         lines.append("")
     cal = cfg.scenario.calibration
     lines += ["`fitted` figures were reached by moving the parameter the note names "
-              "(`python -m sim.calibrate`; values in `conf/fit/`"
+              "(`python -m sim.studies.calibrate`; values in `conf/fit/`"
               + (f", fitted {cal.get('date')} on seeds {cal.get('seeds')}" if cal else
                  ", no fit recorded for this scenario") + "). `not fitted` figures are "
               "the model's own output.", "",

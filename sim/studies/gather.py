@@ -1,6 +1,6 @@
 """Gather a finished sweep into one table and the planner's figures.
 
-    python -m uv run python -m sim.gather outputs/sweeps/policy_sweep
+    python -m uv run python -m sim.studies.gather outputs/sweeps/policy_sweep
 
 and, at the end of a multirun, the Hydra callback :class:`GatherCallback` (the
 ``policy_sweep`` experiment sets it). Writes into the sweep directory:
@@ -19,6 +19,7 @@ left out and counted.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import sys
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 from hydra.experimental.callback import Callback
+from scipy import stats
 
 log = logging.getLogger("sim")
 
@@ -132,8 +134,6 @@ def _vs_baseline(df: pd.DataFrame) -> pd.Series:
 
 def comparison(df: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval over seeds of each key metric, for each setting."""
-    from scipy import stats
-
     setting = _setting_columns(df)
     rows = []
     for key, g in df.groupby(setting, sort=False, dropna=False):
@@ -316,8 +316,6 @@ class GatherCallback(Callback):
 
 
 def main(argv: list[str] | None = None) -> None:
-    import argparse
-
     ap = argparse.ArgumentParser(description="Gather a finished sweep directory.")
     ap.add_argument("sweep_dir", type=Path)
     ap.add_argument("--no-figures", action="store_true")

@@ -2,17 +2,18 @@
 
 They are donor records after the honest population, so the settlement kernel treats their
 gifts like any other (and counts the match they get); what counter-measures do to them is
-in :mod:`sim.ledger`.
+in :mod:`sim.model.settlement`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.config import SimConfig
-from sim.donors import KIND_MACHINE, KIND_RING
-from sim.pools import Pools
-from sim.projects import Projects
+from sim.codes import KIND_MACHINE, KIND_RING
+from sim.model.arrivals import Gifts
+from sim.model.pools import Pools
+from sim.model.projects import Projects
+from sim.schema import SimConfig
 
 
 class Gaming:
@@ -20,7 +21,8 @@ class Gaming:
     population, active while a Foundation pool is paying:
 
     - machine accounts, each sending Poisson(``gifts_per_minute``) gifts of ``gift_yuan`` a
-      minute to one project (the 2017 pattern);
+      minute to one project (the 2017 pattern), in the first ``active_minutes`` after each
+      Foundation pool opens (0: whenever a pool is paying);
     - 套捐 rings: an organisation (a small one, drawn by the gaming stream) has
       ``identities`` people each give ``gifts_per_day`` gifts of ``gift_yuan`` a day (over
       600 paying minutes, ASSUMPTION) to one of its projects, and pays them back.
@@ -30,17 +32,23 @@ class Gaming:
 
     RING_MINUTES_PER_DAY = 600.0  # ASSUMPTION: rings work through ten paying hours a day
 
-    def __init__(self, kinds, target, machine_rate, ring_rate, machine_fen, ring_fen):
-        self.kinds = kinds
-        self.target = target  # project of each gaming identity
+    def __init__(self, kinds: np.ndarray, target: np.ndarray, first_id: int,
+                 machine_minutes: np.ndarray, machine_rate: float, ring_rate: float,
+                 machine_fen: int, ring_fen: int):
+        self.kinds = kinds  # KIND_* of each identity
+        self.target = target  # project of each identity
+        self.first_id = first_id  # population id of the first identity
+        self.machine_minutes = machine_minutes  # bool: minutes the machines fire
         self.machine_rate, self.ring_rate = machine_rate, ring_rate
         self.machine_fen, self.ring_fen = machine_fen, ring_fen
-        self.first_id = 0  # set once the honest population is built
         self.n_machines = int((kinds == KIND_MACHINE).sum())
         self.active = kinds.shape[0] > 0
 
     @classmethod
-    def build(cls, cfg: SimConfig, projects: Projects, rng: np.random.Generator) -> Gaming:
+    def build(cls, cfg: SimConfig, projects: Projects, pools: Pools, n_minutes: int,
+              first_id: int, rng: np.random.Generator) -> Gaming:
+        """The identities of ``cfg.gaming`` at ``cfg.scale``, numbered from ``first_id``
+        (the honest population's size), with the projects they aim at and when they act."""
         gm, s = cfg.gaming, cfg.scale
         n_mach = round(gm.machines.accounts * s)
         # at small scales keep at least one ring, with the scaled number of identities
@@ -60,20 +68,17 @@ class Gaming:
             ring_target[r * n_id:(r + 1) * n_id] = rng.choice(own, n_id)
         kinds = np.concatenate([np.full(n_mach, KIND_MACHINE, np.int8),
                                 np.full(n_rings * n_id, KIND_RING, np.int8)])
+        active = gm.machines.active_minutes
+        machine_minutes = np.zeros(n_minutes, dtype=bool)
+        for g in pools.foundation:
+            o, c = int(pools.open_at[g]), int(pools.close_at[g])
+            machine_minutes[o:(c if active == 0 else min(c, o + active))] = True
         return cls(kinds, np.concatenate([mach_target, ring_target]).astype(np.int64),
-                   n_mach * gm.machines.gifts_per_minute,
+                   first_id, machine_minutes, n_mach * gm.machines.gifts_per_minute,
                    n_rings * n_id * gm.rings.gifts_per_day / cls.RING_MINUTES_PER_DAY,
                    round(gm.machines.gift_yuan * 100), round(gm.rings.gift_yuan * 100))
 
-    def set_machine_minutes(self, pools: Pools, n_minutes: int, active: int) -> None:
-        """Machines fire in the first ``active`` minutes after each Foundation pool opens
-        (0: whenever a pool is paying)."""
-        self.machine_minutes = np.zeros(n_minutes, dtype=bool)
-        for g in pools.foundation:
-            o, c = int(pools.open_at[g]), int(pools.close_at[g])
-            self.machine_minutes[o:(c if active == 0 else min(c, o + active))] = True
-
-    def add_gifts(self, gifts: dict, minute: int, rng: np.random.Generator) -> dict:
+    def add_gifts(self, gifts: Gifts, minute: int, rng: np.random.Generator) -> Gifts:
         """The minute's gifts with the gaming gifts merged in, in timestamp order."""
         n_m = rng.poisson(self.machine_rate) if self.machine_minutes[minute] else 0
         n_r = rng.poisson(self.ring_rate)
@@ -86,20 +91,20 @@ class Gaming:
         amount = np.concatenate([np.full(n_m, self.machine_fen, np.int64),
                                  np.full(n_r, self.ring_fen, np.int64)])
         u = rng.random((5, n))
-        extra = {"t": minute + u[4], "donor": self.first_id + local,
-                 "project": self.target[local], "amount": amount,
-                 "helpee": np.full(n, -1, np.int64),
-                 "u1": u[0], "u2": u[1], "u3": u[2], "u4": u[3], "added": np.zeros(n, bool)}
+        extra = Gifts(t=minute + u[4], donor=self.first_id + local,
+                      project=self.target[local], amount=amount,
+                      helpee=np.full(n, -1, np.int64), u_match=u[0], u_fraction=u[1],
+                      u_bonus=u[2], u_detect=u[3], added=np.zeros(n, bool))
         # merge two time-sorted streams in O(n): the gaming gifts' places among the others
-        sub = np.argsort(extra["t"], kind="stable")
-        at = np.searchsorted(gifts["t"], extra["t"][sub], side="right") + np.arange(n)
-        total = gifts["t"].shape[0] + n
+        sub = np.argsort(extra.t, kind="stable")
+        at = np.searchsorted(gifts.t, extra.t[sub], side="right") + np.arange(n)
+        total = gifts.t.shape[0] + n
         is_extra = np.zeros(total, dtype=bool)
         is_extra[at] = True
-        out = {}
-        for k, v in gifts.items():
-            col = np.empty(total, dtype=np.result_type(v, extra[k]))
+        cols = []
+        for v, x in zip(gifts, extra, strict=True):
+            col = np.empty(total, dtype=np.result_type(v, x))
             col[~is_extra] = v
-            col[at] = extra[k][sub]
-            out[k] = col
-        return out
+            col[at] = x[sub]
+            cols.append(col)
+        return Gifts(*cols)

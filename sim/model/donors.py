@@ -1,18 +1,21 @@
-"""Donors: a population held as numpy arrays, and the gifts it makes in a time slice.
+"""Donors: a population held as numpy arrays, the state the settlement changes per donor,
+and the compiled passes over the whole table.
 
 Per-donor state: flowers (小红花), friend-help chances and helps received today, match
 received today (for daily caps), gifts made so far and a status (matched, banned); each is
-a field view of one 16-byte record array, so settling a gift touches one cache line of its
-donor. What the build fixes, a personal gift-size level, the kind (honest or gaming) and
-the tenure, is kept in arrays of its own. Donors are laid out by engagement segment, so
-drawing "a donor of segment s" is one uniform integer.
+a field view of one 16-byte record array (:data:`sim.codes.DONOR_RECORD`), so settling a
+gift touches one cache line of its donor. What the build fixes, a personal gift-size
+level, the kind (honest or gaming) and the tenure, is kept in arrays of its own. Donors are
+laid out by engagement segment, so drawing "a donor of segment s" is one uniform integer.
 
 Response to matching follows ``shared/facts/matching-evidence.md``:
 - *whether*: while the Foundation's matching is live, extra gifts arrive at ``match_uplift``
   times the base rate (Karlan & List 2007: response rate +22%), drawn mostly from the less
-  engaged segments (``match_response``), and a window's opening brings a burst;
+  engaged segments (``match_response``), and a window's opening brings a burst
+  (:mod:`sim.model.arrivals`);
 - *where*: a matched project is (1 + beta) times as likely to be chosen, beta by segment
-  (Fang et al. 2021: warm donors 3x, cold 2x; new donors prefer unmatched projects);
+  (Fang et al. 2021: warm donors 3x, cold 2x; new donors prefer unmatched projects;
+  :mod:`sim.model.choice`);
 - *not how much*: gift size never depends on the match or its ratio.
 """
 
@@ -22,22 +25,20 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
-from sim.config import PopulationConfig
-from sim.ledger import BANNED, MATCHED, reset_daily
+from sim.codes import BANNED, DONOR_RECORD, MATCHED
+from sim.schema import PopulationConfig
 
-# One record per donor of the state the settlement changes, 16 bytes so that four donors
-# share a cache line; what the build fixes (the gift-size level, the kind, the tenure) is
-# kept in arrays of its own. The widths hold because the config is checked for them
-# (sim.config): a daily cap below 2**31 fen, at most 127 helps a day and 32,767 chances.
-DONOR_RECORD = np.dtype({
-    "names": ["match_today", "flowers", "gifts_made", "chances", "helps_today", "status"],
-    "formats": [np.int32, np.int32, np.int32, np.int16, np.int8, np.int8],
-    "offsets": [0, 4, 8, 12, 14, 15],
-    "itemsize": 16,
-})
-# kind: 0 an honest donor, 1 a machine account, 2 a 套捐 ring identity (gaming).
-KIND_HONEST, KIND_MACHINE, KIND_RING = 0, 1, 2
+
+def segment_sizes(cfg: PopulationConfig, scale: float) -> np.ndarray:
+    """The number of honest donors in each engagement segment at ``scale``; their sum is
+    the honest population (gaming identities are numbered after it)."""
+    n = max(len(cfg.segments), round(cfg.donors * scale))
+    shares = np.array([s.share for s in cfg.segments])
+    sizes = np.maximum(1, np.round(shares * n).astype(np.int64))
+    sizes[-1] = max(1, n - sizes[:-1].sum())
+    return sizes
 
 
 @dataclass
@@ -85,16 +86,13 @@ class Donors:
               gaming_kinds: np.ndarray | None = None, with_tenure: bool = True) -> Donors:
         """A population of ``cfg.donors x scale`` donors split into the configured segments,
         followed by one record for each gaming identity (``gaming_kinds``: their kinds)."""
-        n = max(len(cfg.segments), round(cfg.donors * scale))
-        shares = np.array([s.share for s in cfg.segments])
-        sizes = np.maximum(1, np.round(shares * n).astype(np.int64))
-        sizes[-1] = max(1, n - sizes[:-1].sum())
+        sizes = segment_sizes(cfg, scale)
         seg_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         n = int(seg_start[-1])
         rate = np.array([s.rate for s in cfg.segments]) * sizes
         resp = rate * np.array([s.match_response for s in cfg.segments])
         extra = np.zeros(0, dtype=np.int8) if gaming_kinds is None else gaming_kinds
-        if n + extra.shape[0] >= 2**31:  # sim.ledger.batch_rows packs ids in 32 bits
+        if n + extra.shape[0] >= 2**31:  # sim.model.settlement.batch_rows packs ids in 32 bits
             raise ValueError(f"population.donors x scale: {n + extra.shape[0]:,} donors and "
                              "gaming identities; at most 2,147,483,647 are allowed")
         # zeros written, not left to calloc: the table's pages are faulted in here, in one
@@ -149,3 +147,28 @@ class Donors:
 def _cumulative(w: np.ndarray) -> np.ndarray:
     c = np.cumsum(w, dtype=float)
     return c / c[-1]
+
+
+@njit(cache=True, nogil=True)
+def reset_daily(match_today, chances, helps_today):
+    """Zero the daily counters in one pass over the donor records (three ``fill`` calls
+    would stream the 720 MB table three times)."""
+    for i in range(match_today.shape[0]):
+        match_today[i] = 0
+        chances[i] = 0
+        helps_today[i] = 0
+
+
+@njit(cache=True, nogil=True)
+def giving_counts(gifts_made, status, n_honest):
+    """In one pass over the donor records: the records that made a gift, and of the first
+    ``n_honest`` (the honest donors) those that made one and those of them matched."""
+    gave = gave_honest = matched_honest = 0
+    for i in range(gifts_made.shape[0]):
+        if gifts_made[i] > 0:
+            gave += 1
+            if i < n_honest:
+                gave_honest += 1
+                if status[i] & MATCHED:
+                    matched_honest += 1
+    return gave, gave_honest, matched_honest

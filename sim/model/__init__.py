@@ -1,0 +1,1 @@
+"""The model: a giving-day campaign as a SimPy model over arrays (see :mod:`sim.model.campaign`)."""

@@ -1,0 +1,277 @@
+"""The campaign as a SimPy model: build, run, collect.
+
+Build (:meth:`Campaign.__init__`, in this order, each part from its own random stream,
+:mod:`sim.model.streams`): the calendar, the projects, the pools, the gaming identities,
+the donors, then the parts that run them: the choice tables (:mod:`sim.model.choice`), the
+arrivals and the gift stream (:mod:`sim.model.arrivals`), the settlement
+(:mod:`sim.model.settlement`), the post-event windows and the series.
+
+Run (:meth:`Campaign.run`), SimPy processes:
+
+- one per Foundation pool: its tranche is released at ``opens_at`` and its window closes at
+  ``closes_at`` (a post-event pool is then allocated, :mod:`sim.policies.post_event`);
+  enterprise pools are released together at their opening time;
+- the day clock: at each midnight daily counters restart and a progress line is logged;
+- the minutes: every simulated minute one SimPy event refreshes the choice tables if the
+  pools changed, takes the minute's flower events and gifts from the gift stream, credits
+  the flowers, merges in the gaming gifts, settles the gifts in timestamp order and records
+  the minute. A pool's exhaustion is stamped with the exact gift that empties it and
+  announced as a SimPy event at that time.
+
+Collect: :meth:`Campaign.run` returns a frozen :class:`~sim.model.result.CampaignResult`.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import simpy
+
+from sim.checks import year_population
+from sim.codes import MATCHED
+from sim.model.arrivals import Arrivals, GiftStream
+from sim.model.calendar import MINUTES_PER_DAY, Calendar
+from sim.model.choice import Choice
+from sim.model.donors import Donors, giving_counts, segment_sizes
+from sim.model.gaming import Gaming
+from sim.model.pools import Pools
+from sim.model.post_windows import PostWindow
+from sim.model.projects import Projects
+from sim.model.recorder import Recorder
+from sim.model.result import CampaignResult, Event, GivingCounts
+from sim.model.series import MinuteSeries
+from sim.model.settlement import RowNumbering, Settlement, SettleRules, start_kernels
+from sim.model.streams import stream
+from sim.policies.post_event import allocate
+from sim.schema import SimConfig
+
+log = logging.getLogger("sim")
+
+
+class Campaign:
+    """One giving-day campaign: the whole model state and its SimPy processes."""
+
+    def __init__(self, cfg: SimConfig, recorder: Recorder | None = None):
+        # numba's runtime starts on the first kernel call (0.7-0.8 s in a fresh process):
+        # start it now, beside the build, whose large numpy work releases the GIL
+        kernels = threading.Thread(target=start_kernels, name="sim-kernels", daemon=True)
+        kernels.start()
+        self.cfg = cfg
+        sc, s = cfg.scenario, cfg.scale
+        self.cal = Calendar.from_config(sc)
+        pop = year_population(cfg)  # the year's donor base and project count
+        self.projects = Projects.build(pop.projects, s, stream(cfg.seed, "projects"))
+        self.pools = Pools.build(sc, cfg.policy, self.projects, s,
+                                 stream(cfg.seed, "enterprises"), self.cal)
+        self.gaming = Gaming.build(cfg, self.projects, self.pools, self.cal.n_minutes,
+                                   int(segment_sizes(pop, s).sum()), stream(cfg.seed, "gaming"))
+        rules = [*cfg.policy.rules.values(), cfg.policy.foundation]
+        self.donors = Donors.build(pop, s, stream(cfg.seed, "donors"), self.gaming.kinds,
+                                   with_tenure=any(r is not None and r.type == "long_term"
+                                                   for r in rules))
+        assert self.gaming.first_id == self.donors.n
+        pl = self.pools
+        # the Foundation's pools come first, the enterprises' after (Pools.build)
+        n_f = pl.foundation.shape[0]
+        assert (pl.foundation == np.arange(n_f)).all() and pl.is_enterprise[n_f:].all()
+        self.choice = Choice(self.projects.reach, self.donors.attraction, pl)
+        self.arrivals = Arrivals(cfg, self.cal, self.donors, pl)
+        cm, gm = cfg.policy.countermeasures, cfg.gaming
+        fl = sc.flowers
+        self.settlement = Settlement(self.donors, self.projects, pl, fl, SettleRules(
+            fl.per_gift, fl.chances_per_help_gift, fl.max_helps_per_day,
+            cm.rate_limit_per_minute, cm.freeze_after_detections,
+            np.array([gm.false_positive_probability, gm.machines.detect_probability,
+                      gm.rings.detect_probability]) * 1_000_000))
+        self.stream = GiftStream(self.arrivals, self.choice, self.settlement.number,
+                                 RowNumbering(), None)
+        # eligible gifts of the post-event pools' windows (pools sharing a window share them)
+        top_fen = 100 * max(cfg.population.gift_size.max_yuan, gm.machines.gift_yuan,
+                            gm.rings.gift_yuan)
+        self.post_windows = PostWindow.for_pools(pl, self.projects.n,
+                                                 np.int32 if top_fen < 2**31 else np.int64)
+        self.series = MinuteSeries(self.cal.n_minutes, n_f, fl.per_gift,
+                                   self.donors.n if self.gaming.active
+                                   else np.iinfo(np.int64).max)
+        self.events: list[Event] = []
+        self.recorder = recorder
+        self.env = simpy.Environment()
+        self._dirty = True  # the pools changed since the choice tables were refreshed
+        self._released = True  # a pool was released since the live lists were made
+        self.wall_seconds = 0.0
+        kernels.join()
+
+    # ------------------------------------------------------------------ the run
+
+    def run(self, threads: int | None = None) -> CampaignResult:
+        """Run the campaign to its end and return its result.
+
+        ``threads``: 2 makes each minute's gifts on a second thread while the minute before
+        settles (:class:`~sim.model.arrivals.GiftStream`) and sums the settled minutes
+        there, 1 does everything on this one; by default, the environment's
+        ``SIM_THREADS`` if set, else 2 for a large run where this process may use two cores
+        (:func:`threads_to_use`). The results are the same either way."""
+        threads = threads_to_use(threads, self.cfg.scale)
+        t0 = time.perf_counter()
+        executor = ThreadPoolExecutor(1, "sim-ahead") if threads == 2 else None
+        self.stream.executor = self.series.executor = executor
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # the run makes few cyclic objects; collections cost 1-2% of it
+        env, pl = self.env, self.pools
+        for g in pl.foundation:
+            env.process(self._foundation_pool(int(g)))
+        ent = np.flatnonzero(pl.is_enterprise)
+        for t_open in np.unique(pl.open_at[ent]):
+            env.process(self._enterprise_pools(ent[pl.open_at[ent] == t_open]))
+        env.process(self._day_clock(t0))
+        env.process(self._minutes())
+        try:
+            env.run()  # every process ends by itself at the campaign's end
+            self.series.flush()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+            if executor is not None:
+                executor.shutdown(wait=True, cancel_futures=True)
+            self.stream.executor = self.series.executor = None
+        assert env.now == self.cal.n_minutes, env.now
+        self.wall_seconds = time.perf_counter() - t0
+        return self.result()
+
+    def result(self) -> CampaignResult:
+        """The campaign as it stands, frozen (read-only views of its ledgers)."""
+        d = self.donors
+        return CampaignResult(
+            cfg=self.cfg, calendar=self.cal, series=self.series.freeze(),
+            projects=self.projects.ledger(), pools=self.pools.ledger(),
+            donors=GivingCounts(*giving_counts(d.gifts_made, d.status, d.n)),
+            events=tuple(self.events), wall_seconds=self.wall_seconds)
+
+    def _release(self, idx: np.ndarray) -> None:
+        self.pools.remaining[idx] += self.pools.budget[idx]
+        self._dirty = self._released = True
+
+    def _foundation_pool(self, g: int):
+        p = self.pools
+        yield self.env.timeout(p.open_at[g])
+        self._release(np.array([g]))
+        self.events.append(Event(self.env.now, "tranche_released", p.names[g]))
+        yield self.env.timeout(p.close_at[g] - p.open_at[g])
+        self._dirty = True
+        self.events.append(Event(self.env.now, "window_closed", p.names[g]))
+        if g in p.post_rules:
+            self._allocate_post(g)
+            self.events.append(Event(self.env.now, "post_allocated", p.names[g]))
+
+    def _allocate_post(self, g: int) -> None:
+        """Pay a post-event pool over its window's eligible gifts (sim.policies.post_event)."""
+        self.series.flush()  # the window's last minute, counted below
+        p, pr, d = self.pools, self.projects, self.donors
+        win = next(w for w in self.post_windows if g in w.pools)
+        st = win.stats(d.kind, pr)
+        rule = p.post_rules[g]
+        blocked = (pr.frozen > 0) | ~rule.eligible(pr.flags, pr.public)
+        res = allocate(rule, p.rules[g], st, int(p.remaining[g]), pr.flags, blocked)
+        total = int(res.per_project.sum())
+        assert total <= p.remaining[g]
+        p.remaining[g] -= total
+        p.paid[g] += total
+        p.gamed[g] += res.gamed_fen
+        k = int(np.flatnonzero(p.foundation == g)[0])
+        p.gp_paid[k] += res.per_project
+        pr.foundation_match += res.per_project
+        d.status[st.pair_donor[res.matched_pairs]] |= MATCHED
+        self.series.add_post_payment(int(self.env.now) - 1, total, win.open,  # its last minute
+                                     win.counts[:, res.per_project > 0].sum(axis=1))
+        win.done(g)
+        if not win.pools:
+            self.post_windows.remove(win)
+        if p.remaining[g] == 0 and total > 0:
+            p.depleted_at[g] = self.env.now
+
+    def _enterprise_pools(self, idx: np.ndarray):
+        yield self.env.timeout(self.pools.open_at[idx[0]])
+        self._release(idx)
+        self.events.append(Event(self.env.now, "tranche_released", f"enterprises ({len(idx)})"))
+        closes = np.unique(self.pools.close_at[idx])
+        for c in closes:
+            yield self.env.timeout(c - self.env.now)
+            self._dirty = True
+
+    def _day_clock(self, t0: float):
+        for i, day in enumerate(self.cal.days):
+            yield self.env.timeout(MINUTES_PER_DAY)
+            self.donors.new_day()
+            self._dirty = True
+            self.events.append(Event(self.env.now, "day_end", None))
+            self.series.flush()  # the day's last minute
+            if self.cfg.output.progress:
+                sl = slice(i * MINUTES_PER_DAY, (i + 1) * MINUTES_PER_DAY)
+                s = self.series.counts
+                log.info("%s %-6s %9.1f万 gifts %8.3f亿 public %7.3f亿 Foundation match "
+                         "[%.1f s]", day.date, day.kind, s["gifts"][sl].sum() / 1e4,
+                         s["public_fen"][sl].sum() / 1e10,
+                         s["foundation_fen"][sl].sum() / 1e10, time.perf_counter() - t0)
+
+    def _announce_depletion(self, g: int, delay: float):
+        yield self.env.timeout(delay)
+        self.events.append(Event(float(self.pools.depleted_at[g]), "pool_depleted",
+                                 self.pools.names[g]))
+
+    def _minutes(self):
+        """The SimPy process that makes and settles every minute's gifts."""
+        n_minutes = self.cal.n_minutes
+        for m in range(n_minutes):
+            if self._dirty:
+                self.choice.refresh(m, self._released)
+                self._released = self._dirty = False
+            fe, gifts, rows = self.stream.minute(m, n_minutes)
+            flowers = self.settlement.flower_events(fe)
+            if self.gaming.active and self.choice.foundation_live:
+                with_gaming = self.gaming.add_gifts(gifts, m, stream(self.cfg.seed, "gaming", m))
+                if with_gaming is not gifts:  # gaming gifts merged in: numbered again
+                    gifts, rows = with_gaming, None
+            res, changes = self.settlement.settle(gifts, rows)
+            for win in self.post_windows:
+                if win.open <= m < win.close and (self.pools.remaining[win.pools] > 0).any():
+                    win.add(m, gifts, res.ok)
+            if self.recorder is not None:
+                self.recorder.add(m, fe, gifts, res)
+            self.series.record(m, gifts, res, flowers, self.pools)
+            if changes:
+                self._dirty = True
+                dep = self.pools.depleted_at
+                for g in np.flatnonzero((dep >= m) & (dep < m + 1)):
+                    self.env.process(self._announce_depletion(int(g), dep[g] - m))
+            yield self.env.timeout(1)
+
+
+# Below this scale a run's minutes are too small for a second thread: handing a minute to
+# it and back costs tens of microseconds (measured, 2026-11-22, campaign run: scale 0.1
+# ran 1.8-1.9 s on one thread and 2.7-3.0 s on two; 0.5 ran 6.6 s and 6.0 s; full scale
+# 12.7 s and 10.2 s, the benchmark's best of three).
+TWO_THREADS_FROM_SCALE = 0.5
+
+
+def threads_to_use(threads: int | None, scale: float = 1.0) -> int:
+    """The threads a run uses (see :meth:`Campaign.run`): ``threads`` if given, else the
+    environment's ``SIM_THREADS``, else two for a run of at least
+    ``TWO_THREADS_FROM_SCALE`` where this process may use two cores. A bad value is an
+    error naming where it came from."""
+    if threads is None:
+        env = os.environ.get("SIM_THREADS", "")
+        if env not in ("", "1", "2"):
+            raise ValueError(f"SIM_THREADS: {env!r}; allowed values are 1 and 2")
+        if env:
+            return int(env)
+        big = scale >= TWO_THREADS_FROM_SCALE
+        return 2 if big and len(os.sched_getaffinity(0)) >= 2 else 1
+    if threads not in (1, 2):
+        raise ValueError(f"threads: {threads!r}; allowed values are 1 and 2")
+    return threads

@@ -1,0 +1,346 @@
+"""The rules allocated once, when a pool's window closes, over every eligible gift of the
+window (``post_event``; matching-evidence.md section 2), and the allocation that turns
+their claims into whole fen.
+
+- ``breadth``: by the number of distinct donors of each project;
+- ``pro_rata``: bonus per yuan = pool / eligible total, at most ``org_cap_share`` of the pool
+  to one organisation (North Texas Giving Day, GlobalGiving bonus days);
+- ``threshold_prizes``: shares of the pool split equally among projects reaching a number
+  of distinct donors;
+- ``quadratic``: capital-constrained quadratic funding (Buterin, Hitzig & Weyl 2019),
+  project p gets alpha x S_p, S_p = (sum_i sqrt c_ip)^2 - sum_i c_ip, alpha =
+  min(1, B / sum S); ``qf_variant=proportional`` splits B in proportion to (sum sqrt c)^2;
+- ``pairwise_quadratic``: each donor pair's term 2 sqrt(c_i c_j) scaled by
+  M / (M + sqrt(c_i c_j)) (Buterin 2019), bounding what colluding pairs extract.
+
+The engine collects a window's eligible gifts (:mod:`sim.model.post_windows`);
+:func:`window_stats` sums them by (donor, project) pair, the rule gives each project's claim,
+and :func:`allocate` pays whole fen:
+
+- claims that are amounts (quadratic funding's subsidies) are paid at
+  alpha = min(1, B / sum of claims); claims that are weights split the whole pool;
+- equity weights (``equity_region`` / ``equity_small_org``) multiply the claims, a
+  ``project_cap_yuan`` caps what one project gets (the rest stays in the pool), frozen
+  projects get nothing;
+- fen are floored and the remainder handed out by largest remainder (ties by project), so
+  the pool pays exactly the rounded total and never more than it holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from sim.codes import FLAG_JOINT_APPEAL, FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG, MODE_POST, F, fen
+from sim.policies.base import MatchRule
+from sim.schema import ConfigError, RuleConfig
+
+
+@dataclass
+class WindowStats:
+    """A window's eligible gifts summed by (donor, project) pair, and by project."""
+
+    pair_donor: np.ndarray  # int64
+    pair_project: np.ndarray  # int64
+    pair_c: np.ndarray  # float64 yuan the donor gave the project
+    pair_kind: np.ndarray  # int8 the donor's kind (gaming identities > 0)
+    n_donors: np.ndarray  # int64 distinct donors a project
+    sum_c: np.ndarray  # float64 yuan a project
+    sum_sqrt: np.ndarray  # float64 sum over its donors of sqrt(c)
+    org: np.ndarray  # int32 organisation of each project
+    n_orgs: int
+
+
+def window_stats(donor, project, amount_fen, kind, n_projects, org, n_orgs) -> WindowStats:
+    """Sum a window's gifts by (donor, project) pair."""
+    key = donor.astype(np.int64) * n_projects + project
+    order = np.argsort(key)  # a pair's gifts share one donor, so order within it is moot
+    key = key[order]
+    first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if key.size else \
+        np.zeros(0, dtype=np.int64)
+    c_fen = np.add.reduceat(amount_fen[order], first) if key.size else np.zeros(0, np.int64)
+    pk = key[first]
+    pair_project = pk % n_projects
+    pair_c = c_fen / 100.0
+    n_donors = np.bincount(pair_project, minlength=n_projects)
+    return WindowStats(
+        pair_donor=pk // n_projects, pair_project=pair_project, pair_c=pair_c,
+        pair_kind=kind[order][first] if key.size else np.zeros(0, np.int8),
+        n_donors=n_donors,
+        sum_c=np.bincount(pair_project, weights=pair_c, minlength=n_projects),
+        sum_sqrt=np.bincount(pair_project, weights=np.sqrt(pair_c), minlength=n_projects),
+        org=org, n_orgs=n_orgs)
+
+
+MAX_CLASSES = 128  # a project's distinct contributions beyond this are grouped
+
+
+@njit(cache=True)
+def _pairwise(order_project, order_c, starts, m, max_classes):
+    """Per project, sum over unordered donor pairs of 2 sqrt(ci cj) M / (M + sqrt(ci cj)).
+
+    Donors with equal contributions are taken together (pairs are sorted by project, then
+    amount), so a project costs (distinct contributions)^2. A project with more than
+    ``max_classes`` distinct contributions has them grouped into that many classes evenly
+    spaced in log(c), each standing for its members by their mean sqrt(c): a pair term
+    then errs by the class width, under 5% for contributions from 1 yuan to 10万 yuan."""
+    n_p = starts.shape[0] - 1
+    out = np.zeros(n_p)
+    for p in range(n_p):
+        lo, hi = starts[p], starts[p + 1]
+        if hi - lo < 2:
+            continue
+        # distinct values (as sqrt) and their counts
+        root = np.empty(hi - lo)
+        cnts = np.empty(hi - lo)
+        nv = 0
+        for i in range(lo, hi):
+            if nv > 0 and order_c[i] == order_c[i - 1]:
+                cnts[nv - 1] += 1.0
+            else:
+                root[nv] = np.sqrt(order_c[i])
+                cnts[nv] = 1.0
+                nv += 1
+        if nv > max_classes:
+            lmin, lmax = np.log(max(root[0], 1e-9)), np.log(root[nv - 1])
+            width = (lmax - lmin) / max_classes
+            sroot = np.zeros(max_classes)
+            scnt = np.zeros(max_classes)
+            for a in range(nv):
+                b = min(max_classes - 1,
+                        max(0, int((np.log(max(root[a], 1e-9)) - lmin) / width)))
+                sroot[b] += root[a] * cnts[a]
+                scnt[b] += cnts[a]
+            nv = 0
+            for b in range(max_classes):
+                if scnt[b] > 0:
+                    root[nv] = sroot[b] / scnt[b]
+                    cnts[nv] = scnt[b]
+                    nv += 1
+        s = 0.0
+        for a in range(nv):
+            ra, na = root[a], cnts[a]
+            k = ra * ra
+            s += na * (na - 1.0) * k * m / (m + k)  # C(na, 2) pairs x 2 sqrt(c c) x bound
+            for b in range(a + 1, nv):
+                k = ra * root[b]
+                s += na * cnts[b] * 2.0 * k * m / (m + k)
+        out[p] = s
+    return out
+
+
+def pairwise_subsidy(pair_project, pair_c, n_projects: int, m: float) -> np.ndarray:
+    """The pairwise-bounded QF subsidy of each project (yuan)."""
+    order = np.lexsort((pair_c, pair_project))
+    counts = np.bincount(pair_project, minlength=n_projects)
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return _pairwise(pair_project[order], pair_c[order], starts, m, MAX_CLASSES)
+
+
+def whole_fen(ideal_fen: np.ndarray, total: int) -> np.ndarray:
+    """Integers summing to ``total`` from non-negative ideal amounts summing to about it:
+    floors, then one more fen to the largest remainders (ties: lower index first)."""
+    base = np.floor(ideal_fen).astype(np.int64)
+    short = int(total - base.sum())
+    if short > 0:
+        rem = ideal_fen - base
+        top = np.lexsort((np.arange(rem.shape[0]), -rem))[:short]
+        base[top] += 1
+    elif short < 0:  # float rounding the other way: take fen back from the largest floors
+        top = np.argsort(-base, kind="stable")[: -short]
+        base[top] -= 1
+    return base
+
+
+class PostEventRule(MatchRule):
+    """A rule allocated once, when its pool's window closes, over the window's eligible
+    gifts (those the kernel let through: not rate-limited, project not frozen, at least
+    ``min_gift_yuan``). Subclasses give each project's share of the pool and how a
+    project's match is attributed to its donors (for the gaming and matched-donor
+    metrics); :func:`allocate` makes whole fen of them."""
+
+    mode = MODE_POST
+    post_event = True
+
+    def shares(self, st: WindowStats) -> tuple[np.ndarray, bool]:
+        """Each project's claim on the pool (float, >= 0), and whether the claims are
+        amounts in yuan (paid up to the pool: alpha scaling) or only relative weights
+        (the whole pool is split in proportion)."""
+        raise NotImplementedError
+
+    def attribution(self, st) -> np.ndarray:
+        """Each (donor, project) pair's share of its project's match; sums to 1 a project."""
+        return st.pair_c / st.sum_c[st.pair_project]
+
+    def eligible(self, flags: np.ndarray, public_fen: np.ndarray) -> np.ndarray:
+        """The projects this pool may pay (``projects``, ``min_project_public_yuan``:
+        2020's pools for joint appeals and for projects with 100万 of public gifts)."""
+        ok = public_fen >= fen(self.cfg.min_project_public_yuan)
+        if self.cfg.projects == "joint_appeal":
+            ok &= (flags & FLAG_JOINT_APPEAL) > 0
+        return ok
+
+
+class Breadth(PostEventRule):
+    """The pool split by the number of distinct donors of each project."""
+
+    def shares(self, st):
+        return st.n_donors.astype(float), False
+
+    def attribution(self, st):
+        return 1.0 / st.n_donors[st.pair_project]
+
+
+class ProRata(PostEventRule):
+    """Bonus per yuan = pool / eligible total; at most ``org_cap_share`` of the pool to
+    one organisation, the rest shared among the others the same way (water-filling)."""
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        v = cfg.org_cap_share
+        if v is not None and not 0 < v <= 1:
+            raise ConfigError(f"{key}.org_cap_share={v!r} is not allowed: 0 < share <= 1, "
+                              "or null")
+
+    def shares(self, st):
+        w = st.sum_c.copy()
+        cap = self.cfg.org_cap_share
+        if cap is None:
+            return w, False
+        org_w = np.bincount(st.org, weights=w, minlength=st.n_orgs)
+        share = water_fill(org_w, cap)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            within = np.where(org_w[st.org] > 0, w / org_w[st.org], 0.0)
+        return share[st.org] * within, False
+
+
+class ThresholdPrizes(PostEventRule):
+    """``donor_thresholds`` = [[distinct donors, share of the pool], ...]: each share is
+    split equally among the projects that reached that many distinct donors."""
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        t = [list(x) for x in cfg.donor_thresholds]
+        ok = len(t) >= 1 and all(len(x) == 2 and x[0] >= 1 and x[1] >= 0 for x in t)
+        if not ok or abs(sum(x[1] for x in t) - 1) > 1e-9:
+            raise ConfigError(f"{key}.donor_thresholds={t!r} is not allowed: [[donors >= 1, "
+                              "share >= 0], ...] with shares adding up to 1")
+
+    def shares(self, st):
+        w = np.zeros(st.n_donors.shape[0])
+        for threshold, share in self.cfg.donor_thresholds:
+            won = st.n_donors >= threshold
+            if won.any():
+                w[won] += share / won.sum()
+        return w, False
+
+    def attribution(self, st):
+        return 1.0 / st.n_donors[st.pair_project]
+
+
+class Quadratic(PostEventRule):
+    """Capital-constrained quadratic funding. ``qf_variant=alpha``: project p gets
+    alpha x S_p with S_p = (sum sqrt c)^2 - sum c and alpha = min(1, B / sum S), so four
+    gifts of 1 from four donors get 12 and one gift of 4 gets nothing. ``proportional``:
+    B split in proportion to (sum sqrt c)^2, which gives the single gift of 4 a share."""
+
+    VARIANTS = ("alpha", "proportional")
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        if cfg.qf_variant not in cls.VARIANTS:
+            raise ConfigError(f"{key}.qf_variant={cfg.qf_variant!r} is not allowed: one of "
+                              f"{list(cls.VARIANTS)}")
+
+    def shares(self, st):
+        if self.cfg.qf_variant == "proportional":
+            return st.sum_sqrt**2, False
+        return np.maximum(st.sum_sqrt**2 - st.sum_c, 0.0), True
+
+    def attribution(self, st):
+        return np.sqrt(st.pair_c) / st.sum_sqrt[st.pair_project]
+
+
+class PairwiseQuadratic(Quadratic):
+    """Pairwise-bounded QF: S_p = sum over donor pairs i < j of p of
+    2 sqrt(c_i c_j) x M / (M + k_ij), paid at alpha = min(1, B / sum S).
+
+    k_ij is the pair's co-funding sqrt(c_i c_j) on p itself: exact for pairs that share no
+    other project, an under-estimate (so a looser bound) for pairs that co-fund several."""
+
+    @classmethod
+    def check(cls, key: str, cfg: RuleConfig) -> None:
+        super().check(key, cfg)
+        if not cfg.pairwise_m_yuan > 0:
+            raise ConfigError(f"{key}.pairwise_m_yuan={cfg.pairwise_m_yuan!r} is not "
+                              "allowed: M > 0 yuan")
+
+    def shares(self, st):
+        return pairwise_subsidy(st.pair_project, st.pair_c, st.n_donors.shape[0],
+                                float(self.cfg.pairwise_m_yuan)), True
+
+
+def water_fill(w: np.ndarray, cap: float) -> np.ndarray:
+    """Shares of a whole in proportion to ``w``, none above ``cap``; what a capped entry
+    cannot take goes to the others in proportion (if every entry is capped, the rest is
+    left over)."""
+    share = np.zeros_like(w, dtype=float)
+    free = w > 0
+    left = 1.0
+    while free.any() and left > 1e-15:
+        s = left * w[free] / w[free].sum()
+        over = s > cap
+        if not over.any():
+            share[free] += s
+            break
+        idx = np.flatnonzero(free)[over]
+        share[idx] = cap
+        left -= cap * idx.shape[0]
+        free[idx] = False
+    return share
+
+
+@dataclass
+class Allocation:
+    per_project: np.ndarray  # int64 fen
+    gamed_fen: int  # of it, attributed to gaming identities' gifts
+    matched_pairs: np.ndarray  # bool per pair: the pair's project got match
+
+
+def allocate(rule: PostEventRule, row: np.ndarray, st: WindowStats, budget_fen: int,
+             flags: np.ndarray, frozen: np.ndarray) -> Allocation:
+    """Split up to ``budget_fen`` among projects by ``rule``; see the module docstring.
+    ``frozen`` marks the projects that get nothing (match frozen, or not eligible)."""
+    n_p = st.n_donors.shape[0]
+    if budget_fen <= 0 or st.pair_c.size == 0:
+        return Allocation(np.zeros(n_p, np.int64), 0, np.zeros(st.pair_c.size, bool))
+    claim, are_amounts = rule.shares(st)
+    claim = np.asarray(claim, dtype=float).copy()
+    w = np.ones(n_p)
+    w += (flags & FLAG_LESS_DEVELOPED > 0) * row[F["eq_region_bp"]] / 10_000
+    w += (flags & FLAG_SMALL_ORG > 0) * row[F["eq_small_bp"]] / 10_000
+    claim *= w
+    claim[frozen > 0] = 0.0
+    total_claim = claim.sum()
+    if total_claim <= 0:
+        return Allocation(np.zeros(n_p, np.int64), 0, np.zeros(st.pair_c.size, bool))
+    if are_amounts:  # yuan: paid in full if the pool allows, else at alpha
+        ideal = claim * 100.0 * min(1.0, budget_fen / (total_claim * 100.0))
+    else:
+        ideal = claim * (budget_fen / total_claim)
+    cap = row[F["project_cap_fen"]]
+    if cap > 0:
+        ideal = np.minimum(ideal, float(cap))
+    total = min(budget_fen, int(np.floor(ideal.sum() + 1e-6)))
+    paid = whole_fen(ideal, total)
+    if cap > 0:
+        assert (paid <= cap).all()
+    share = rule.attribution(st)
+    gaming = st.pair_kind > 0
+    gamed = float((paid[st.pair_project[gaming]] * share[gaming]).sum())
+    return Allocation(paid, int(round(gamed)), paid[st.pair_project] > 0)

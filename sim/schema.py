@@ -1,0 +1,304 @@
+"""What a config may say: the structured-config schemas, and the error when it says
+something else.
+
+The YAML files under ``conf/`` hold the values; the dataclasses here give them types, so a
+misspelt key fails when Hydra composes the config (:func:`register_configs` puts them in
+Hydra's ConfigStore). :mod:`sim.checks` then checks the values. Imports nothing of ``sim``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+# conf/ sits beside the package in the repository (the project is installed editable)
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be simulated; the message names the key."""
+
+
+def parse_time(key: str, text: str) -> datetime:
+    """An ISO local time ('2021-09-07T10:00'), or a ConfigError naming ``key``."""
+    try:
+        return datetime.fromisoformat(str(text))
+    except ValueError:
+        raise ConfigError(
+            f"{key}={text!r} is not an ISO local time; write it like 2021-09-07T10:00"
+        ) from None
+
+@dataclass
+class SegmentConfig:
+    """A class of donors that share engagement and how they respond to matching."""
+
+    name: str = MISSING
+    share: float = MISSING  # share of the donor population
+    rate: float = MISSING  # relative number of gifts per member
+    match_response: float = MISSING  # relative weight in the gifts that matching adds
+    match_attraction: float = MISSING  # beta: a matched project is (1 + beta)x as likely
+    size_shift: float = 0.0  # added to the log gift size of members
+
+
+@dataclass
+class GiftSizeConfig:
+    mu: float = MISSING  # log-yuan location of an ordinary gift
+    sigma: float = MISSING  # spread of one donor's gifts (log scale)
+    donor_sigma: float = MISSING  # spread of donors' own levels (log scale)
+    one_yuan_share: float = MISSING  # share of gifts that are 1-yuan friend-help gifts
+    max_yuan: int = 200_000
+
+
+@dataclass
+class ProjectsConfig:
+    count: int = MISSING
+    organisations: int = MISSING
+    org_reach_sigma: float = MISSING  # lognormal spread of organisations' reach
+    project_share_concentration: float = MISSING  # Dirichlet alpha within an organisation
+    categories: dict[str, float] = field(default_factory=dict)
+    less_developed_share: float = MISSING
+    # organisations below this quantile of reach count as small (equity measures)
+    small_org_share: float = 0.5
+    # each project's goal: goal_median_yuan x (reach / median reach)**goal_reach_exponent
+    # x lognormal(0, goal_sigma)
+    goal_median_yuan: float = 20000.0
+    goal_reach_exponent: float = 0.7
+    goal_sigma: float = 0.5
+    # share of projects that are joint appeals (联合劝募), which 2020's pools could be
+    # restricted to (ASSUMPTION: the count was not published)
+    joint_appeal_share: float = 0.05
+
+
+@dataclass
+class PopulationConfig:
+    name: str = MISSING
+    donors: int = MISSING
+    segments: list[SegmentConfig] = field(default_factory=list)
+    gift_size: GiftSizeConfig = field(default_factory=GiftSizeConfig)
+    projects: ProjectsConfig = field(default_factory=ProjectsConfig)
+    # years a donor has given before this event: P(tenure >= k) = tenure_q**k, at most 7
+    tenure_q: float = 0.5
+
+
+@dataclass
+class RuleConfig:
+    """How one kind of pool matches a gift. ``type`` picks the policy class."""
+
+    type: str = MISSING
+    ratio: float = 0.0  # fixed_ratio: match = ratio x gift
+    probability: float = 0.0  # random_match: chance that a gift is matched
+    chance_probability: float | None = None  # random_match with a friend-help chance in hand
+    fraction_low: float = 0.0  # random_match: match = U[low, high] x gift
+    fraction_high: float = 0.0
+    min_gift_yuan: float = 1.0
+    gift_cap_yuan: float | None = None
+    donor_daily_cap_yuan: float | None = None
+    project_cap_yuan: float | None = None
+    flower_tiers: list[list[float]] = field(default_factory=list)  # [threshold, low, high]
+    flower_multiplier: list[float] = field(default_factory=list)  # [threshold, low, high]
+    size_tiers: list[list[float]] = field(default_factory=list)  # size_tiers: [min yuan, ratio]
+    long_term_years: int = 0  # long_term: donors with at least this many years of giving ...
+    long_term_ratio: float = 0.0  # ... are matched at this ratio, the others at ``ratio``
+    equity_region: float = 0.0  # match x (1 + this) for projects in less developed regions
+    equity_small_org: float = 0.0  # match x (1 + this) for projects of small organisations
+    # rules allocated when the pool's window closes (breadth, pro_rata, threshold_prizes,
+    # quadratic, pairwise_quadratic)
+    org_cap_share: float | None = None  # pro_rata: at most this share of the pool an org
+    donor_thresholds: list[list[float]] = field(default_factory=list)  # [donors, pool share]
+    qf_variant: str = "alpha"  # quadratic: alpha (capital-constrained) | proportional
+    pairwise_m_yuan: float = 100.0  # pairwise_quadratic: the bound M
+    # which projects a rule allocated at the window's close may pay (2020's split
+    # non-restricted pool): all | joint_appeal; and only projects whose public gifts
+    # reached this much by the close
+    projects: str = "all"
+    min_project_public_yuan: float = 0.0
+
+
+@dataclass
+class CounterConfig:
+    """The platform's counter-measures against gaming (matching-evidence.md section 3)."""
+
+    rate_limit_per_minute: int = 0  # gifts of one account beyond this in a minute: no match
+    freeze_after_detections: int = 0  # a project's match stops after this many detections
+
+
+@dataclass
+class PolicyConfig:
+    name: str = MISSING
+    rules: dict[str, RuleConfig] = field(default_factory=dict)
+    # the rule of every Foundation pool (the pools' own rule names are then not used)
+    foundation: RuleConfig | None = None
+    budget: float | None = None  # yuan: the Foundation's pools scaled to this total
+    tranches: int = 1  # each Foundation pool released in this many equal, evenly spaced parts
+    countermeasures: CounterConfig = field(default_factory=CounterConfig)
+
+
+@dataclass
+class MachineConfig:
+    """Machine donors (2017: accounts giving more than 5 times a minute)."""
+
+    accounts: int = 0  # at full scale
+    gifts_per_minute: float = 6.0  # each, while a Foundation pool is paying ...
+    active_minutes: int = 1  # ... in the first minutes after it opens (0: all the time)
+    gift_yuan: float = 1.0
+    detect_probability: float = 0.0  # per gift, by the platform's risk control
+
+
+@dataclass
+class RingConfig:
+    """套捐 rings: an organisation pays back small gifts from many identities."""
+
+    count: int = 0  # rings (organisations) at full scale
+    identities: int = 200  # per ring
+    gifts_per_day: float = 5.0  # each identity, spread over the paying hours
+    gift_yuan: float = 5.0
+    detect_probability: float = 0.0  # per gift
+
+
+@dataclass
+class GamingConfig:
+    name: str = "none"
+    machines: MachineConfig = field(default_factory=MachineConfig)
+    rings: RingConfig = field(default_factory=RingConfig)
+    false_positive_probability: float = 0.0  # an honest gift flagged, per gift
+
+
+@dataclass
+class DayConfig:
+    date: str = MISSING
+    kind: str = "normal"
+    base_gifts_wan: float = MISSING  # expected gifts without matching, in 万
+    quiz_answers_wan: float = 0.0
+    step_donations_wan: float = 0.0
+    friend_helps_wan: float = 0.0
+    gift_size_shift: float = 0.0
+
+
+@dataclass
+class PoolConfig:
+    name: str = MISSING
+    opens_at: str = MISSING
+    closes_at: str = MISSING
+    budget_yuan: float = MISSING
+    rule: str = MISSING
+    burst_gifts_wan: float = 0.0  # gifts drawn by the window opening, in 万
+    burst_minutes: float = 20.0  # time constant of the opening burst
+
+
+@dataclass
+class EnterpriseConfig:
+    count: int = MISSING
+    budget_median_yuan: float = MISSING
+    budget_sigma: float = MISSING
+    ratios: list[float] = field(default_factory=lambda: [1.0])
+    ratio_weights: list[float] = field(default_factory=lambda: [1.0])
+    gift_cap_yuan: float | None = None
+    projects_per_enterprise: list[int] = field(default_factory=lambda: [1, 1])  # [min, max]
+    reach_exponent: float = 0.5
+    opens_at: str = MISSING
+    closes_at: str = MISSING
+    rule: str = "enterprise"
+
+
+@dataclass
+class FlowerConfig:
+    per_gift: int = 1
+    per_quiz: int = 1
+    per_step_donation: int = 1
+    per_help: int = 1
+    chances_per_help_gift: int = 5
+    chances_per_help: int = 1
+    max_helps_per_day: int = 30
+
+
+@dataclass
+class LevelsConfig:
+    """A year's levels: the per-year inputs that the calibration sets (``conf/fit/``) or
+    that are derived from other years (see each scenario). Behaviour is shared by years."""
+
+    gifts: float = 1.0  # x every day's base gifts and every pool's opening burst
+    gift_size_shift: float = 0.0  # added to population.gift_size.mu (log yuan)
+    theme_gifts: float = 1.0  # x the theme day's base gifts, on top of ``gifts``
+    theme_size_shift: float = 0.0  # added on the theme day, on top of ``gift_size_shift``
+    flower_acts: float = 1.0  # x step donations and friend helps (volumes assumed)
+
+
+@dataclass
+class ReportedFigure:
+    value: float | None = MISSING  # null: not reported (the model predicts it)
+    unit: str = MISSING
+    source: str = MISSING
+    role: str = "not_fitted"
+    note: str = ""
+
+
+@dataclass
+class ScenarioConfig:
+    name: str = MISSING
+    year: int = MISSING
+    campaign_start: str = MISSING
+    campaign_end: str = MISSING
+    days: list[DayConfig] = field(default_factory=list)
+    intraday_profile: list[float] = field(default_factory=list)
+    match_uplift: float = MISSING
+    foundation_pools: list[PoolConfig] = field(default_factory=list)
+    enterprise: EnterpriseConfig = field(default_factory=EnterpriseConfig)
+    flowers: FlowerConfig = field(default_factory=FlowerConfig)
+    theme_day_until: str | None = None  # the theme-day figures are reported up to this time
+    levels: LevelsConfig = field(default_factory=LevelsConfig)
+    # the year's donor base and project landscape (null: the population config's)
+    donors: int | None = None
+    projects: int | None = None  # organisations scale with it
+    # how the fitted values were fitted (python -m sim.studies.calibrate writes it with them)
+    calibration: dict[str, Any] = field(default_factory=dict)
+    reported: dict[str, ReportedFigure] = field(default_factory=dict)
+
+
+@dataclass
+class OutputConfig:
+    figures: bool = True
+    record_gifts: bool = False  # the per-gift ledger, written in chunks to gifts.parquet
+    progress: bool = True
+    # A job whose directory already holds a complete run of the identical config is not
+    # run again (so an interrupted sweep, run again into the same sweep dir, resumes).
+    resume: bool = True
+
+
+@dataclass
+class PerturbConfig:
+    """One numeric parameter multiplied by ``factor`` (the report's sensitivity sweep:
+    ``perturb.key=scenario.match_uplift perturb.factor=1.2``). ``base`` records the value
+    before, and marks the change as made."""
+
+    key: str | None = None
+    factor: float = 1.0
+    base: float | None = None
+
+
+@dataclass
+class SimConfig:
+    seed: int = 2021
+    scale: float = 1.0
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    population: PopulationConfig = field(default_factory=PopulationConfig)
+    gaming: GamingConfig = field(default_factory=GamingConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    perturb: PerturbConfig = field(default_factory=PerturbConfig)
+
+
+def register_configs() -> None:
+    """Register the schemas so the YAML files can name them in their defaults lists."""
+    cs = ConfigStore.instance()
+    cs.store(name="sim_schema", node=SimConfig)
+    cs.store(group="scenario", name="scenario_schema", node=ScenarioConfig)
+    cs.store(group="policy", name="policy_schema", node=PolicyConfig)
+    cs.store(group="population", name="population_schema", node=PopulationConfig)
+    cs.store(group="gaming", name="gaming_schema", node=GamingConfig)
+

@@ -1,0 +1,1 @@
+"""Studies over many runs: sweeps gathered, the reproduction report, the calibration."""
