@@ -49,8 +49,9 @@ def _config(scale: float):
 
     register_configs()
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=[f"scale={scale}", "output.progress=false",
-                                           "output.figures=false"])
+        cfg = compose(
+            "config", overrides=[f"scale={scale}", "output.progress=false", "output.figures=false"]
+        )
     return validate(cfg)
 
 
@@ -73,10 +74,19 @@ def case_engine(arg: tuple[float, int]) -> dict:
     t2 = time.perf_counter()
     s = summary(res, tables(res))
     t3 = time.perf_counter()
-    return {"case": "engine", "scale": scale, "threads": threads,
-            "gifts": s["donation_count"], "build_s": t1 - t0, "run_s": t2 - t1,
-            "tables_s": t3 - t2, "wall_s": t3 - t0, "cpu_s": time.process_time() - cpu0,
-            "peak_gib": _peak_gib(), "minute_gifts": res.series.gifts.tolist()}
+    return {
+        "case": "engine",
+        "scale": scale,
+        "threads": threads,
+        "gifts": s["donation_count"],
+        "build_s": t1 - t0,
+        "run_s": t2 - t1,
+        "tables_s": t3 - t2,
+        "wall_s": t3 - t0,
+        "cpu_s": time.process_time() - cpu0,
+        "peak_gib": _peak_gib(),
+        "minute_gifts": res.series.gifts.tolist(),
+    }
 
 
 def case_reference(scale: float) -> dict:
@@ -92,9 +102,15 @@ def case_reference(scale: float) -> dict:
     assert np.array_equal(batched.projects.public, ref.projects.public)
     assert np.array_equal(batched.pools.paid, ref.pools.paid)
     n = int(batched.series.gifts.sum())
-    return {"case": "reference", "scale": scale, "gifts": n, "batched_run_s":
-            batched.wall_seconds, "run_s": ref.wall_seconds, "wall_s": ref.wall_seconds,
-            "peak_gib": _peak_gib()}
+    return {
+        "case": "reference",
+        "scale": scale,
+        "gifts": n,
+        "batched_run_s": batched.wall_seconds,
+        "run_s": ref.wall_seconds,
+        "wall_s": ref.wall_seconds,
+        "peak_gib": _peak_gib(),
+    }
 
 
 def case_floor(minute_gifts: list[int]) -> dict:
@@ -120,17 +136,26 @@ def case_floor(minute_gifts: list[int]) -> dict:
         project = np.where(x < prob[k], k, alias[k])
         per_project += np.bincount(project, weights=fen, minlength=n_p).astype(np.int64)
     wall = time.perf_counter() - t0
-    return {"case": "floor", "scale": 1.0, "gifts": int(sum(minute_gifts)), "run_s": wall,
-            "wall_s": wall, "peak_gib": _peak_gib()}
+    return {
+        "case": "floor",
+        "scale": 1.0,
+        "gifts": int(sum(minute_gifts)),
+        "run_s": wall,
+        "wall_s": wall,
+        "peak_gib": _peak_gib(),
+    }
 
 
 def _in_subprocess(name: str, arg) -> dict:
     """Run one case in a fresh interpreter; its result comes back as JSON on stdout."""
-    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); "
-            f"from benchmarks.benchmark import case_{name}; "
-            f"print(json.dumps(case_{name}({arg!r})))")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, check=False)
+    code = (
+        f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); "
+        f"from benchmarks.benchmark import case_{name}; "
+        f"print(json.dumps(case_{name}({arg!r})))"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     if res.returncode != 0:
         raise RuntimeError(f"benchmark case {name}({arg}) failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -141,12 +166,14 @@ def _best(name: str, arg, repeat: int) -> dict:
     wall time beside it (this VM's timings vary by a fifth or more from run to run)."""
     runs = [_in_subprocess(name, arg) for _ in range(repeat)]
     best = min(runs, key=lambda r: r["wall_s"])
-    return {**best, "repeats": repeat, "median_wall_s": float(np.median(
-        [r["wall_s"] for r in runs]))}
+    return {
+        **best,
+        "repeats": repeat,
+        "median_wall_s": float(np.median([r["wall_s"] for r in runs])),
+    }
 
 
-def run(scales: list[float], out: Path, reference: bool = True,
-        repeat: int = 3) -> pd.DataFrame:
+def run(scales: list[float], out: Path, reference: bool = True, repeat: int = 3) -> pd.DataFrame:
     """The engine at each scale on one thread (the cost per gift, its linearity and the
     speed-up over the reference engine are per core), the full scale again with the
     second thread a single run uses by default, the floor and the reference engine; every
@@ -160,28 +187,39 @@ def run(scales: list[float], out: Path, reference: bool = True,
     cases = [(s, 1) for s in scales] + [(top, 2)]
     for s, threads in cases:
         r = _best("engine", (s, threads), repeat)
-        print(f"engine scale {s}, {threads} thread(s): {r['gifts']:,} gifts, run "
-              f"{r['run_s']:.2f} s, wall {r['wall_s']:.2f} s (median {r['median_wall_s']:.2f}),"
-              f" peak {r['peak_gib']:.2f} GiB", flush=True)
+        print(
+            f"engine scale {s}, {threads} thread(s): {r['gifts']:,} gifts, run "
+            f"{r['run_s']:.2f} s, wall {r['wall_s']:.2f} s (median {r['median_wall_s']:.2f}),"
+            f" peak {r['peak_gib']:.2f} GiB",
+            flush=True,
+        )
         rows.append(r)
     full = rows[-1]
     (out / "minute_gifts.json").write_text(json.dumps(full["minute_gifts"]))
     floor = _best("floor", full["minute_gifts"], repeat)
     floor["scale"] = full["scale"]
-    print(f"floor: {floor['gifts']:,} gifts in {floor['wall_s']:.2f} s "
-          f"(median {floor['median_wall_s']:.2f})", flush=True)
+    print(
+        f"floor: {floor['gifts']:,} gifts in {floor['wall_s']:.2f} s "
+        f"(median {floor['median_wall_s']:.2f})",
+        flush=True,
+    )
     rows.append(floor)
     if reference:
         for s in REFERENCE_SCALES:
             r = _best("reference", s, repeat)
-            print(f"reference engine at scale {s}: {r['gifts']:,} gifts in "
-                  f"{r['run_s']:.1f} s (batched {r['batched_run_s']:.3f} s)", flush=True)
+            print(
+                f"reference engine at scale {s}: {r['gifts']:,} gifts in "
+                f"{r['run_s']:.1f} s (batched {r['batched_run_s']:.3f} s)",
+                flush=True,
+            )
             rows.append(r)
     df = pd.DataFrame([{k: v for k, v in r.items() if k != "minute_gifts"} for r in rows])
     df["ns_per_gift"] = df.wall_s / df.gifts * 1e9
     df["gifts_per_s"] = df.gifts / df.wall_s
-    df["machine"] = f"{platform.processor() or platform.machine()}, " \
-                    f"{_cores()} cores, Python {platform.python_version()}"
+    df["machine"] = (
+        f"{platform.processor() or platform.machine()}, "
+        f"{_cores()} cores, Python {platform.python_version()}"
+    )
     df.to_csv(out / "benchmark.csv", index=False)
     (out / "benchmark.md").write_text(_markdown(df), encoding="utf-8")
     _figure(df, out / "benchmark.png")
@@ -211,20 +249,27 @@ def verdicts(df: pd.DataFrame) -> dict:
     two = df[(df.case == "engine") & (threads == 2)]
     full = two.iloc[-1] if len(two) else eng.iloc[-1]  # the run as a user runs it
     floor = df[df.case == "floor"].iloc[0]
-    out = {"full_scale": float(full.scale), "full_wall_s": float(full.wall_s),
-           "full_run_s": float(full.run_s), "floor_s": float(floor.wall_s),
-           "floor_multiple": float(full.wall_s / floor.wall_s),
-           "peak_gib": float(max(full.peak_gib, eng.peak_gib.max())),
-           "one_thread_wall_s": float(eng.iloc[-1].wall_s),
-           "one_thread_floor_multiple": float(eng.iloc[-1].wall_s / floor.wall_s)}
+    out = {
+        "full_scale": float(full.scale),
+        "full_wall_s": float(full.wall_s),
+        "full_run_s": float(full.run_s),
+        "floor_s": float(floor.wall_s),
+        "floor_multiple": float(full.wall_s / floor.wall_s),
+        "peak_gib": float(max(full.peak_gib, eng.peak_gib.max())),
+        "one_thread_wall_s": float(eng.iloc[-1].wall_s),
+        "one_thread_floor_multiple": float(eng.iloc[-1].wall_s / floor.wall_s),
+    }
     if len(eng) > 1:  # per core: between the one-thread runs
         slope, fixed = _slope(eng.iloc[-2], eng.iloc[-1])
         out["engine_ns_per_gift"] = slope * 1e9
         out["engine_fixed_s"] = fixed
         # the marginal cost a gift between each pair of neighbouring scales
-        out["marginal_ns"] = [_slope(a, b)[0] * 1e9 for (_, a), (_, b) in
-                              zip(eng.iloc[:-1].iterrows(), eng.iloc[1:].iterrows(),
-                                  strict=True)]
+        out["marginal_ns"] = [
+            _slope(a, b)[0] * 1e9
+            for (_, a), (_, b) in zip(
+                eng.iloc[:-1].iterrows(), eng.iloc[1:].iterrows(), strict=True
+            )
+        ]
     ref = df[df.case == "reference"].sort_values("scale")
     if len(ref) > 1 and "engine_ns_per_gift" in out:
         slope, _ = _slope(ref.iloc[0], ref.iloc[-1])
@@ -241,8 +286,21 @@ def eng_scales(df: pd.DataFrame) -> list[float]:
 
 def _markdown(df: pd.DataFrame) -> str:
     v = verdicts(df)
-    cols = ["case", "scale", "threads", "gifts", "build_s", "run_s", "tables_s", "wall_s",
-            "median_wall_s", "cpu_s", "ns_per_gift", "gifts_per_s", "peak_gib"]
+    cols = [
+        "case",
+        "scale",
+        "threads",
+        "gifts",
+        "build_s",
+        "run_s",
+        "tables_s",
+        "wall_s",
+        "median_wall_s",
+        "cpu_s",
+        "ns_per_gift",
+        "gifts_per_s",
+        "peak_gib",
+    ]
     t = df[[c for c in cols if c in df]].copy()
     lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
     for _, r in t.iterrows():
@@ -250,36 +308,45 @@ def _markdown(df: pd.DataFrame) -> str:
         for c in t.columns:
             x = r[c]
             if isinstance(x, float):
-                cells.append("" if np.isnan(x) else (f"{x:,.0f}" if abs(x) >= 1000 else
-                                                     f"{x:.3g}"))
+                cells.append("" if np.isnan(x) else (f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"))
             else:
                 cells.append(f"{x:,}" if isinstance(x, int | np.integer) else str(x))
         lines.append("| " + " | ".join(cells) + " |")
     ok = lambda b: "met" if b else "NOT met"  # noqa: E731
-    lines += ["", f"Machine: {df.machine.iloc[0]}.", "",
-              f"- full run (scale {v['full_scale']}): {v['full_wall_s']:.1f} s = "
-              f"{v['floor_multiple']:.1f}x the floor of {v['floor_s']:.2f} s "
-              f"(target at most {TARGET_FLOOR_MULTIPLE:g}x: "
-              f"{ok(v['floor_multiple'] <= TARGET_FLOOR_MULTIPLE)}); on one thread "
-              f"{v['one_thread_wall_s']:.1f} s = {v['one_thread_floor_multiple']:.1f}x "
-              "(every case: the best of its repeats)",
-              f"- peak memory {v['peak_gib']:.2f} GiB (target under {TARGET_PEAK_GIB:g} GiB: "
-              f"{ok(v['peak_gib'] < TARGET_PEAK_GIB)})"]
+    lines += [
+        "",
+        f"Machine: {df.machine.iloc[0]}.",
+        "",
+        f"- full run (scale {v['full_scale']}): {v['full_wall_s']:.1f} s = "
+        f"{v['floor_multiple']:.1f}x the floor of {v['floor_s']:.2f} s "
+        f"(target at most {TARGET_FLOOR_MULTIPLE:g}x: "
+        f"{ok(v['floor_multiple'] <= TARGET_FLOOR_MULTIPLE)}); on one thread "
+        f"{v['one_thread_wall_s']:.1f} s = {v['one_thread_floor_multiple']:.1f}x "
+        "(every case: the best of its repeats)",
+        f"- peak memory {v['peak_gib']:.2f} GiB (target under {TARGET_PEAK_GIB:g} GiB: "
+        f"{ok(v['peak_gib'] < TARGET_PEAK_GIB)})",
+    ]
     if "engine_ns_per_gift" in v:
         scales = eng_scales(df)
-        steps = ", ".join(f"{a:g}->{b:g}: {ns:.0f} ns" for a, b, ns in
-                          zip(scales[:-1], scales[1:], v["marginal_ns"], strict=True))
+        steps = ", ".join(
+            f"{a:g}->{b:g}: {ns:.0f} ns"
+            for a, b, ns in zip(scales[:-1], scales[1:], v["marginal_ns"], strict=True)
+        )
         spread = max(v["marginal_ns"]) / min(v["marginal_ns"])
-        lines.append(f"- cost on one thread = {v['engine_fixed_s']:.1f} s + "
-                     f"{v['engine_ns_per_gift']:.0f} ns a gift at full scale; marginal cost a "
-                     f"gift between scales: {steps} "
-                     f"(linear would keep it constant; {spread:.2f}x apart)")
+        lines.append(
+            f"- cost on one thread = {v['engine_fixed_s']:.1f} s + "
+            f"{v['engine_ns_per_gift']:.0f} ns a gift at full scale; marginal cost a "
+            f"gift between scales: {steps} "
+            f"(linear would keep it constant; {spread:.2f}x apart)"
+        )
     if "reference_speedup" in v:
-        lines.append(f"- per gift (marginal, one thread), the reference engine costs "
-                     f"{v['reference_ns_per_gift'] / 1000:.1f} us and the batched engine "
-                     f"{v['engine_ns_per_gift']:.0f} ns: {v['reference_speedup']:.0f}x "
-                     f"(target at least {TARGET_REFERENCE_SPEEDUP:g}x: "
-                     f"{ok(v['reference_speedup'] >= TARGET_REFERENCE_SPEEDUP)})")
+        lines.append(
+            f"- per gift (marginal, one thread), the reference engine costs "
+            f"{v['reference_ns_per_gift'] / 1000:.1f} us and the batched engine "
+            f"{v['engine_ns_per_gift']:.0f} ns: {v['reference_speedup']:.0f}x "
+            f"(target at least {TARGET_REFERENCE_SPEEDUP:g}x: "
+            f"{ok(v['reference_speedup'] >= TARGET_REFERENCE_SPEEDUP)})"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -295,8 +362,9 @@ def _figure(df: pd.DataFrame, path: Path) -> None:
     axes[0].loglog(eng.gifts, eng.wall_s, "o-", label="batched engine, 1 thread (wall)")
     axes[0].loglog(eng.gifts, eng.run_s, "s--", label="batched engine, 1 thread (run)")
     two = df[(df.case == "engine") & (df.threads == 2)]
-    axes[0].loglog(two.gifts, two.wall_s, "D", color="tab:green",
-                   label="batched engine, 2 threads (wall)")
+    axes[0].loglog(
+        two.gifts, two.wall_s, "D", color="tab:green", label="batched engine, 2 threads (wall)"
+    )
     fl = df[df.case == "floor"]
     axes[0].loglog(fl.gifts, fl.wall_s, "k^", label="floor (numpy draws + bincount)")
     lo, hi = eng.gifts.min(), eng.gifts.max()
@@ -304,8 +372,9 @@ def _figure(df: pd.DataFrame, path: Path) -> None:
     axes[0].loglog([lo, hi], [k * lo, k * hi], ":", color="grey", label="linear")
     axes[0].set(xlabel="gifts", ylabel="seconds", title="Cost against gifts, 2021 scenario")
     axes[0].legend(fontsize=8)
-    per = df.assign(label=df.case + " @" + df.scale.astype(str) + np.where(
-        df.threads.fillna(1) == 2, " x2", ""))
+    per = df.assign(
+        label=df.case + " @" + df.scale.astype(str) + np.where(df.threads.fillna(1) == 2, " x2", "")
+    )
     sns.barplot(per, x="label", y="ns_per_gift", ax=axes[1], color="tab:blue")
     axes[1].set_yscale("log")
     axes[1].set(xlabel="", ylabel="ns per gift", title="Cost per gift")
@@ -328,13 +397,27 @@ def sweep_timing(n_runs: int, out: Path, scale: float = 1.0) -> pd.DataFrame:
         d = out / f"sweep-{launcher}-{threads}"
         if d.exists():
             shutil.rmtree(d)
-        cmd = [sys.executable, "-m", "sim", "-m", f"seed={seeds}", f"scale={scale}",
-               "output.figures=false", "output.progress=false", f"hydra.sweep.dir={d}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "sim",
+            "-m",
+            f"seed={seeds}",
+            f"scale={scale}",
+            "output.figures=false",
+            "output.progress=false",
+            f"hydra.sweep.dir={d}",
+        ]
         if launcher == "joblib":
             cmd += ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={_cores()}"]
         t0 = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True,
-                       env={**os.environ, "SIM_THREADS": threads})
+        subprocess.run(
+            cmd,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            env={**os.environ, "SIM_THREADS": threads},
+        )
         wall = time.perf_counter() - t0
         summaries = {}
         for p in sorted(d.glob("*/summary.json")):
@@ -343,11 +426,21 @@ def sweep_timing(n_runs: int, out: Path, scale: float = 1.0) -> pd.DataFrame:
             summaries[p.parent.name] = s
         assert len(summaries) == n_runs, (launcher, len(summaries))
         results[launcher, threads] = summaries
-        rows.append({"launcher": launcher, "threads_a_job": int(threads), "jobs": n_runs,
-                     "scale": scale, "workers": 1 if launcher == "basic" else _cores(),
-                     "wall_s": wall})
-        print(f"sweep of {n_runs} runs at scale {scale}, {launcher}, {threads} thread(s) a "
-              f"job: {wall:.1f} s", flush=True)
+        rows.append(
+            {
+                "launcher": launcher,
+                "threads_a_job": int(threads),
+                "jobs": n_runs,
+                "scale": scale,
+                "workers": 1 if launcher == "basic" else _cores(),
+                "wall_s": wall,
+            }
+        )
+        print(
+            f"sweep of {n_runs} runs at scale {scale}, {launcher}, {threads} thread(s) a "
+            f"job: {wall:.1f} s",
+            flush=True,
+        )
     df = pd.DataFrame(rows)
     one_at_a_time = df[(df.launcher == "basic") & (df.threads_a_job == 1)].wall_s.iloc[0]
     df["speedup_vs_one_thread"] = one_at_a_time / df.wall_s
@@ -362,14 +455,21 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scales", type=float, nargs="*", default=[0.01, 0.1, 1.0])
     ap.add_argument("--out", type=Path, default=ROOT / "outputs" / "benchmark")
-    ap.add_argument("--no-reference", action="store_true",
-                    help="skip the per-gift reference engine (about a minute)")
-    ap.add_argument("--sweep", type=int, default=0, metavar="N",
-                    help="also time a sweep of N full-scale runs, one at a time and with "
-                         "the joblib launcher on every core (8 take about 10 minutes)")
+    ap.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="skip the per-gift reference engine (about a minute)",
+    )
+    ap.add_argument(
+        "--sweep",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time a sweep of N full-scale runs, one at a time and with "
+        "the joblib launcher on every core (8 take about 10 minutes)",
+    )
     ap.add_argument("--sweep-scale", type=float, default=1.0)
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="runs of each case, the best kept")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each case, the best kept")
     a = ap.parse_args(argv)
     if a.scales:
         run(a.scales, a.out, reference=not a.no_reference, repeat=a.repeat)

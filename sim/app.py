@@ -42,9 +42,13 @@ def hydra_main(cfg: DictConfig) -> float:
         log.error("bad config: %s", exc)
         print(f"error: bad config: {exc}", file=sys.stderr)
         sys.exit(2)
-    log.info("raised %.4g亿 (public %.4g亿 from %.4g万 gifts); outputs in %s",
-             summary["total_raised_yuan"] / 1e8, summary["public_donations_yuan"] / 1e8,
-             summary["donation_count"] / 1e4, out)
+    log.info(
+        "raised %.4g亿 (public %.4g亿 from %.4g万 gifts); outputs in %s",
+        summary["total_raised_yuan"] / 1e8,
+        summary["public_donations_yuan"] / 1e8,
+        summary["donation_count"] / 1e4,
+        out,
+    )
     return summary["total_raised_yuan"]
 
 

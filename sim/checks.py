@@ -49,8 +49,7 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
     Takes the composed config and gives it back as a typed :class:`SimConfig` object.
     Raises :class:`ConfigError` with the offending key and the allowed values.
     """
-    if not isinstance(cfg, DictConfig) and cfg.perturb.key is not None \
-            and cfg.perturb.base is None:
+    if not isinstance(cfg, DictConfig) and cfg.perturb.key is not None and cfg.perturb.base is None:
         cfg = OmegaConf.structured(cfg)
     if isinstance(cfg, DictConfig):
         cfg = _perturbed(cfg)
@@ -85,34 +84,58 @@ def check_calendar(sc: ScenarioConfig) -> tuple[datetime, datetime]:
     end = parse_time("scenario.campaign_end", sc.campaign_end)
     need(end > start, "scenario.campaign_end", sc.campaign_end, "a time after campaign_start")
     for key, t in (("scenario.campaign_start", start), ("scenario.campaign_end", end)):
-        need(t.second == 0 and t.microsecond == 0 and t.hour == 0 and t.minute == 0, key,
-             str(t), "midnight (the campaign is made of whole days)")
+        need(
+            t.second == 0 and t.microsecond == 0 and t.hour == 0 and t.minute == 0,
+            key,
+            str(t),
+            "midnight (the campaign is made of whole days)",
+        )
     n_days = (end - start).days
-    need(len(sc.days) == n_days, "scenario.days", f"{len(sc.days)} days",
-         f"one entry per campaign day ({n_days})")
+    need(
+        len(sc.days) == n_days,
+        "scenario.days",
+        f"{len(sc.days)} days",
+        f"one entry per campaign day ({n_days})",
+    )
     for i, day in enumerate(sc.days):
         key = f"scenario.days[{i}]"
         try:
             d = date.fromisoformat(day.date)
         except ValueError:
             raise ConfigError(f"{key}.date={day.date!r} is not an ISO date (2021-09-05)") from None
-        need(d == (start + timedelta(days=i)).date(), f"{key}.date", day.date,
-             f"{(start + timedelta(days=i)).date()} (days in order from campaign_start)")
+        need(
+            d == (start + timedelta(days=i)).date(),
+            f"{key}.date",
+            day.date,
+            f"{(start + timedelta(days=i)).date()} (days in order from campaign_start)",
+        )
         need(day.kind in DAY_KINDS, f"{key}.kind", day.kind, f"one of {list(DAY_KINDS)}")
-        for name in ("base_gifts_wan", "quiz_answers_wan", "step_donations_wan",
-                     "friend_helps_wan"):
+        for name in (
+            "base_gifts_wan",
+            "quiz_answers_wan",
+            "step_donations_wan",
+            "friend_helps_wan",
+        ):
             v = getattr(day, name)
             need(v >= 0, f"{key}.{name}", v, "a number >= 0")
-    need(len(sc.intraday_profile) == 24 and all(w >= 0 for w in sc.intraday_profile)
-         and sum(sc.intraday_profile) > 0, "scenario.intraday_profile",
-         list(sc.intraday_profile), "24 hourly weights >= 0, not all zero")
+    need(
+        len(sc.intraday_profile) == 24
+        and all(w >= 0 for w in sc.intraday_profile)
+        and sum(sc.intraday_profile) > 0,
+        "scenario.intraday_profile",
+        list(sc.intraday_profile),
+        "24 hourly weights >= 0, not all zero",
+    )
     need(sc.match_uplift >= 0, "scenario.match_uplift", sc.match_uplift, "a number >= 0")
     if sc.theme_day_until is not None:
         tu = parse_time("scenario.theme_day_until", sc.theme_day_until)
         themes = [d.date for d in sc.days if d.kind == "theme"]
-        need(len(themes) == 1 and tu.date().isoformat() == themes[0] and start < tu <= end,
-             "scenario.theme_day_until", sc.theme_day_until,
-             f"a time on the one theme day of the campaign (theme days: {themes})")
+        need(
+            len(themes) == 1 and tu.date().isoformat() == themes[0] and start < tu <= end,
+            "scenario.theme_day_until",
+            sc.theme_day_until,
+            f"a time on the one theme day of the campaign (theme days: {themes})",
+        )
     return start, end
 
 
@@ -120,18 +143,38 @@ def check_levels_and_figures(sc: ScenarioConfig) -> None:
     """The year's levels, its donor base and project count, and its reported figures."""
     lv = sc.levels
     for name in ("gifts", "theme_gifts", "flower_acts"):
-        need(getattr(lv, name) >= 0, f"scenario.levels.{name}", getattr(lv, name),
-             "a multiplier >= 0")
+        need(
+            getattr(lv, name) >= 0,
+            f"scenario.levels.{name}",
+            getattr(lv, name),
+            "a multiplier >= 0",
+        )
     for name in ("gift_size_shift", "theme_size_shift"):
-        need(abs(getattr(lv, name)) <= 5, f"scenario.levels.{name}", getattr(lv, name),
-             "a shift of log yuan between -5 and 5")
-    need(sc.donors is None or sc.donors >= 1, "scenario.donors", sc.donors,
-         "a count >= 1, or null for population.donors")
-    need(sc.projects is None or sc.projects >= 1, "scenario.projects", sc.projects,
-         "a count >= 1, or null for population.projects.count")
+        need(
+            abs(getattr(lv, name)) <= 5,
+            f"scenario.levels.{name}",
+            getattr(lv, name),
+            "a shift of log yuan between -5 and 5",
+        )
+    need(
+        sc.donors is None or sc.donors >= 1,
+        "scenario.donors",
+        sc.donors,
+        "a count >= 1, or null for population.donors",
+    )
+    need(
+        sc.projects is None or sc.projects >= 1,
+        "scenario.projects",
+        sc.projects,
+        "a count >= 1, or null for population.projects.count",
+    )
     for k, fig in sc.reported.items():
-        need(fig.role in FIGURE_ROLES, f"scenario.reported.{k}.role", fig.role,
-             f"one of {list(FIGURE_ROLES)}")
+        need(
+            fig.role in FIGURE_ROLES,
+            f"scenario.reported.{k}.role",
+            fig.role,
+            f"one of {list(FIGURE_ROLES)}",
+        )
 
 
 def check_policy(pol: PolicyConfig, sc: ScenarioConfig) -> None:
@@ -146,51 +189,87 @@ def check_policy(pol: PolicyConfig, sc: ScenarioConfig) -> None:
     for key, rule in named:
         need(rule.type in RULE_TYPES, f"{key}.type", rule.type, f"one of {sorted(RULE_TYPES)}")
         RULE_TYPES[rule.type].check(key, rule)
-        need(rule.projects in PROJECT_SETS, f"{key}.projects", rule.projects,
-             f"one of {list(PROJECT_SETS)}")
-        need(rule.min_project_public_yuan >= 0, f"{key}.min_project_public_yuan",
-             rule.min_project_public_yuan, "yuan >= 0")
+        need(
+            rule.projects in PROJECT_SETS,
+            f"{key}.projects",
+            rule.projects,
+            f"one of {list(PROJECT_SETS)}",
+        )
+        need(
+            rule.min_project_public_yuan >= 0,
+            f"{key}.min_project_public_yuan",
+            rule.min_project_public_yuan,
+            "yuan >= 0",
+        )
         if rule.projects != "all" or rule.min_project_public_yuan > 0:
-            need(RULE_TYPES[rule.type].post_event, f"{key}.type", rule.type,
-                 "a rule allocated at the window's close when projects or "
-                 f"min_project_public_yuan restrict it: one of {post}")
-    need(pol.budget is None or pol.budget >= 0, "policy.budget", pol.budget,
-         "a budget >= 0 yuan, or null for the scenario's")
+            need(
+                RULE_TYPES[rule.type].post_event,
+                f"{key}.type",
+                rule.type,
+                "a rule allocated at the window's close when projects or "
+                f"min_project_public_yuan restrict it: one of {post}",
+            )
+    need(
+        pol.budget is None or pol.budget >= 0,
+        "policy.budget",
+        pol.budget,
+        "a budget >= 0 yuan, or null for the scenario's",
+    )
     need(1 <= pol.tranches <= 100, "policy.tranches", pol.tranches, "a whole number 1..100")
     cm = pol.countermeasures
-    need(cm.rate_limit_per_minute >= 0, "policy.countermeasures.rate_limit_per_minute",
-         cm.rate_limit_per_minute, "gifts a minute >= 0 (0: no limit)")
-    need(cm.freeze_after_detections >= 0, "policy.countermeasures.freeze_after_detections",
-         cm.freeze_after_detections, "a count >= 0 (0: never freeze)")
+    need(
+        cm.rate_limit_per_minute >= 0,
+        "policy.countermeasures.rate_limit_per_minute",
+        cm.rate_limit_per_minute,
+        "gifts a minute >= 0 (0: no limit)",
+    )
+    need(
+        cm.freeze_after_detections >= 0,
+        "policy.countermeasures.freeze_after_detections",
+        cm.freeze_after_detections,
+        "a count >= 0 (0: never freeze)",
+    )
     ent_rule = rules.get(sc.enterprise.rule)
     if sc.enterprise.count > 0 and ent_rule is not None:
-        need(not RULE_TYPES[ent_rule.type].post_event,
-             f"policy.rules.{sc.enterprise.rule}.type", ent_rule.type,
-             "a rule settled gift by gift (enterprise pools back set projects): one of "
-             f"{sorted(k for k, c in RULE_TYPES.items() if not c.post_event)}")
+        need(
+            not RULE_TYPES[ent_rule.type].post_event,
+            f"policy.rules.{sc.enterprise.rule}.type",
+            ent_rule.type,
+            "a rule settled gift by gift (enterprise pools back set projects): one of "
+            f"{sorted(k for k, c in RULE_TYPES.items() if not c.post_event)}",
+        )
 
 
 def check_gaming(gm: GamingConfig) -> None:
     """Machine donors and 套捐 rings: counts, rates, gift sizes and detection odds."""
-    for key, v in (("gaming.machines.active_minutes", gm.machines.active_minutes),
-                   ("gaming.machines.accounts", gm.machines.accounts),
-                   ("gaming.rings.count", gm.rings.count),
-                   ("gaming.rings.identities", gm.rings.identities)):
+    for key, v in (
+        ("gaming.machines.active_minutes", gm.machines.active_minutes),
+        ("gaming.machines.accounts", gm.machines.accounts),
+        ("gaming.rings.count", gm.rings.count),
+        ("gaming.rings.identities", gm.rings.identities),
+    ):
         need(v >= 0, key, v, "a count >= 0")
-    for key, v in (("gaming.machines.gifts_per_minute", gm.machines.gifts_per_minute),
-                   ("gaming.rings.gifts_per_day", gm.rings.gifts_per_day)):
-        need(v >= 0, key, v, "a rate >= 0")
-    for key, v in (("gaming.machines.gift_yuan", gm.machines.gift_yuan),
-                   ("gaming.rings.gift_yuan", gm.rings.gift_yuan)):
-        need(v >= 1 and float(v).is_integer(), key, v, "whole yuan >= 1")
-    for key, v in (("gaming.machines.detect_probability", gm.machines.detect_probability),
-                   ("gaming.rings.detect_probability", gm.rings.detect_probability),
-                   ("gaming.false_positive_probability", gm.false_positive_probability)):
-        _check_share(key, v)
+    for key, x in (
+        ("gaming.machines.gifts_per_minute", gm.machines.gifts_per_minute),
+        ("gaming.rings.gifts_per_day", gm.rings.gifts_per_day),
+    ):
+        need(x >= 0, key, x, "a rate >= 0")
+    for key, x in (
+        ("gaming.machines.gift_yuan", gm.machines.gift_yuan),
+        ("gaming.rings.gift_yuan", gm.rings.gift_yuan),
+    ):
+        need(x >= 1 and float(x).is_integer(), key, x, "whole yuan >= 1")
+    for key, x in (
+        ("gaming.machines.detect_probability", gm.machines.detect_probability),
+        ("gaming.rings.detect_probability", gm.rings.detect_probability),
+        ("gaming.false_positive_probability", gm.false_positive_probability),
+    ):
+        _check_share(key, x)
 
 
-def check_foundation_pools(sc: ScenarioConfig, pol: PolicyConfig, start: datetime,
-                           end: datetime) -> None:
+def check_foundation_pools(
+    sc: ScenarioConfig, pol: PolicyConfig, start: datetime, end: datetime
+) -> None:
     """The Foundation's pools: distinct names, windows inside the campaign, budgets, the
     rule each names and its opening burst."""
     names = set()
@@ -199,49 +278,83 @@ def check_foundation_pools(sc: ScenarioConfig, pol: PolicyConfig, start: datetim
         need(pool.name not in names, f"{key}.name", pool.name, "a name no other pool has")
         names.add(pool.name)
         _check_window(key, pool.opens_at, pool.closes_at, start, end)
-        need(pool.budget_yuan >= 0, f"{key}.budget_yuan", pool.budget_yuan,
-             "a budget >= 0 yuan")
-        need(pool.rule in pol.rules, f"{key}.rule", pool.rule,
-             f"a rule of the policy: one of {sorted(pol.rules)}")
+        need(pool.budget_yuan >= 0, f"{key}.budget_yuan", pool.budget_yuan, "a budget >= 0 yuan")
+        need(
+            pol.foundation is not None or pool.rule in pol.rules,
+            f"{key}.rule",
+            pool.rule,
+            f"a rule of the policy: one of {sorted(pol.rules)}",
+        )
         need(pool.burst_gifts_wan >= 0, f"{key}.burst_gifts_wan", pool.burst_gifts_wan, ">= 0")
         need(pool.burst_minutes > 0, f"{key}.burst_minutes", pool.burst_minutes, "> 0")
 
 
-def check_enterprise(sc: ScenarioConfig, pol: PolicyConfig, start: datetime,
-                     end: datetime) -> None:
+def check_enterprise(sc: ScenarioConfig, pol: PolicyConfig, start: datetime, end: datetime) -> None:
     """The enterprises' pools: count, budgets, ratios, projects backed, window and rule."""
     ent = sc.enterprise
     need(ent.count >= 0, "scenario.enterprise.count", ent.count, "a count >= 0")
-    need(ent.budget_median_yuan >= 0, "scenario.enterprise.budget_median_yuan",
-         ent.budget_median_yuan, "a budget >= 0 yuan")
+    need(
+        ent.budget_median_yuan >= 0,
+        "scenario.enterprise.budget_median_yuan",
+        ent.budget_median_yuan,
+        "a budget >= 0 yuan",
+    )
     need(ent.budget_sigma >= 0, "scenario.enterprise.budget_sigma", ent.budget_sigma, ">= 0")
-    need(len(ent.ratios) == len(ent.ratio_weights) and len(ent.ratios) > 0
-         and all(r >= 0 for r in ent.ratios) and all(w >= 0 for w in ent.ratio_weights)
-         and sum(ent.ratio_weights) > 0, "scenario.enterprise.ratios",
-         list(ent.ratios), "ratios >= 0 with as many weights >= 0 (ratio_weights)")
+    need(
+        len(ent.ratios) == len(ent.ratio_weights)
+        and len(ent.ratios) > 0
+        and all(r >= 0 for r in ent.ratios)
+        and all(w >= 0 for w in ent.ratio_weights)
+        and sum(ent.ratio_weights) > 0,
+        "scenario.enterprise.ratios",
+        list(ent.ratios),
+        "ratios >= 0 with as many weights >= 0 (ratio_weights)",
+    )
     ppe = list(ent.projects_per_enterprise)
-    need(len(ppe) == 2 and 1 <= ppe[0] <= ppe[1] <= 1000,
-         "scenario.enterprise.projects_per_enterprise", ppe,
-         "[min, max] with 1 <= min <= max <= 1000")
+    need(
+        len(ppe) == 2 and 1 <= ppe[0] <= ppe[1] <= 1000,
+        "scenario.enterprise.projects_per_enterprise",
+        ppe,
+        "[min, max] with 1 <= min <= max <= 1000",
+    )
     if ent.count > 0:
         _check_window("scenario.enterprise", ent.opens_at, ent.closes_at, start, end)
-        need(ent.rule in pol.rules, "scenario.enterprise.rule", ent.rule,
-             f"a rule of the policy: one of {sorted(pol.rules)}")
+        need(
+            ent.rule in pol.rules,
+            "scenario.enterprise.rule",
+            ent.rule,
+            f"a rule of the policy: one of {sorted(pol.rules)}",
+        )
 
 
 def check_flowers(fl: FlowerConfig) -> None:
     """Flowers and friend-help chances, within the donor record's narrow counters."""
-    for name in ("per_gift", "per_quiz", "per_step_donation", "per_help",
-                 "chances_per_help_gift", "chances_per_help", "max_helps_per_day"):
+    for name in (
+        "per_gift",
+        "per_quiz",
+        "per_step_donation",
+        "per_help",
+        "chances_per_help_gift",
+        "chances_per_help",
+        "max_helps_per_day",
+    ):
         v = getattr(fl, name)
         need(0 <= v <= 1000, f"scenario.flowers.{name}", v, "a whole number from 0 to 1000")
     # a donor record keeps today's helps in 8 bits and chances in 16 (sim.codes)
-    need(fl.max_helps_per_day <= 127, "scenario.flowers.max_helps_per_day",
-         fl.max_helps_per_day, "a whole number from 0 to 127")
+    need(
+        fl.max_helps_per_day <= 127,
+        "scenario.flowers.max_helps_per_day",
+        fl.max_helps_per_day,
+        "a whole number from 0 to 127",
+    )
     most = fl.max_helps_per_day * max(fl.chances_per_help, fl.chances_per_help_gift)
-    need(most <= 32767, "scenario.flowers.chances_per_help_gift", fl.chances_per_help_gift,
-         "at most 32767 chances a day: max_helps_per_day x the larger of chances_per_help "
-         f"and chances_per_help_gift, here {most}")
+    need(
+        most <= 32767,
+        "scenario.flowers.chances_per_help_gift",
+        fl.chances_per_help_gift,
+        "at most 32767 chances a day: max_helps_per_day x the larger of chances_per_help "
+        f"and chances_per_help_gift, here {most}",
+    )
 
 
 def check_population(pop: PopulationConfig) -> None:
@@ -253,10 +366,18 @@ def check_population(pop: PopulationConfig) -> None:
         need(seg.share > 0, f"{key}.share", seg.share, "> 0")
         need(seg.rate >= 0, f"{key}.rate", seg.rate, ">= 0")
         need(seg.match_response >= 0, f"{key}.match_response", seg.match_response, ">= 0")
-        need(seg.match_attraction > -1, f"{key}.match_attraction", seg.match_attraction,
-             "> -1 (a matched project can be less attractive, never impossible)")
-    need(abs(sum(s.share for s in pop.segments) - 1) < 1e-6, "population.segments[].share",
-         [s.share for s in pop.segments], "shares that add up to 1")
+        need(
+            seg.match_attraction > -1,
+            f"{key}.match_attraction",
+            seg.match_attraction,
+            "> -1 (a matched project can be less attractive, never impossible)",
+        )
+    need(
+        abs(sum(s.share for s in pop.segments) - 1) < 1e-6,
+        "population.segments[].share",
+        [s.share for s in pop.segments],
+        "shares that add up to 1",
+    )
     gs = pop.gift_size
     need(gs.sigma >= 0, "population.gift_size.sigma", gs.sigma, ">= 0")
     need(gs.donor_sigma >= 0, "population.gift_size.donor_sigma", gs.donor_sigma, ">= 0")
@@ -264,20 +385,36 @@ def check_population(pop: PopulationConfig) -> None:
     need(gs.max_yuan >= 1, "population.gift_size.max_yuan", gs.max_yuan, ">= 1")
     pr = pop.projects
     need(pr.organisations >= 1, "population.projects.organisations", pr.organisations, ">= 1")
-    need(pr.count >= pr.organisations, "population.projects.count", pr.count,
-         f">= the number of organisations ({pr.organisations})")
-    need(pr.org_reach_sigma >= 0, "population.projects.org_reach_sigma", pr.org_reach_sigma,
-         ">= 0")
-    need(pr.project_share_concentration > 0, "population.projects.project_share_concentration",
-         pr.project_share_concentration, "> 0")
-    need(len(pr.categories) > 0 and all(v >= 0 for v in pr.categories.values())
-         and sum(pr.categories.values()) > 0, "population.projects.categories",
-         dict(pr.categories), "shares >= 0, not all zero")
+    need(
+        pr.count >= pr.organisations,
+        "population.projects.count",
+        pr.count,
+        f">= the number of organisations ({pr.organisations})",
+    )
+    need(pr.org_reach_sigma >= 0, "population.projects.org_reach_sigma", pr.org_reach_sigma, ">= 0")
+    need(
+        pr.project_share_concentration > 0,
+        "population.projects.project_share_concentration",
+        pr.project_share_concentration,
+        "> 0",
+    )
+    need(
+        len(pr.categories) > 0
+        and all(v >= 0 for v in pr.categories.values())
+        and sum(pr.categories.values()) > 0,
+        "population.projects.categories",
+        dict(pr.categories),
+        "shares >= 0, not all zero",
+    )
     _check_share("population.projects.less_developed_share", pr.less_developed_share)
     _check_share("population.projects.small_org_share", pr.small_org_share)
     _check_share("population.projects.joint_appeal_share", pr.joint_appeal_share)
-    need(pr.goal_median_yuan > 0, "population.projects.goal_median_yuan", pr.goal_median_yuan,
-         "> 0 yuan")
+    need(
+        pr.goal_median_yuan > 0,
+        "population.projects.goal_median_yuan",
+        pr.goal_median_yuan,
+        "> 0 yuan",
+    )
     need(pr.goal_sigma >= 0, "population.projects.goal_sigma", pr.goal_sigma, ">= 0")
     need(0 <= pop.tenure_q < 1, "population.tenure_q", pop.tenure_q, "0 <= tenure_q < 1")
 
@@ -289,9 +426,12 @@ def _perturbed(cfg: DictConfig) -> DictConfig:
         return cfg
     key = pt.key
     v = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
-    need(not key.startswith("perturb") and isinstance(v, int | float)
-         and not isinstance(v, bool), "perturb.key", key,
-         "the dotted key of a numeric value of the config, e.g. scenario.match_uplift")
+    need(
+        not key.startswith("perturb") and isinstance(v, int | float) and not isinstance(v, bool),
+        "perturb.key",
+        key,
+        "the dotted key of a numeric value of the config, e.g. scenario.match_uplift",
+    )
     need(pt.factor >= 0, "perturb.factor", pt.factor, "a factor >= 0")
     cfg = cfg.copy()
     new = v * pt.factor
@@ -319,7 +459,15 @@ def _check_window(key: str, opens: str, closes: str, start: datetime, end: datet
     c = parse_time(f"{key}.closes_at", closes)
     for k, t in ((f"{key}.opens_at", o), (f"{key}.closes_at", c)):
         need(t.second == 0 and t.microsecond == 0, k, str(t), "a time on the whole minute")
-    need(start <= o < end, f"{key}.opens_at", opens,
-         f"a time inside the campaign [{start.isoformat()}, {end.isoformat()})")
-    need(o < c <= end, f"{key}.closes_at", closes,
-         f"a time after opens_at and no later than the campaign's end {end.isoformat()}")
+    need(
+        start <= o < end,
+        f"{key}.opens_at",
+        opens,
+        f"a time inside the campaign [{start.isoformat()}, {end.isoformat()})",
+    )
+    need(
+        o < c <= end,
+        f"{key}.closes_at",
+        closes,
+        f"a time after opens_at and no later than the campaign's end {end.isoformat()}",
+    )

@@ -29,12 +29,25 @@ RULE_FIELDS = (
     "gift_cap_fen",  # 0: no cap
     "donor_day_cap_fen",  # 0: no cap
     "project_cap_fen",  # 0: no cap
-    "tier1_flowers", "tier1_lo_bp", "tier1_hi_bp",  # 0 flowers: tier unused
-    "tier2_flowers", "tier2_lo_bp", "tier2_hi_bp",
-    "mult_flowers", "mult_lo", "mult_hi",  # 0 flowers: no multiplier
-    "size1_fen", "size1_bp", "size2_fen", "size2_bp", "size3_fen", "size3_bp",  # size tiers
-    "lt_years", "lt_bp",  # long-term donors: tenure >= lt_years get lt_bp
-    "eq_region_bp", "eq_small_bp",  # equity: extra match for flagged projects
+    "tier1_flowers",
+    "tier1_lo_bp",
+    "tier1_hi_bp",  # 0 flowers: tier unused
+    "tier2_flowers",
+    "tier2_lo_bp",
+    "tier2_hi_bp",
+    "mult_flowers",
+    "mult_lo",
+    "mult_hi",  # 0 flowers: no multiplier
+    "size1_fen",
+    "size1_bp",
+    "size2_fen",
+    "size2_bp",
+    "size3_fen",
+    "size3_bp",  # size tiers
+    "lt_years",
+    "lt_bp",  # long-term donors: tenure >= lt_years get lt_bp
+    "eq_region_bp",
+    "eq_small_bp",  # equity: extra match for flagged projects
 )
 F = {name: i for i, name in enumerate(RULE_FIELDS)}
 N_FIELDS = len(RULE_FIELDS)
@@ -52,12 +65,14 @@ FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG, FLAG_JOINT_APPEAL = 1, 2, 4
 # share a cache line; what the build fixes (the gift-size level, the kind, the tenure) is
 # kept in arrays of its own. The widths hold because the config is checked for them
 # (sim.checks): a daily cap below 2**31 fen, at most 127 helps a day and 32,767 chances.
-DONOR_RECORD = np.dtype({
-    "names": ["match_today", "flowers", "gifts_made", "chances", "helps_today", "status"],
-    "formats": [np.int32, np.int32, np.int32, np.int16, np.int8, np.int8],
-    "offsets": [0, 4, 8, 12, 14, 15],
-    "itemsize": 16,
-})
+DONOR_RECORD = np.dtype(
+    {
+        "names": ["match_today", "flowers", "gifts_made", "chances", "helps_today", "status"],
+        "formats": [np.int32, np.int32, np.int32, np.int16, np.int8, np.int8],
+        "offsets": [0, 4, 8, 12, 14, 15],
+        "itemsize": 16,
+    }
+)
 # bits of a record's ``status``
 MATCHED = 1  # a gift of the donor got match
 BANNED = 2  # the account broke the rate limit: no more match for the event

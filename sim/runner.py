@@ -36,9 +36,14 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def _status(out: Path, status: str, **extra) -> None:
-    _write_atomic(out / "status.json", json.dumps(
-        {"status": status, "at": datetime.now(UTC).isoformat(timespec="seconds"),
-         **extra}, indent=1) + "\n")
+    _write_atomic(
+        out / "status.json",
+        json.dumps(
+            {"status": status, "at": datetime.now(UTC).isoformat(timespec="seconds"), **extra},
+            indent=1,
+        )
+        + "\n",
+    )
 
 
 def finished_summary(out: Path, config_yaml: str) -> dict | None:
@@ -100,15 +105,15 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
 
             figures = all_figures(t, summary, out)
         write_report(out / "report.md", obj, summary, comparison, figures)
-        _write_atomic(out / "summary.json",
-                      json.dumps(summary, indent=1, ensure_ascii=False) + "\n")
+        _write_atomic(
+            out / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n"
+        )
         _status(out, "complete", wall_seconds=summary["wall_seconds"])
         return summary
     except BaseException as exc:
         if recorder is not None:
             recorder.close(ok=False)
         (out / "summary.json").unlink(missing_ok=True)
-        (out / "error.txt").write_text("".join(traceback.format_exception(exc)),
-                                       encoding="utf-8")
+        (out / "error.txt").write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
         _status(out, "failed", error=f"{type(exc).__name__}: {exc}")
         raise

@@ -16,7 +16,6 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-
 # conf/ sits beside the package in the repository (the project is installed editable)
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
@@ -33,6 +32,7 @@ def parse_time(key: str, text: str) -> datetime:
         raise ConfigError(
             f"{key}={text!r} is not an ISO local time; write it like 2021-09-07T10:00"
         ) from None
+
 
 @dataclass
 class SegmentConfig:
@@ -301,4 +301,3 @@ def register_configs() -> None:
     cs.store(group="policy", name="policy_schema", node=PolicyConfig)
     cs.store(group="population", name="population_schema", node=PopulationConfig)
     cs.store(group="gaming", name="gaming_schema", node=GamingConfig)
-

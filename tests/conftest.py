@@ -1,4 +1,10 @@
-"""Shared helpers: compose the real Hydra config and run small campaigns."""
+"""Shared helpers: compose the real Hydra config and run small campaigns.
+
+The tests come in three tiers, a folder each, marked by it: ``unit`` (pieces on their own,
+in seconds), ``model`` (tiny campaigns: behaviour, conservation, determinism, the golden
+baselines) and ``e2e`` (commands, files, sweeps, the docs' examples). ``pytest tests/unit``
+or ``pytest -m unit`` runs one tier; checks of a full-scale run are also marked ``slow``.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,13 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hypothesis import settings
 
+from sim.checks import validate
 from sim.model.campaign import Campaign
 from sim.model.recorder import MemoryRecorder
-
-from sim.checks import validate
 from sim.schema import SimConfig, register_configs
 
 CONF = str(Path(__file__).resolve().parent.parent / "conf")
+TIERS = ("unit", "model", "e2e")
 TINY = 0.002  # 0.2% of 2021: about 14万 gifts, 20 projects, 25 enterprises
 
 register_configs()
@@ -35,8 +41,9 @@ def compose_cfg(*overrides: str):
 
 def tiny_cfg(*overrides: str, scale: float = TINY) -> SimConfig:
     """A validated, typed config at a tiny scale, quiet."""
-    return validate(compose_cfg(f"scale={scale}", "output.progress=false",
-                                "output.figures=false", *overrides))
+    return validate(
+        compose_cfg(f"scale={scale}", "output.progress=false", "output.figures=false", *overrides)
+    )
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +52,11 @@ def tiny_run():
     rec = MemoryRecorder()
     campaign = Campaign(tiny_cfg(), rec)
     return campaign.run(), rec, campaign
+
+
+def pytest_collection_modifyitems(items):
+    """Mark each test with its tier, the folder it is in."""
+    for item in items:
+        tier = Path(str(item.fspath)).parent.name
+        if tier in TIERS:
+            item.add_marker(getattr(pytest.mark, tier))

@@ -31,7 +31,6 @@ from sim.model.pools import Pools
 from sim.model.streams import stream
 from sim.schema import SimConfig
 
-
 _MODE = F["mode"]
 
 
@@ -123,9 +122,8 @@ def make_gifts(minute, draws, p_added, crowd, choice, out):
     operation for operation."""
     u_added, u_pick, spacings, u_one, z, u_help, u_project = draws
     t, donor, project, amount, helpee, added = out
-    mixes, seg_start, level = crowd.mixes, crowd.seg_start, crowd.level
-    alias_prob, alias, n_projects = choice.prob, choice.alias, choice.n_projects
-    one_share, sigma, max_yuan = crowd.one_share, crowd.sigma, crowd.max_yuan
+    one_share, mixes, seg_start, level, size_shift, sigma, max_yuan = crowd  # Crowd's order
+    alias_prob, alias, n_projects = choice  # ChoiceTable's order
     n = u_added.shape[0]
     total = 0.0
     for i in range(n + 1):
@@ -143,7 +141,7 @@ def make_gifts(minute, draws, p_added, crowd, choice, out):
     lv = np.empty(n, dtype=np.float32)
     for i in range(n):
         lv[i] = level[donor[i]]
-    shift32 = np.float32(crowd.size_shift)
+    shift32 = np.float32(size_shift)
     j = 0
     for i in range(n):
         if u_one[i] < one_share:
@@ -180,16 +178,19 @@ def draw_minute_kernel(rng, minute, rates, crowd, choice):
     then the gifts (Poisson at ``rates.base + rates.extra``) and their numbers, block by
     block, made into gifts by :func:`make_gifts`. Returns (quiz, steps, helper, helped, t,
     donor, project, amount, helpee, added, u) with ``u`` the four uniforms a gift's
-    settlement uses (match, fraction, bonus, detection), one row each."""
-    mix, seg_start = crowd.mixes[0], crowd.seg_start
-    u = rng.random((2, rng.poisson(rates.quiz)))
+    settlement uses (match, fraction, bonus, detection), one row each. The groups are plain
+    tuples in the orders of :class:`Rates`, :class:`Crowd` and
+    :class:`~sim.model.choice.ChoiceTable` (see :mod:`sim.model.settlement` on why)."""
+    lam_quiz, lam_steps, lam_help, lam_base, lam_extra = rates
+    one_share, mixes, seg_start = crowd[0], crowd[1], crowd[2]
+    mix = mixes[0]
+    u = rng.random((2, rng.poisson(lam_quiz)))
     quiz = pick_members(u[0], u[1], mix, seg_start)
-    u = rng.random((2, rng.poisson(rates.steps)))
+    u = rng.random((2, rng.poisson(lam_steps)))
     steps = pick_members(u[0], u[1], mix, seg_start)
-    u = rng.random((4, rng.poisson(rates.help)))
+    u = rng.random((4, rng.poisson(lam_help)))
     helper = pick_members(u[0], u[1], mix, seg_start)
     helped = pick_members(u[2], u[3], mix, seg_start)
-    lam_base, lam_extra = rates.base, rates.extra
     n = rng.poisson(lam_base + lam_extra)
     u_added_pick = rng.random((3, n))
     spacings = rng.standard_exponential(n + 1)
@@ -197,7 +198,7 @@ def draw_minute_kernel(rng, minute, rates, crowd, choice):
     z = rng.standard_normal(n)
     n_one = 0
     for i in range(n):
-        if u_one[i] < crowd.one_share:
+        if u_one[i] < one_share:
             n_one += 1
     u_help = rng.random((2, n_one))
     u_rest = rng.random((5, n))
@@ -208,9 +209,14 @@ def draw_minute_kernel(rng, minute, rates, crowd, choice):
     helpee = np.empty(n, dtype=np.int64)
     added = np.empty(n, dtype=np.bool_)
     p_added = lam_extra / (lam_base + lam_extra) if n else 0.0
-    make_gifts(minute, (u_added_pick[0], u_added_pick[1:], spacings, u_one, z, u_help,
-                        u_rest[0]), p_added, crowd, choice,
-               (t, donor, project, amount, helpee, added))
+    make_gifts(
+        minute,
+        (u_added_pick[0], u_added_pick[1:], spacings, u_one, z, u_help, u_rest[0]),
+        p_added,
+        crowd,
+        choice,
+        (t, donor, project, amount, helpee, added),
+    )
     return quiz, steps, helper, helped, t, donor, project, amount, helpee, added, u_rest[1:]
 
 
@@ -221,6 +227,7 @@ class Arrivals:
         self.seed, self.scale, self.uplift = cfg.seed, cfg.scale, cfg.scenario.match_uplift
         self.cal, self.donors, self.pools = cal, donors, pools
         self.burst_pools = [int(g) for g in pools.foundation if pools.burst[g] > 0]
+        self._crowds: dict[int, Crowd] = {}  # by day: the population as the draws need it
 
     def per_minute(self, minute: int) -> float:
         """What a daily figure in 万 becomes in this minute of the day, at this scale."""
@@ -238,14 +245,18 @@ class Arrivals:
         extra = self.base_gifts(minute, self.cal.day(minute)) * self.uplift
         p = self.pools
         for g in self.burst_pools:  # paying: open, released, not empty, a rule that matches
-            if (p.open_at[g] <= minute < p.close_at[g] and p.remaining[g] > 0
-                    and p.rules[g, _MODE] != 0):
+            if (
+                p.open_at[g] <= minute < p.close_at[g]
+                and p.remaining[g] > 0
+                and p.rules[g, _MODE] != 0
+            ):
                 x = (minute - p.open_at[g]) / p.burst_minutes[g]
                 extra += p.burst[g] * (np.exp(-x) - np.exp(-x - 1 / p.burst_minutes[g]))
         return extra
 
-    def draw(self, minute: int, lam_extra: float,
-             choice: ChoiceTable) -> tuple[FlowerEvents, Gifts]:
+    def draw(
+        self, minute: int, lam_extra: float, choice: ChoiceTable
+    ) -> tuple[FlowerEvents, Gifts]:
         """The random part of one minute: who answers a quiz, makes a step donation or
         helps whom (flower events, not gifts) and every ordinary gift, in timestamp order
         (gaming gifts are added later); drawn by :func:`draw_minute_kernel`.
@@ -258,18 +269,40 @@ class Arrivals:
         The ordinary and the matching-added gifts are one Poisson stream, each gift
         matching-added with probability extra / (base + extra) (thinning); sorted
         timestamps come from normalised cumulative exponential spacings."""
-        d = self.donors
         day = self.cal.day(minute)
         w = self.per_minute(minute)
-        rates = Rates(day.quiz_answers_wan * w, day.step_donations_wan * w,
-                      day.friend_helps_wan * w, self.base_gifts(minute, day), lam_extra)
-        crowd = Crowd(d.one_yuan_share, d.mixes, d.seg_start, d.level,
-                      d.mu + day.gift_size_shift, d.sigma, d.max_fen // 100)
-        (quiz, steps, helper, helped, t, donor, project, amount, helpee, added,
-         u) = draw_minute_kernel(stream(self.seed, "minute", minute), minute, rates, crowd,
-                                 choice)
-        return (FlowerEvents(quiz, steps, helper, helped),
-                Gifts(t, donor, project, amount, helpee, u[0], u[1], u[2], u[3], added))
+        rates = Rates(
+            day.quiz_answers_wan * w,
+            day.step_donations_wan * w,
+            day.friend_helps_wan * w,
+            self.base_gifts(minute, day),
+            lam_extra,
+        )
+        crowd = self._crowds.get(minute // MINUTES_PER_DAY)
+        if crowd is None:
+            d = self.donors
+            crowd = self._crowds[minute // MINUTES_PER_DAY] = Crowd(
+                d.one_yuan_share,
+                d.mixes,
+                d.seg_start,
+                d.level,
+                d.mu + day.gift_size_shift,
+                d.sigma,
+                d.max_fen // 100,
+            )
+        (quiz, steps, helper, helped, t, donor, project, amount, helpee, added, u) = (
+            draw_minute_kernel(
+                stream(self.seed, "minute", minute),
+                minute,
+                tuple(rates),
+                tuple(crowd),
+                tuple(choice),
+            )
+        )
+        return (
+            FlowerEvents(quiz, steps, helper, helped),
+            Gifts(t, donor, project, amount, helpee, u[0], u[1], u[2], u[3], added),
+        )
 
 
 class GiftStream:
@@ -281,15 +314,22 @@ class GiftStream:
     expected added gifts and the same choice tables), and made again here otherwise.
     Either way a minute's gifts are the same arrays."""
 
-    def __init__(self, arrivals: Arrivals, choice: Choice, number_here, number_ahead,
-                 executor: ThreadPoolExecutor | None):
+    def __init__(
+        self,
+        arrivals: Arrivals,
+        choice: Choice,
+        number_here,
+        number_ahead,
+        executor: ThreadPoolExecutor | None,
+    ):
         self.arrivals, self.choice, self.executor = arrivals, choice, executor
         self.number_here, self.number_ahead = number_here, number_ahead  # one a thread
         self._ahead: tuple[tuple, Future] | None = None  # (its inputs, its future)
 
     def _inputs(self, minute: int) -> tuple[float, ChoiceTable]:
-        return (self.arrivals.added_gifts(minute, self.choice.foundation_live),
-                self.choice.table)
+        table = self.choice.table
+        assert table is not None, "the choice tables are made before the first minute"
+        return (self.arrivals.added_gifts(minute, self.choice.foundation_live), table)
 
     def _make(self, minute: int, inputs: tuple, number) -> tuple:
         fe, gifts = self.arrivals.draw(minute, *inputs)
@@ -307,8 +347,7 @@ class GiftStream:
         self._ahead = None
         if self.executor is not None and m + 1 < n_minutes:
             nxt = self._inputs(m + 1)
-            self._ahead = (nxt, self.executor.submit(self._make, m + 1, nxt,
-                                                     self.number_ahead))
+            self._ahead = (nxt, self.executor.submit(self._make, m + 1, nxt, self.number_ahead))
         return made
 
 
@@ -317,5 +356,3 @@ def _same_inputs(a: tuple, b: tuple) -> bool:
     added gifts equal, the choice tables the same object (they are replaced, never changed
     in place)."""
     return a[0] == b[0] and a[1] is b[1]
-
-

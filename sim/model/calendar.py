@@ -26,10 +26,12 @@ def leveled_day(sc: ScenarioConfig, day: DayConfig) -> DayConfig:
     return replace(
         day,
         base_gifts_wan=day.base_gifts_wan * lv.gifts * (lv.theme_gifts if theme else 1.0),
-        gift_size_shift=day.gift_size_shift + lv.gift_size_shift
+        gift_size_shift=day.gift_size_shift
+        + lv.gift_size_shift
         + (lv.theme_size_shift if theme else 0.0),
         step_donations_wan=day.step_donations_wan * lv.flower_acts,
-        friend_helps_wan=day.friend_helps_wan * lv.flower_acts)
+        friend_helps_wan=day.friend_helps_wan * lv.flower_acts,
+    )
 
 
 @dataclass
@@ -42,8 +44,11 @@ class Calendar:
     def from_config(cls, sc: ScenarioConfig) -> Calendar:
         hourly = np.asarray(sc.intraday_profile, dtype=float)
         per_minute = np.repeat(hourly / hourly.sum() / 60.0, 60)
-        return cls(parse_time("scenario.campaign_start", sc.campaign_start),
-                   [leveled_day(sc, d) for d in sc.days], per_minute)
+        return cls(
+            parse_time("scenario.campaign_start", sc.campaign_start),
+            [leveled_day(sc, d) for d in sc.days],
+            per_minute,
+        )
 
     @property
     def n_minutes(self) -> int:

@@ -67,14 +67,25 @@ class Campaign:
         self.cal = Calendar.from_config(sc)
         pop = year_population(cfg)  # the year's donor base and project count
         self.projects = Projects.build(pop.projects, s, stream(cfg.seed, "projects"))
-        self.pools = Pools.build(sc, cfg.policy, self.projects, s,
-                                 stream(cfg.seed, "enterprises"), self.cal)
-        self.gaming = Gaming.build(cfg, self.projects, self.pools, self.cal.n_minutes,
-                                   int(segment_sizes(pop, s).sum()), stream(cfg.seed, "gaming"))
+        self.pools = Pools.build(
+            sc, cfg.policy, self.projects, s, stream(cfg.seed, "enterprises"), self.cal
+        )
+        self.gaming = Gaming.build(
+            cfg,
+            self.projects,
+            self.pools,
+            self.cal.n_minutes,
+            int(segment_sizes(pop, s).sum()),
+            stream(cfg.seed, "gaming"),
+        )
         rules = [*cfg.policy.rules.values(), cfg.policy.foundation]
-        self.donors = Donors.build(pop, s, stream(cfg.seed, "donors"), self.gaming.kinds,
-                                   with_tenure=any(r is not None and r.type == "long_term"
-                                                   for r in rules))
+        self.donors = Donors.build(
+            pop,
+            s,
+            stream(cfg.seed, "donors"),
+            self.gaming.kinds,
+            with_tenure=any(r is not None and r.type == "long_term" for r in rules),
+        )
         assert self.gaming.first_id == self.donors.n
         pl = self.pools
         # the Foundation's pools come first, the enterprises' after (Pools.build)
@@ -84,21 +95,43 @@ class Campaign:
         self.arrivals = Arrivals(cfg, self.cal, self.donors, pl)
         cm, gm = cfg.policy.countermeasures, cfg.gaming
         fl = sc.flowers
-        self.settlement = Settlement(self.donors, self.projects, pl, fl, SettleRules(
-            fl.per_gift, fl.chances_per_help_gift, fl.max_helps_per_day,
-            cm.rate_limit_per_minute, cm.freeze_after_detections,
-            np.array([gm.false_positive_probability, gm.machines.detect_probability,
-                      gm.rings.detect_probability]) * 1_000_000))
-        self.stream = GiftStream(self.arrivals, self.choice, self.settlement.number,
-                                 RowNumbering(), None)
+        self.settlement = Settlement(
+            self.donors,
+            self.projects,
+            pl,
+            fl,
+            SettleRules(
+                fl.per_gift,
+                fl.chances_per_help_gift,
+                fl.max_helps_per_day,
+                cm.rate_limit_per_minute,
+                cm.freeze_after_detections,
+                np.array(
+                    [
+                        gm.false_positive_probability,
+                        gm.machines.detect_probability,
+                        gm.rings.detect_probability,
+                    ]
+                )
+                * 1_000_000,
+            ),
+        )
+        self.stream = GiftStream(
+            self.arrivals, self.choice, self.settlement.number, RowNumbering(), None
+        )
         # eligible gifts of the post-event pools' windows (pools sharing a window share them)
-        top_fen = 100 * max(cfg.population.gift_size.max_yuan, gm.machines.gift_yuan,
-                            gm.rings.gift_yuan)
-        self.post_windows = PostWindow.for_pools(pl, self.projects.n,
-                                                 np.int32 if top_fen < 2**31 else np.int64)
-        self.series = MinuteSeries(self.cal.n_minutes, n_f, fl.per_gift,
-                                   self.donors.n if self.gaming.active
-                                   else np.iinfo(np.int64).max)
+        top_fen = 100 * max(
+            cfg.population.gift_size.max_yuan, gm.machines.gift_yuan, gm.rings.gift_yuan
+        )
+        self.post_windows = PostWindow.for_pools(
+            pl, self.projects.n, np.int32 if top_fen < 2**31 else np.int64
+        )
+        self.series = MinuteSeries(
+            self.cal.n_minutes,
+            n_f,
+            fl.per_gift,
+            self.donors.n if self.gaming.active else np.iinfo(np.int64).max,
+        )
         self.events: list[Event] = []
         self.recorder = recorder
         self.env = simpy.Environment()
@@ -148,10 +181,15 @@ class Campaign:
         """The campaign as it stands, frozen (read-only views of its ledgers)."""
         d = self.donors
         return CampaignResult(
-            cfg=self.cfg, calendar=self.cal, series=self.series.freeze(),
-            projects=self.projects.ledger(), pools=self.pools.ledger(),
+            cfg=self.cfg,
+            calendar=self.cal,
+            series=self.series.freeze(),
+            projects=self.projects.ledger(),
+            pools=self.pools.ledger(),
             donors=GivingCounts(*giving_counts(d.gifts_made, d.status, d.n)),
-            events=tuple(self.events), wall_seconds=self.wall_seconds)
+            events=tuple(self.events),
+            wall_seconds=self.wall_seconds,
+        )
 
     def _release(self, idx: np.ndarray) -> None:
         self.pools.remaining[idx] += self.pools.budget[idx]
@@ -187,8 +225,12 @@ class Campaign:
         p.gp_paid[k] += res.per_project
         pr.foundation_match += res.per_project
         d.status[st.pair_donor[res.matched_pairs]] |= MATCHED
-        self.series.add_post_payment(int(self.env.now) - 1, total, win.open,  # its last minute
-                                     win.counts[:, res.per_project > 0].sum(axis=1))
+        self.series.add_post_payment(
+            int(self.env.now) - 1,
+            total,
+            win.open,  # its last minute
+            win.counts[:, res.per_project > 0].sum(axis=1),
+        )
         win.done(g)
         if not win.pools:
             self.post_windows.remove(win)
@@ -214,15 +256,21 @@ class Campaign:
             if self.cfg.output.progress:
                 sl = slice(i * MINUTES_PER_DAY, (i + 1) * MINUTES_PER_DAY)
                 s = self.series.counts
-                log.info("%s %-6s %9.1f万 gifts %8.3f亿 public %7.3f亿 Foundation match "
-                         "[%.1f s]", day.date, day.kind, s["gifts"][sl].sum() / 1e4,
-                         s["public_fen"][sl].sum() / 1e10,
-                         s["foundation_fen"][sl].sum() / 1e10, time.perf_counter() - t0)
+                log.info(
+                    "%s %-6s %9.1f万 gifts %8.3f亿 public %7.3f亿 Foundation match [%.1f s]",
+                    day.date,
+                    day.kind,
+                    s["gifts"][sl].sum() / 1e4,
+                    s["public_fen"][sl].sum() / 1e10,
+                    s["foundation_fen"][sl].sum() / 1e10,
+                    time.perf_counter() - t0,
+                )
 
     def _announce_depletion(self, g: int, delay: float):
         yield self.env.timeout(delay)
-        self.events.append(Event(float(self.pools.depleted_at[g]), "pool_depleted",
-                                 self.pools.names[g]))
+        self.events.append(
+            Event(float(self.pools.depleted_at[g]), "pool_depleted", self.pools.names[g])
+        )
 
     def _minutes(self):
         """The SimPy process that makes and settles every minute's gifts."""

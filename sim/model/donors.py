@@ -82,8 +82,14 @@ class Donors:
         return (self.status & BANNED) != 0
 
     @classmethod
-    def build(cls, cfg: PopulationConfig, scale: float, rng: np.random.Generator,
-              gaming_kinds: np.ndarray | None = None, with_tenure: bool = True) -> Donors:
+    def build(
+        cls,
+        cfg: PopulationConfig,
+        scale: float,
+        rng: np.random.Generator,
+        gaming_kinds: np.ndarray | None = None,
+        with_tenure: bool = True,
+    ) -> Donors:
         """A population of ``cfg.donors x scale`` donors split into the configured segments,
         followed by one record for each gaming identity (``gaming_kinds``: their kinds)."""
         sizes = segment_sizes(cfg, scale)
@@ -93,21 +99,24 @@ class Donors:
         resp = rate * np.array([s.match_response for s in cfg.segments])
         extra = np.zeros(0, dtype=np.int8) if gaming_kinds is None else gaming_kinds
         if n + extra.shape[0] >= 2**31:  # sim.model.settlement.batch_rows packs ids in 32 bits
-            raise ValueError(f"population.donors x scale: {n + extra.shape[0]:,} donors and "
-                             "gaming identities; at most 2,147,483,647 are allowed")
+            raise ValueError(
+                f"population.donors x scale: {n + extra.shape[0]:,} donors and "
+                "gaming identities; at most 2,147,483,647 are allowed"
+            )
         # zeros written, not left to calloc: the table's pages are faulted in here, in one
         # sequential pass, not one at random by the run's first gifts (a read of an untouched
         # page, then a copy on the write back); on a thread of its own, beside the levels
         # (numpy lets go of the interpreter lock for both)
         state = np.empty(n + extra.shape[0], dtype=DONOR_RECORD)
-        zeroing = threading.Thread(target=state.view(np.int64).fill, args=(0,),
-                                   name="sim-zero-donors")
+        zeroing = threading.Thread(
+            target=state.view(np.int64).fill, args=(0,), name="sim-zero-donors"
+        )
         zeroing.start()
         level = np.zeros(n + extra.shape[0], dtype=np.float32)
         rng.standard_normal(dtype=np.float32, out=level[:n])
         level[:n] *= np.float32(cfg.gift_size.donor_sigma)
         for s, seg in enumerate(cfg.segments):
-            level[seg_start[s]:seg_start[s + 1]] += np.float32(seg.size_shift)
+            level[seg_start[s] : seg_start[s + 1]] += np.float32(seg.size_shift)
         # kind and tenure: zeros the honest donors and the runs without tenure never write,
         # so their pages stay the kernel's shared zero page (read, never allocated)
         tenure = np.zeros(n + extra.shape[0], dtype=np.int8)
@@ -135,7 +144,9 @@ class Donors:
             gifts_made=state["gifts_made"],
             status=state["status"],
             records=state.view(np.int64).reshape(-1, DONOR_RECORD.itemsize // 8),
-            mu=gs.mu, sigma=gs.sigma, one_yuan_share=gs.one_yuan_share,
+            mu=gs.mu,
+            sigma=gs.sigma,
+            one_yuan_share=gs.one_yuan_share,
             max_fen=int(gs.max_yuan) * 100,
         )
 

@@ -32,9 +32,17 @@ class Gaming:
 
     RING_MINUTES_PER_DAY = 600.0  # ASSUMPTION: rings work through ten paying hours a day
 
-    def __init__(self, kinds: np.ndarray, target: np.ndarray, first_id: int,
-                 machine_minutes: np.ndarray, machine_rate: float, ring_rate: float,
-                 machine_fen: int, ring_fen: int):
+    def __init__(
+        self,
+        kinds: np.ndarray,
+        target: np.ndarray,
+        first_id: int,
+        machine_minutes: np.ndarray,
+        machine_rate: float,
+        ring_rate: float,
+        machine_fen: int,
+        ring_fen: int,
+    ):
         self.kinds = kinds  # KIND_* of each identity
         self.target = target  # project of each identity
         self.first_id = first_id  # population id of the first identity
@@ -45,38 +53,56 @@ class Gaming:
         self.active = kinds.shape[0] > 0
 
     @classmethod
-    def build(cls, cfg: SimConfig, projects: Projects, pools: Pools, n_minutes: int,
-              first_id: int, rng: np.random.Generator) -> Gaming:
+    def build(
+        cls,
+        cfg: SimConfig,
+        projects: Projects,
+        pools: Pools,
+        n_minutes: int,
+        first_id: int,
+        rng: np.random.Generator,
+    ) -> Gaming:
         """The identities of ``cfg.gaming`` at ``cfg.scale``, numbered from ``first_id``
         (the honest population's size), with the projects they aim at and when they act."""
         gm, s = cfg.gaming, cfg.scale
         n_mach = round(gm.machines.accounts * s)
         # at small scales keep at least one ring, with the scaled number of identities
         n_rings = max(1, round(gm.rings.count * s)) if gm.rings.count > 0 else 0
-        n_id = max(1, round(gm.rings.count * gm.rings.identities * s / n_rings)) \
-            if n_rings else 0
-        mach_target = rng.choice(projects.n, n_mach, p=projects.reach) if n_mach else \
-            np.zeros(0, np.int64)
-        small = np.flatnonzero(np.bincount(projects.org[projects.small_org],
-                                           minlength=projects.n_orgs))
+        n_id = max(1, round(gm.rings.count * gm.rings.identities * s / n_rings)) if n_rings else 0
+        mach_target = (
+            rng.choice(projects.n, n_mach, p=projects.reach) if n_mach else np.zeros(0, np.int64)
+        )
+        small = np.flatnonzero(
+            np.bincount(projects.org[projects.small_org], minlength=projects.n_orgs)
+        )
         orgs = small if small.size else np.arange(projects.n_orgs)
-        ring_org = rng.choice(orgs, n_rings, replace=n_rings > orgs.size) if n_rings else \
-            np.zeros(0, np.int64)
+        ring_org = (
+            rng.choice(orgs, n_rings, replace=n_rings > orgs.size)
+            if n_rings
+            else np.zeros(0, np.int64)
+        )
         ring_target = np.zeros(n_rings * n_id, dtype=np.int64)
         for r, o in enumerate(ring_org):
             own = np.flatnonzero(projects.org == o)
-            ring_target[r * n_id:(r + 1) * n_id] = rng.choice(own, n_id)
-        kinds = np.concatenate([np.full(n_mach, KIND_MACHINE, np.int8),
-                                np.full(n_rings * n_id, KIND_RING, np.int8)])
+            ring_target[r * n_id : (r + 1) * n_id] = rng.choice(own, n_id)
+        kinds = np.concatenate(
+            [np.full(n_mach, KIND_MACHINE, np.int8), np.full(n_rings * n_id, KIND_RING, np.int8)]
+        )
         active = gm.machines.active_minutes
         machine_minutes = np.zeros(n_minutes, dtype=bool)
         for g in pools.foundation:
             o, c = int(pools.open_at[g]), int(pools.close_at[g])
-            machine_minutes[o:(c if active == 0 else min(c, o + active))] = True
-        return cls(kinds, np.concatenate([mach_target, ring_target]).astype(np.int64),
-                   first_id, machine_minutes, n_mach * gm.machines.gifts_per_minute,
-                   n_rings * n_id * gm.rings.gifts_per_day / cls.RING_MINUTES_PER_DAY,
-                   round(gm.machines.gift_yuan * 100), round(gm.rings.gift_yuan * 100))
+            machine_minutes[o : (c if active == 0 else min(c, o + active))] = True
+        return cls(
+            kinds,
+            np.concatenate([mach_target, ring_target]).astype(np.int64),
+            first_id,
+            machine_minutes,
+            n_mach * gm.machines.gifts_per_minute,
+            n_rings * n_id * gm.rings.gifts_per_day / cls.RING_MINUTES_PER_DAY,
+            round(gm.machines.gift_yuan * 100),
+            round(gm.rings.gift_yuan * 100),
+        )
 
     def add_gifts(self, gifts: Gifts, minute: int, rng: np.random.Generator) -> Gifts:
         """The minute's gifts with the gaming gifts merged in, in timestamp order."""
@@ -86,15 +112,28 @@ class Gaming:
         if n == 0:
             return gifts
         n_ring_ids = self.kinds.shape[0] - self.n_machines
-        local = np.concatenate([rng.integers(0, max(self.n_machines, 1), n_m),
-                                self.n_machines + rng.integers(0, max(n_ring_ids, 1), n_r)])
-        amount = np.concatenate([np.full(n_m, self.machine_fen, np.int64),
-                                 np.full(n_r, self.ring_fen, np.int64)])
+        local = np.concatenate(
+            [
+                rng.integers(0, max(self.n_machines, 1), n_m),
+                self.n_machines + rng.integers(0, max(n_ring_ids, 1), n_r),
+            ]
+        )
+        amount = np.concatenate(
+            [np.full(n_m, self.machine_fen, np.int64), np.full(n_r, self.ring_fen, np.int64)]
+        )
         u = rng.random((5, n))
-        extra = Gifts(t=minute + u[4], donor=self.first_id + local,
-                      project=self.target[local], amount=amount,
-                      helpee=np.full(n, -1, np.int64), u_match=u[0], u_fraction=u[1],
-                      u_bonus=u[2], u_detect=u[3], added=np.zeros(n, bool))
+        extra = Gifts(
+            t=minute + u[4],
+            donor=self.first_id + local,
+            project=self.target[local],
+            amount=amount,
+            helpee=np.full(n, -1, np.int64),
+            u_match=u[0],
+            u_fraction=u[1],
+            u_bonus=u[2],
+            u_detect=u[3],
+            added=np.zeros(n, bool),
+        )
         # merge two time-sorted streams in O(n): the gaming gifts' places among the others
         sub = np.argsort(extra.t, kind="stable")
         at = np.searchsorted(gifts.t, extra.t[sub], side="right") + np.arange(n)

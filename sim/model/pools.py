@@ -80,23 +80,49 @@ class Pools:
     def ledger(self) -> PoolLedger:
         """The pools as a finished campaign leaves them (read-only views)."""
         return PoolLedger(
-            names=tuple(self.names), open_at=self.open_at, close_at=self.close_at,
-            budget=self.budget, paid=self.paid, remaining=self.remaining,
-            depleted_at=self.depleted_at, gamed=self.gamed,
-            ratio=self.rules[:, F["ratio_bp"]] / 10_000, is_enterprise=self.is_enterprise,
-            foundation=self.foundation, paid_by_project=self.gp_paid,
-            link_pool=self.link_idx, link_project=self.link_project,
-            link_paid=self.link_paid, links_per_project=np.diff(self.link_ptr))
+            names=tuple(self.names),
+            open_at=self.open_at,
+            close_at=self.close_at,
+            budget=self.budget,
+            paid=self.paid,
+            remaining=self.remaining,
+            depleted_at=self.depleted_at,
+            gamed=self.gamed,
+            ratio=self.rules[:, F["ratio_bp"]] / 10_000,
+            is_enterprise=self.is_enterprise,
+            foundation=self.foundation,
+            paid_by_project=self.gp_paid,
+            link_pool=self.link_idx,
+            link_project=self.link_project,
+            link_paid=self.link_paid,
+            links_per_project=np.diff(self.link_ptr),
+        )
 
     def state(self) -> PoolState:
         """The arrays the settlement kernel reads and changes."""
-        return PoolState(self.open_at, self.close_at, self.remaining, self.paid,
-                         self.depleted_at, self.gamed, self.rules, self.foundation,
-                         self.gp_paid, self.link_paid)
+        return PoolState(
+            self.open_at,
+            self.close_at,
+            self.remaining,
+            self.paid,
+            self.depleted_at,
+            self.gamed,
+            self.rules,
+            self.foundation,
+            self.gp_paid,
+            self.link_paid,
+        )
 
     @classmethod
-    def build(cls, sc: ScenarioConfig, policy: PolicyConfig, projects: Projects,
-              scale: float, rng: np.random.Generator, cal: Calendar) -> Pools:
+    def build(
+        cls,
+        sc: ScenarioConfig,
+        policy: PolicyConfig,
+        projects: Projects,
+        scale: float,
+        rng: np.random.Generator,
+        cal: Calendar,
+    ) -> Pools:
         """Foundation pools as configured (budgets x scale) and ``enterprise.count x scale``
         enterprise pools with lognormal budgets, each backing a set of
         ``projects_per_enterprise`` projects drawn in proportion to reach**``reach_exponent``
@@ -124,8 +150,10 @@ class Pools:
         link_pool = np.zeros(0, dtype=np.int64)
         link_project = np.zeros(0, dtype=np.int64)
         if n_ent:
-            budget[n_f:] = np.round(rng.lognormal(np.log(max(ent.budget_median_yuan, 1e-9)),
-                                                  ent.budget_sigma, n_ent) * 100)
+            budget[n_f:] = np.round(
+                rng.lognormal(np.log(max(ent.budget_median_yuan, 1e-9)), ent.budget_sigma, n_ent)
+                * 100
+            )
             ratios = np.asarray(ent.ratios, dtype=float)
             w = np.asarray(ent.ratio_weights, dtype=float)
             ratio = ratios[rng.choice(len(ratios), n_ent, p=w / w.sum())]
@@ -141,7 +169,7 @@ class Pools:
             lo, hi = ent.projects_per_enterprise
             k = np.minimum(rng.integers(lo, hi + 1, n_ent), projects.n)
             link_pool = np.repeat(np.arange(n_f, n, dtype=np.int64), k)
-            w = projects.reach ** ent.reach_exponent
+            w = projects.reach**ent.reach_exponent
             draws = rng.choice(projects.n, (n_ent, hi), p=w / w.sum())
             link_project = _distinct_rows(draws, k, w)
         order = np.lexsort((link_pool, link_project))  # by project, then pool priority
@@ -151,15 +179,25 @@ class Pools:
         is_enterprise[n_f:] = True
         names = [p["name"] for p in fp] + [f"enterprise:{i}" for i in range(n_ent)]
         return cls(
-            names=names, open_at=open_at, close_at=close_at, budget=budget,
-            remaining=np.zeros(n, dtype=np.int64), paid=np.zeros(n, dtype=np.int64),
-            depleted_at=np.full(n, np.nan), rules=rules,
-            foundation=np.arange(n_f, dtype=np.int64), burst=burst,
-            burst_minutes=burst_minutes, is_enterprise=is_enterprise, link_ptr=link_ptr,
-            link_idx=link_pool[order], link_project=link_project[order],
+            names=names,
+            open_at=open_at,
+            close_at=close_at,
+            budget=budget,
+            remaining=np.zeros(n, dtype=np.int64),
+            paid=np.zeros(n, dtype=np.int64),
+            depleted_at=np.full(n, np.nan),
+            rules=rules,
+            foundation=np.arange(n_f, dtype=np.int64),
+            burst=burst,
+            burst_minutes=burst_minutes,
+            is_enterprise=is_enterprise,
+            link_ptr=link_ptr,
+            link_idx=link_pool[order],
+            link_project=link_project[order],
             link_paid=np.zeros(order.shape[0], dtype=np.int64),
             gp_paid=np.zeros((n_f, projects.n), dtype=np.int64),
-            gamed=np.zeros(n, dtype=np.int64), post_rules=post_rules,
+            gamed=np.zeros(n, dtype=np.int64),
+            post_rules=post_rules,
         )
 
     def refresh_live(self, minute: int, released: bool) -> None:
@@ -168,10 +206,12 @@ class Pools:
         last refresh (or on the first), else from the lists as they are, which only shrink."""
         live = self.live
         if live is None or released:
-            live = LiveLists(np.arange(self.foundation.shape[0], dtype=np.int64),
-                             self.link_ptr.copy(),
-                             np.arange(self.link_idx.shape[0], dtype=np.int64),
-                             self.link_idx.copy())
+            live = LiveLists(
+                np.arange(self.foundation.shape[0], dtype=np.int64),
+                self.link_ptr.copy(),
+                np.arange(self.link_idx.shape[0], dtype=np.int64),
+                self.link_idx.copy(),
+            )
         ng, nl = live_lists(minute, self.close_at, self.remaining, self.foundation, *live)
         self.live = LiveLists(live.foundation[:ng], live.ptr, live.link[:nl], live.pool[:nl])
 
@@ -179,16 +219,31 @@ class Pools:
         """Which projects can get a match now, and whether any Foundation pool is live
         (from the live lists, refreshed for this minute)."""
         avail = np.zeros(n_projects, dtype=np.bool_)
-        live = _matched_projects(minute, self.open_at, self.close_at, self.remaining,
-                                 self.rules, F["mode"], F["project_cap_fen"], self.foundation,
-                                 self.live.foundation, self.gp_paid, self.live.link,
-                                 self.live.pool, self.link_project, self.link_paid, avail)
+        assert self.live is not None, "refresh_live comes first"
+        live = _matched_projects(
+            minute,
+            self.open_at,
+            self.close_at,
+            self.remaining,
+            self.rules,
+            F["mode"],
+            F["project_cap_fen"],
+            self.foundation,
+            self.live.foundation,
+            self.gp_paid,
+            self.live.link,
+            self.live.pool,
+            self.link_project,
+            self.link_paid,
+            avail,
+        )
         return avail, live
 
 
 @njit(cache=True, nogil=True)
-def live_lists(minute, close_at, remaining, foundation, live_global, live_ptr, live_link,
-               live_pool):
+def live_lists(
+    minute, close_at, remaining, foundation, live_global, live_ptr, live_link, live_pool
+):
     """Keep in the live lists the pools that may pay from ``minute`` on, until one is
     released: those with money left (a pool holds none until released, and its money only
     goes down after) whose window has not closed. The lists are filtered in place, order
@@ -220,9 +275,23 @@ def live_lists(minute, close_at, remaining, foundation, live_global, live_ptr, l
 
 
 @njit(cache=True, nogil=True)
-def _matched_projects(minute, open_at, close_at, remaining, rules, mode, cap_field,
-                      foundation, live_global, gp_paid, live_link, live_pool, link_project,
-                      link_paid, avail):
+def _matched_projects(
+    minute,
+    open_at,
+    close_at,
+    remaining,
+    rules,
+    mode,
+    cap_field,
+    foundation,
+    live_global,
+    gp_paid,
+    live_link,
+    live_pool,
+    link_project,
+    link_paid,
+    avail,
+):
     """Mark in ``avail`` the projects a paying pool (open this minute, released, not empty,
     with a rule that matches at all) can still match: a Foundation pool every project below
     its per-project cap, an enterprise pool its linked projects below the cap. Only the
@@ -248,8 +317,9 @@ def _matched_projects(minute, open_at, close_at, remaining, rules, mode, cap_fie
     return live
 
 
-def _foundation_tranches(sc: ScenarioConfig, policy: PolicyConfig, scale: float,
-                         cal: Calendar) -> list[dict]:
+def _foundation_tranches(
+    sc: ScenarioConfig, policy: PolicyConfig, scale: float, cal: Calendar
+) -> list[dict]:
     """The Foundation's pools as the policy runs them: the rule (``policy.foundation`` for
     all, else each pool's named rule), budgets scaled to ``policy.budget`` if set (the
     rounding remainder to the last pool, so the total is exact), and each pool split into
@@ -271,13 +341,19 @@ def _foundation_tranches(sc: ScenarioConfig, policy: PolicyConfig, scale: float,
         parts = np.full(n_t, budgets[i] // n_t, dtype=np.int64)
         parts[0] += budgets[i] - parts.sum()
         for k in range(n_t):
-            out.append({
-                "name": p.name if n_t == 1 else f"{p.name}/{k + 1}",
-                "open": float(o + np.floor(k * (c - o) / n_t)), "close": float(c),
-                "budget_fen": int(parts[k]), "rule": rule,
-                "burst_gifts": p.burst_gifts_wan * 1e4 * scale * sc.levels.gifts
-                if k == 0 else 0.0,
-                "burst_minutes": p.burst_minutes})
+            out.append(
+                {
+                    "name": p.name if n_t == 1 else f"{p.name}/{k + 1}",
+                    "open": float(o + np.floor(k * (c - o) / n_t)),
+                    "close": float(c),
+                    "budget_fen": int(parts[k]),
+                    "rule": rule,
+                    "burst_gifts": p.burst_gifts_wan * 1e4 * scale * sc.levels.gifts
+                    if k == 0
+                    else 0.0,
+                    "burst_minutes": p.burst_minutes,
+                }
+            )
     return out
 
 

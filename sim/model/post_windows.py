@@ -18,8 +18,15 @@ class PostWindow:
     project and amount per gift, and gift counts by (minute, project) for the matched-gift
     series. Summed by (donor, project) once, when the first of its pools closes."""
 
-    def __init__(self, pools: list[int], open_at: int, close_at: int, min_fen: int,
-                 n_projects: int, amount_dtype):
+    def __init__(
+        self,
+        pools: list[int],
+        open_at: int,
+        close_at: int,
+        min_fen: int,
+        n_projects: int,
+        amount_dtype,
+    ):
         self.pools, self.open, self.close, self.min_fen = pools, open_at, close_at, min_fen
         self.n_projects = n_projects
         self.amount_dtype = amount_dtype
@@ -34,28 +41,42 @@ class PostWindow:
         for g in sorted(pl.post_rules):
             key = (int(pl.open_at[g]), int(pl.close_at[g]), int(pl.rules[g, F["min_gift_fen"]]))
             groups.setdefault(key, []).append(g)
-        return [cls(gs, o, c, mn, n_projects, amount_dtype)
-                for (o, c, mn), gs in groups.items()]
+        return [cls(gs, o, c, mn, n_projects, amount_dtype) for (o, c, mn), gs in groups.items()]
 
     def add(self, m: int, gifts: Gifts, ok: np.ndarray) -> None:
         """Keep minute ``m``'s eligible gifts."""
         sel = ok & (gifts.amount >= self.min_fen)
         project = gifts.project[sel]
-        self.chunks.append((gifts.donor[sel].astype(np.int32), project.astype(np.int32),
-                            gifts.amount[sel].astype(self.amount_dtype)))
-        self.counts[m - self.open] += np.bincount(project, minlength=self.n_projects
-                                                  ).astype(np.int32)
+        self.chunks.append(
+            (
+                gifts.donor[sel].astype(np.int32),
+                project.astype(np.int32),
+                gifts.amount[sel].astype(self.amount_dtype),
+            )
+        )
+        self.counts[m - self.open] += np.bincount(project, minlength=self.n_projects).astype(
+            np.int32
+        )
 
     def stats(self, kind: np.ndarray, pr: Projects) -> WindowStats:
         """The window's gifts summed by (donor, project), computed once for its pools."""
         if self._stats is None:
             donor, project, amount = (
-                np.concatenate([c[i] for c in self.chunks]) if self.chunks
-                else np.zeros(0, np.int32) for i in range(3))
+                np.concatenate([c[i] for c in self.chunks])
+                if self.chunks
+                else np.zeros(0, np.int32)
+                for i in range(3)
+            )
             self.chunks = []
-            self._stats = window_stats(donor, project, amount.astype(np.int64),
-                                       kind[donor] if donor.size else np.zeros(0, np.int8),
-                                       pr.n, pr.org, pr.n_orgs)
+            self._stats = window_stats(
+                donor,
+                project,
+                amount.astype(np.int64),
+                kind[donor] if donor.size else np.zeros(0, np.int8),
+                pr.n,
+                pr.org,
+                pr.n_orgs,
+            )
         return self._stats
 
     def done(self, g: int) -> None:

@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.schema import ProjectsConfig
 from sim.codes import FLAG_JOINT_APPEAL, FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG
 from sim.model.result import ProjectLedger
+from sim.schema import ProjectsConfig
 
 
 class ProjectState(NamedTuple):
@@ -25,7 +25,7 @@ class ProjectState(NamedTuple):
     :class:`Projects`)."""
 
     public: np.ndarray
-    count: np.ndarray
+    gift_count: np.ndarray
     foundation_match: np.ndarray
     enterprise_match: np.ndarray
     flags: np.ndarray
@@ -60,17 +60,34 @@ class Projects:
     def ledger(self) -> ProjectLedger:
         """The projects as a finished campaign leaves them (read-only views)."""
         return ProjectLedger(
-            org=self.org, reach=self.reach, category=self.category,
-            categories=tuple(self.categories), less_developed=self.less_developed,
-            small_org=self.small_org, goal=self.goal, flags=self.flags, n_orgs=self.n_orgs,
-            count=self.count, public=self.public, foundation_match=self.foundation_match,
-            enterprise_match=self.enterprise_match, frozen=self.frozen.astype(bool),
-            detections=self.detections)
+            org=self.org,
+            reach=self.reach,
+            category=self.category,
+            categories=tuple(self.categories),
+            less_developed=self.less_developed,
+            small_org=self.small_org,
+            goal=self.goal,
+            flags=self.flags,
+            n_orgs=self.n_orgs,
+            count=self.count,
+            public=self.public,
+            foundation_match=self.foundation_match,
+            enterprise_match=self.enterprise_match,
+            frozen=self.frozen.astype(bool),
+            detections=self.detections,
+        )
 
     def state(self) -> ProjectState:
         """The arrays the settlement kernel reads and changes."""
-        return ProjectState(self.public, self.count, self.foundation_match,
-                            self.enterprise_match, self.flags, self.frozen, self.detections)
+        return ProjectState(
+            self.public,
+            self.count,
+            self.foundation_match,
+            self.enterprise_match,
+            self.flags,
+            self.frozen,
+            self.detections,
+        )
 
     @classmethod
     def build(cls, cfg: ProjectsConfig, scale: float, rng: np.random.Generator) -> Projects:
@@ -86,21 +103,45 @@ class Projects:
         share /= np.bincount(org, weights=share, minlength=n_orgs)[org]
         reach = _normalise(org_reach[org] * share)
         names = list(cfg.categories)
-        category = rng.choice(len(names), n, p=_normalise(np.array(
-            [cfg.categories[k] for k in names], dtype=float))).astype(np.int8)
+        category = rng.choice(
+            len(names), n, p=_normalise(np.array([cfg.categories[k] for k in names], dtype=float))
+        ).astype(np.int8)
         less_developed = rng.random(n) < cfg.less_developed_share
         # after the draws of issue 2, so that adding these left every earlier draw alone
-        small_org = (org_reach < np.quantile(org_reach, cfg.small_org_share))[org] \
-            if cfg.small_org_share > 0 else np.zeros(n, dtype=bool)
-        goal_yuan = cfg.goal_median_yuan * (reach / np.median(reach)) ** \
-            cfg.goal_reach_exponent * rng.lognormal(0.0, cfg.goal_sigma, n)
+        small_org = (
+            (org_reach < np.quantile(org_reach, cfg.small_org_share))[org]
+            if cfg.small_org_share > 0
+            else np.zeros(n, dtype=bool)
+        )
+        goal_yuan = (
+            cfg.goal_median_yuan
+            * (reach / np.median(reach)) ** cfg.goal_reach_exponent
+            * rng.lognormal(0.0, cfg.goal_sigma, n)
+        )
         goal = np.maximum(100, np.round(goal_yuan) * 100).astype(np.int64)
         joint = rng.random(n) < cfg.joint_appeal_share  # drawn last: earlier draws unchanged
-        flags = (less_developed * FLAG_LESS_DEVELOPED + small_org * FLAG_SMALL_ORG
-                 + joint * FLAG_JOINT_APPEAL).astype(np.int8)
-        zeros = [np.zeros(n, dtype=np.int64) for _ in range(4)]
-        return cls(org, reach, category, less_developed, small_org, goal, names, n_orgs,
-                   *zeros, flags, np.zeros(n, dtype=np.int8), np.zeros(n, dtype=np.int64))
+        flags = (
+            less_developed * FLAG_LESS_DEVELOPED
+            + small_org * FLAG_SMALL_ORG
+            + joint * FLAG_JOINT_APPEAL
+        ).astype(np.int8)
+        return cls(
+            org=org,
+            reach=reach,
+            category=category,
+            less_developed=less_developed,
+            small_org=small_org,
+            goal=goal,
+            categories=names,
+            n_orgs=n_orgs,
+            public=np.zeros(n, dtype=np.int64),
+            count=np.zeros(n, dtype=np.int64),
+            foundation_match=np.zeros(n, dtype=np.int64),
+            enterprise_match=np.zeros(n, dtype=np.int64),
+            flags=flags,
+            frozen=np.zeros(n, dtype=np.int8),
+            detections=np.zeros(n, dtype=np.int64),
+        )
 
 
 def _normalise(w: np.ndarray) -> np.ndarray:

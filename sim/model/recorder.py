@@ -20,8 +20,9 @@ RESULT_COLUMNS = ("foundation_match", "enterprise_match", "enterprise_pool")
 
 
 class Recorder(Protocol):
-    def add(self, minute: int, flower_events: FlowerEvents, gifts: Gifts,
-            settled: Settled) -> None: ...
+    def add(
+        self, minute: int, flower_events: FlowerEvents, gifts: Gifts, settled: Settled
+    ) -> None: ...
 
 
 class MemoryRecorder:
@@ -31,18 +32,21 @@ class MemoryRecorder:
     def __init__(self):
         self.minutes: list[tuple[int, dict, dict, dict]] = []
 
-    def add(self, minute: int, flower_events: FlowerEvents, gifts: Gifts,
-            settled: Settled) -> None:
+    def add(self, minute: int, flower_events: FlowerEvents, gifts: Gifts, settled: Settled) -> None:
         res = settled._asdict()
-        self.minutes.append((minute,
-                             {k: v.copy() for k, v in flower_events._asdict().items()},
-                             {k: v.copy() for k, v in gifts._asdict().items()},
-                             {k: res[k].copy() for k in RESULT_COLUMNS}))
+        self.minutes.append(
+            (
+                minute,
+                {k: v.copy() for k, v in flower_events._asdict().items()},
+                {k: v.copy() for k, v in gifts._asdict().items()},
+                {k: res[k].copy() for k in RESULT_COLUMNS},
+            )
+        )
 
     def column(self, name: str) -> np.ndarray:
         """One column over the whole run, gifts in settlement order."""
-        src = 2 if name in GIFT_COLUMNS else 3
-        return np.concatenate([m[src][name] for m in self.minutes])
+        gift = name in GIFT_COLUMNS
+        return np.concatenate([(m[2] if gift else m[3])[name] for m in self.minutes])
 
     def close(self, ok: bool) -> None:
         pass

@@ -27,8 +27,14 @@ class ReferenceCampaign(Campaign):
         super().__init__(cfg, recorder=None)
         self.recorded = recorded
         n = sum(m[2]["t"].shape[0] for m in recorded.minutes)
-        self.out = {k: np.zeros(n, dtype=np.int64) for k in (  # each gift's match
-            "foundation_match", "enterprise_match", "enterprise_pool")}
+        self.out = {
+            k: np.zeros(n, dtype=np.int64)
+            for k in (  # each gift's match
+                "foundation_match",
+                "enterprise_match",
+                "enterprise_pool",
+            )
+        }
 
     def _minutes(self):
         env = self.env
@@ -66,13 +72,22 @@ class ReferenceCampaign(Campaign):
 
         def pay(pool: int, rule, used_project: int) -> int:
             nonlocal spent_any
-            m, spent = offer_one(rule, amount, flowers, has_chance and not spent_any,
-                                 g["u_match"], g["u_fraction"], g["u_bonus"],
-                                 int(d.tenure[donor]),
-                                 int(p.flags[proj]))
+            m, spent = offer_one(
+                rule,
+                amount,
+                flowers,
+                has_chance and not spent_any,
+                g["u_match"],
+                g["u_fraction"],
+                g["u_bonus"],
+                int(d.tenure[donor]),
+                int(p.flags[proj]),
+            )
             spent_any = spent_any or spent
-            for cap, used in ((rule[F["donor_day_cap_fen"]], d.match_today[donor]),
-                              (rule[F["project_cap_fen"]], used_project)):
+            for cap, used in (
+                (rule[F["donor_day_cap_fen"]], d.match_today[donor]),
+                (rule[F["project_cap_fen"]], used_project),
+            ):
                 if cap:
                     m = min(m, max(0, int(cap - used)))
             m = max(0, min(m, int(pl.remaining[pool])))

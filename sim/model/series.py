@@ -22,13 +22,31 @@ from sim.model.settlement import Settled
 SIZE_EDGES_FEN = np.round(100 * 10 ** (np.arange(0, 71) / 10)).astype(np.int64)
 # The bin of every amount below 1万 yuan, looked up instead of searched (1 MB).
 _SIZE_LUT = np.searchsorted(SIZE_EDGES_FEN, np.arange(1_000_000), side="right").astype(np.int8)
-COUNTS = ("gifts", "public_fen", "foundation_fen", "enterprise_fen", "flowers",
-          "matched_gifts", "foundation_matched_gifts", "gaming_gifts", "added_public_fen")
+COUNTS = (
+    "gifts",
+    "public_fen",
+    "foundation_fen",
+    "enterprise_fen",
+    "flowers",
+    "matched_gifts",
+    "foundation_matched_gifts",
+    "gaming_gifts",
+    "added_public_fen",
+)
 
 
 @njit(cache=True, nogil=True)
-def minute_totals(amount, foundation_match, enterprise_match, added, donor, first_gaming,
-                  size_lut, size_edges, size_hist):
+def minute_totals(
+    amount,
+    foundation_match,
+    enterprise_match,
+    added,
+    donor,
+    first_gaming,
+    size_lut,
+    size_edges,
+    size_hist,
+):
     """A settled minute's sums: (public fen, Foundation match, enterprise match, matched
     gifts, Foundation-matched gifts, gaming gifts (donor >= ``first_gaming``), public fen of
     the gifts matching added); each gift's size is counted in ``size_hist`` (bin by
@@ -58,8 +76,7 @@ def minute_totals(amount, foundation_match, enterprise_match, added, donor, firs
 class MinuteSeries:
     """The series of a campaign as it runs (int64 a minute; money in fen)."""
 
-    def __init__(self, n_minutes: int, n_foundation: int, flowers_per_gift: int,
-                 first_gaming: int):
+    def __init__(self, n_minutes: int, n_foundation: int, flowers_per_gift: int, first_gaming: int):
         self.counts = {k: np.zeros(n_minutes, dtype=np.int64) for k in COUNTS}
         self.levels = np.zeros((n_foundation, n_minutes), dtype=np.int64)
         self.enterprise_remaining = np.zeros(n_minutes, dtype=np.int64)
@@ -79,8 +96,17 @@ class MinuteSeries:
         nf = self.levels.shape[0]  # the Foundation's pools come first (Pools.build)
         self.levels[:, m] = pools.remaining[:nf]
         self.enterprise_remaining[m] = pools.remaining[nf:].sum()
-        args = (gifts.amount, res.foundation_match, res.enterprise_match, gifts.added,
-                gifts.donor, self.first_gaming, _SIZE_LUT, SIZE_EDGES_FEN, self.size_hist)
+        args = (
+            gifts.amount,
+            res.foundation_match,
+            res.enterprise_match,
+            gifts.added,
+            gifts.donor,
+            self.first_gaming,
+            _SIZE_LUT,
+            SIZE_EDGES_FEN,
+            self.size_hist,
+        )
         self.flush()
         if self.executor is None:
             self._store(m, minute_totals(*args))
@@ -105,20 +131,25 @@ class MinuteSeries:
         s["gaming_gifts"][m] = gaming
         s["added_public_fen"][m] = added_public
 
-    def add_post_payment(self, minute: int, fen: int, first: int,
-                         matched_gifts: np.ndarray) -> None:
+    def add_post_payment(
+        self, minute: int, fen: int, first: int, matched_gifts: np.ndarray
+    ) -> None:
         """A post-event pool's payment of ``fen`` at the end of ``minute``, and the gifts it
         matched, minute by minute from ``first`` (their projects got an allocation)."""
         self.flush()
         s = self.counts
         s["foundation_fen"][minute] += fen
         fmg = s["foundation_matched_gifts"]
-        fmg[first:first + matched_gifts.shape[0]] += matched_gifts
+        fmg[first : first + matched_gifts.shape[0]] += matched_gifts
         np.minimum(fmg, s["gifts"], out=fmg)  # pools with overlapping windows
 
     def freeze(self) -> Series:
         """The finished series, read-only."""
         self.flush()
-        return Series(**self.counts, foundation_levels=self.levels,
-                      enterprise_remaining=self.enterprise_remaining,
-                      size_hist=self.size_hist, size_edges=SIZE_EDGES_FEN)
+        return Series(
+            **self.counts,
+            foundation_levels=self.levels,
+            enterprise_remaining=self.enterprise_remaining,
+            size_hist=self.size_hist,
+            size_edges=SIZE_EDGES_FEN,
+        )

@@ -7,12 +7,15 @@ left. Every fen of a gift and of its match is added to the gift's own project, a
 ``remaining`` never goes below zero: ``paid + remaining`` stays equal to what was released
 into it. What each rule offers a gift is :func:`sim.policies.per_gift.offer`.
 
-The kernel reads its arguments in groups (named tuples): the batch's gifts
+The kernel reads its arguments in groups, each laid out by a named tuple: the batch's gifts
 (:class:`~sim.model.arrivals.Gifts`) and rows, the batch's donor records
 (:class:`BatchDonors`), the projects' and the pools' state
 (:class:`~sim.model.projects.ProjectState`, :class:`~sim.model.pools.PoolState`), the live
 lists (:class:`~sim.model.pools.LiveLists`), the platform's rules (:class:`SettleRules`) and
-the per-gift outputs (:class:`Settled`). :class:`Settlement` marshals them.
+the per-gift outputs (:class:`Settled`); it unpacks each in its fields' order.
+:class:`Settlement` marshals them and passes them as plain tuples: numba types a plain tuple
+of arrays in its dispatcher's C code and a named tuple in Python (measured 2026-12-01: 3.5
+against 8.2 us a call, 0.06 s of a run's 12,960 minutes).
 
 :mod:`sim.model.reference` settles the same gifts one SimPy event per gift through a
 plain-Python reading of the same rules; a test holds the two to the identical ledger.
@@ -73,8 +76,12 @@ class Settled(NamedTuple):
     @classmethod
     def empty(cls, n: int) -> Settled:
         """Arrays for ``n`` gifts (the kernel fills every entry)."""
-        return cls(np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
-                   np.empty(n, dtype=np.int64), np.empty(n, dtype=np.bool_))
+        return cls(
+            np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.int64),
+            np.empty(n, dtype=np.bool_),
+        )
 
 
 @njit(cache=True, inline="always")
@@ -116,21 +123,29 @@ def settle_batch(gifts, row_donor, row_helpee, donors, projects, pools, live, ru
     Returns the number of changes in which projects can be matched (a pool emptied, a
     project reaching a pool's cap or frozen), so the caller knows when to refresh.
     """
-    t, project, amount = gifts.t, gifts.project, gifts.amount
-    u_match, u_fraction, u_bonus, u_detect = (gifts.u_match, gifts.u_fraction,
-                                              gifts.u_bonus, gifts.u_detect)
-    flowers, chances, helps_today = donors.flowers, donors.chances, donors.helps_today
-    match_today, gifts_made, status = donors.match_today, donors.gifts_made, donors.status
-    tenure, kind, batch_gifts = donors.tenure, donors.kind, donors.batch_gifts
-    proj_public, proj_count = projects.public, projects.count
-    proj_fmatch, proj_ematch = projects.foundation_match, projects.enterprise_match
-    proj_flags, proj_frozen, proj_detect = projects.flags, projects.frozen, projects.detections
-    pool_open, pool_close, pool_remaining = pools.open_at, pools.close_at, pools.remaining
-    pool_paid, pool_depleted, pool_gamed = pools.paid, pools.depleted_at, pools.gamed
-    rule_rows, global_pools, gp_paid, link_paid = (pools.rules, pools.foundation,
-                                                   pools.gp_paid, pools.link_paid)
-    live_global, live_ptr, live_link, live_pool = live.foundation, live.ptr, live.link, live.pool
-    rate_limit, freeze_after, detect_ppm = rules.rate_limit, rules.freeze_after, rules.detect_ppm
+    # each group unpacked in its named tuple's order (the module docstring says why)
+    t, _, project, amount, _, u_match, u_fraction, u_bonus, u_detect, _ = gifts
+    (flowers, chances, helps_today, match_today, gifts_made, status, tenure, kind, batch_gifts) = (
+        donors
+    )
+    (proj_public, proj_count, proj_fmatch, proj_ematch, proj_flags, proj_frozen, proj_detect) = (
+        projects
+    )
+    (
+        pool_open,
+        pool_close,
+        pool_remaining,
+        pool_paid,
+        pool_depleted,
+        pool_gamed,
+        rule_rows,
+        global_pools,
+        gp_paid,
+        link_paid,
+    ) = pools
+    live_global, live_ptr, live_link, live_pool = live
+    flowers_per_gift, chances_per_help_gift, max_helps, rate_limit, freeze_after, detect_ppm = rules
+    out_fmatch, out_ematch, out_epool, out_ok = out
     changes = 0
     n = t.shape[0]
     for i in range(n):
@@ -168,8 +183,18 @@ def settle_batch(gifts, row_donor, row_helpee, donors, projects, pools, live, ru
                 g = global_pools[k]
                 if pool_remaining[g] <= 0 or ti < pool_open[g] or ti >= pool_close[g]:
                     continue
-                m, spent = offer(rule_rows, g, a, f, has_chance and not spent_chance,
-                                 u_match[i], u_fraction[i], u_bonus[i], ten, pf)
+                m, spent = offer(
+                    rule_rows,
+                    g,
+                    a,
+                    f,
+                    has_chance and not spent_chance,
+                    u_match[i],
+                    u_fraction[i],
+                    u_bonus[i],
+                    ten,
+                    pf,
+                )
                 spent_chance = spent_chance or spent
                 m = _bound(m, rule_rows[g, _DCAP], match_today[d])
                 m = _bound(m, rule_rows[g, _PCAP], gp_paid[k, p])
@@ -193,8 +218,18 @@ def settle_batch(gifts, row_donor, row_helpee, donors, projects, pools, live, ru
                 e = live_pool[q]
                 if pool_remaining[e] <= 0 or ti < pool_open[e] or ti >= pool_close[e]:
                     continue
-                m, spent = offer(rule_rows, e, a, f, has_chance and not spent_chance,
-                                 u_match[i], u_fraction[i], u_bonus[i], ten, pf)
+                m, spent = offer(
+                    rule_rows,
+                    e,
+                    a,
+                    f,
+                    has_chance and not spent_chance,
+                    u_match[i],
+                    u_fraction[i],
+                    u_bonus[i],
+                    ten,
+                    pf,
+                )
                 spent_chance = spent_chance or spent
                 m = _bound(m, rule_rows[e, _DCAP], match_today[d])
                 m = _bound(m, rule_rows[e, _PCAP], link_paid[j])
@@ -223,16 +258,16 @@ def settle_batch(gifts, row_donor, row_helpee, donors, projects, pools, live, ru
         proj_count[p] += 1
         proj_fmatch[p] += fm
         proj_ematch[p] += em
-        out.foundation_match[i] = fm
-        out.enterprise_match[i] = em
-        out.enterprise_pool[i] = ep
-        out.ok[i] = ok
-        flowers[d] += rules.flowers_per_gift
+        out_fmatch[i] = fm
+        out_ematch[i] = em
+        out_epool[i] = ep
+        out_ok[i] = ok
+        flowers[d] += flowers_per_gift
         gifts_made[d] += 1
         h = row_helpee[i]
-        if h >= 0 and helps_today[h] < rules.max_helps:
+        if h >= 0 and helps_today[h] < max_helps:
             helps_today[h] += 1
-            chances[h] += rules.chances_per_help_gift
+            chances[h] += chances_per_help_gift
     if rate_limit > 0:
         for i in range(n):
             batch_gifts[row_donor[i]] = 0
@@ -348,8 +383,20 @@ def restore_donors(records, local, ids):
 
 
 @njit(cache=True, nogil=True)
-def flower_events(quiz, steps, helper, helpee, flowers, helps_today, chances, per_quiz,
-                  per_step, per_help, max_helps, chances_per_help):
+def flower_events(
+    quiz,
+    steps,
+    helper,
+    helpee,
+    flowers,
+    helps_today,
+    chances,
+    per_quiz,
+    per_step,
+    per_help,
+    max_helps,
+    chances_per_help,
+):
     """A minute's events that are not gifts, in one pass: flowers to each donor who
     answered a quiz (``per_quiz``), made a step donation (``per_step``) or helped a friend
     (``per_help``), a donor as often as listed; and each help gives the friend helped
@@ -366,8 +413,7 @@ def flower_events(quiz, steps, helper, helpee, flowers, helps_today, chances, pe
         if helps_today[h] < max_helps:
             helps_today[h] += 1
             chances[h] += chances_per_help
-    return (quiz.shape[0] * per_quiz + steps.shape[0] * per_step
-            + helper.shape[0] * per_help)
+    return quiz.shape[0] * per_quiz + steps.shape[0] * per_step + helper.shape[0] * per_help
 
 
 _NO_TENURE = np.zeros(0, dtype=np.int8)  # gather_records: every donor's tenure is 0
@@ -377,18 +423,37 @@ class Settlement:
     """The settlement of a campaign's minutes: the kernel's inputs marshalled from the
     donors, projects and pools, a minute at a time."""
 
-    def __init__(self, donors: Donors, projects: Projects, pools: Pools, flowers: FlowerConfig,
-                 rules: SettleRules):
+    def __init__(
+        self,
+        donors: Donors,
+        projects: Projects,
+        pools: Pools,
+        flowers: FlowerConfig,
+        rules: SettleRules,
+    ):
         self.donors, self.pools, self.flowers, self.rules = donors, pools, flowers, rules
-        self.projects = projects.state()
+        # the state arrays are made by the build and changed in place, never replaced
+        self._projects, self._pools = tuple(projects.state()), tuple(pools.state())
+        self._rules = tuple(rules)
         self.number = RowNumbering()  # this thread's numbering of a batch's donors
 
     def flower_events(self, fe: FlowerEvents) -> int:
         """Credit a minute's flowers and friend-help chances; returns the flowers earned."""
         d, fl = self.donors, self.flowers
-        return flower_events(fe.quiz, fe.steps, fe.helper, fe.helpee, d.flowers,
-                             d.helps_today, d.chances, fl.per_quiz, fl.per_step_donation,
-                             fl.per_help, fl.max_helps_per_day, fl.chances_per_help)
+        return flower_events(
+            fe.quiz,
+            fe.steps,
+            fe.helper,
+            fe.helpee,
+            d.flowers,
+            d.helps_today,
+            d.chances,
+            fl.per_quiz,
+            fl.per_step_donation,
+            fl.per_help,
+            fl.max_helps_per_day,
+            fl.chances_per_help,
+        )
 
     def settle(self, gifts: Gifts, rows: Rows | None = None) -> tuple[Settled, int]:
         """Settle a minute's gifts with the batched kernel; returns the per-gift results
@@ -400,15 +465,33 @@ class Settlement:
         if rows is None:
             rows = self.number(gifts)
         words, kind, tenure = gather_records(
-            d.records, d.kind, d.tenure if d.has_tenure else _NO_TENURE, d.n, rows.ids)
+            d.records, d.kind, d.tenure if d.has_tenure else _NO_TENURE, d.n, rows.ids
+        )
         r = words.view(DONOR_RECORD).reshape(-1)
         batch = BatchDonors(
-            r["flowers"], r["chances"], r["helps_today"], r["match_today"], r["gifts_made"],
-            r["status"], tenure, kind,
-            np.zeros(rows.ids.shape[0] if self.rules.rate_limit > 0 else 0, dtype=np.int16))
+            r["flowers"],
+            r["chances"],
+            r["helps_today"],
+            r["match_today"],
+            r["gifts_made"],
+            r["status"],
+            tenure,
+            kind,
+            np.zeros(rows.ids.shape[0] if self.rules.rate_limit > 0 else 0, dtype=np.int16),
+        )
         out = Settled.empty(gifts.t.shape[0])
-        changes = settle_batch(gifts, rows.donor, rows.helpee, batch, self.projects,
-                               self.pools.state(), self.pools.live, self.rules, out)
+        assert self.pools.live is not None, "the live lists are made before the first minute"
+        changes = settle_batch(
+            tuple(gifts),
+            rows.donor,
+            rows.helpee,
+            tuple(batch),
+            self._projects,
+            self._pools,
+            tuple(self.pools.live),
+            self._rules,
+            tuple(out),
+        )
         restore_donors(d.records, words, rows.ids)
         return out, changes
 

@@ -16,4 +16,5 @@ def stream(seed: int, name: str, *key: int) -> np.random.Generator:
     """The random stream of one part of the model (``name``: a key of :data:`STREAMS`;
     ``key``: e.g. the minute)."""
     return np.random.Generator(
-        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(STREAMS[name], *key))))
+        np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(STREAMS[name], *key)))
+    )

@@ -3,6 +3,8 @@ result (:class:`sim.model.result.CampaignResult`). Fen inside, yuan in every tab
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -10,7 +12,7 @@ from sim.model.calendar import MINUTES_PER_DAY
 from sim.model.result import CampaignResult
 
 
-def yuan(fen) -> np.ndarray | float:
+def yuan(fen) -> Any:
     """Fen to yuan (float), for tables and the summary only."""
     return np.asarray(fen, dtype=np.float64) / 100.0
 

@@ -21,20 +21,23 @@ class MatchRule:
     @classmethod
     def check(cls, key: str, cfg: RuleConfig) -> None:
         """Raise ConfigError naming ``key.field`` for a value this rule cannot use."""
-        for name in ("min_gift_yuan", "gift_cap_yuan", "donor_daily_cap_yuan",
-                     "project_cap_yuan"):
+        for name in ("min_gift_yuan", "gift_cap_yuan", "donor_daily_cap_yuan", "project_cap_yuan"):
             v = getattr(cfg, name)
             if v is not None and v < 0:
                 raise ConfigError(f"{key}.{name}={v!r} is not allowed: >= 0 yuan, or null")
         v = cfg.donor_daily_cap_yuan  # a donor record keeps today's match in 32 bits
         if v is not None and fen(v) >= 2**31:
-            raise ConfigError(f"{key}.donor_daily_cap_yuan={v!r} is not allowed: below "
-                              "21,474,836.48 yuan, or null")
+            raise ConfigError(
+                f"{key}.donor_daily_cap_yuan={v!r} is not allowed: below "
+                "21,474,836.48 yuan, or null"
+            )
         for name in ("equity_region", "equity_small_org"):
             v = getattr(cfg, name)
             if not 0 <= v <= 100:
-                raise ConfigError(f"{key}.{name}={v!r} is not allowed: 0 <= {name} <= 100 "
-                                  "(the match of a flagged project is x (1 + this))")
+                raise ConfigError(
+                    f"{key}.{name}={v!r} is not allowed: 0 <= {name} <= 100 "
+                    "(the match of a flagged project is x (1 + this))"
+                )
 
     def encode(self) -> np.ndarray:
         """The rule as one row of integers (:data:`sim.codes.RULE_FIELDS`)."""

@@ -85,18 +85,26 @@ class RandomMatch(MatchRule):
         if not 0 <= cfg.fraction_low <= cfg.fraction_high <= 100:
             raise ConfigError(
                 f"{key}.fraction_low/fraction_high={cfg.fraction_low!r}/{cfg.fraction_high!r} "
-                "is not allowed: 0 <= fraction_low <= fraction_high <= 100")
+                "is not allowed: 0 <= fraction_low <= fraction_high <= 100"
+            )
         if len(cfg.flower_tiers) > 2:
-            raise ConfigError(f"{key}.flower_tiers has {len(cfg.flower_tiers)} tiers: "
-                              "at most 2 [threshold, low, high] entries are allowed")
-        for tier in [*cfg.flower_tiers, *([cfg.flower_multiplier] if cfg.flower_multiplier
-                                           else [])]:
+            raise ConfigError(
+                f"{key}.flower_tiers has {len(cfg.flower_tiers)} tiers: "
+                "at most 2 [threshold, low, high] entries are allowed"
+            )
+        for tier in [
+            *cfg.flower_tiers,
+            *([cfg.flower_multiplier] if cfg.flower_multiplier else []),
+        ]:
             if len(tier) != 3 or tier[0] < 1 or not 0 <= tier[1] <= tier[2]:
-                raise ConfigError(f"{key}: flower tier {list(tier)!r} is not allowed: "
-                                  "[threshold >= 1, low >= 0, high >= low]")
+                raise ConfigError(
+                    f"{key}: flower tier {list(tier)!r} is not allowed: "
+                    "[threshold >= 1, low >= 0, high >= low]"
+                )
         if len(cfg.flower_tiers) == 2 and cfg.flower_tiers[1][0] <= cfg.flower_tiers[0][0]:
-            raise ConfigError(f"{key}.flower_tiers: the second tier's threshold must be "
-                              "above the first's")
+            raise ConfigError(
+                f"{key}.flower_tiers: the second tier's threshold must be above the first's"
+            )
 
     def fill(self, row: np.ndarray) -> None:
         c = self.cfg
@@ -126,12 +134,13 @@ class SizeTiers(MatchRule):
     def check(cls, key: str, cfg: RuleConfig) -> None:
         super().check(key, cfg)
         t = [list(x) for x in cfg.size_tiers]
-        ok = 1 <= len(t) <= 3 and all(len(x) == 2 and x[0] >= 0 and 0 <= x[1] <= 100
-                                      for x in t)
+        ok = 1 <= len(t) <= 3 and all(len(x) == 2 and x[0] >= 0 and 0 <= x[1] <= 100 for x in t)
         ok = ok and all(t[i][0] < t[i + 1][0] for i in range(len(t) - 1))
         if not ok:
-            raise ConfigError(f"{key}.size_tiers={t!r} is not allowed: 1 to 3 [min yuan, "
-                              "ratio] pairs, minimums rising, 0 <= ratio <= 100")
+            raise ConfigError(
+                f"{key}.size_tiers={t!r} is not allowed: 1 to 3 [min yuan, "
+                "ratio] pairs, minimums rising, 0 <= ratio <= 100"
+            )
 
     def fill(self, row: np.ndarray) -> None:
         for k, (lo, ratio) in enumerate(self.cfg.size_tiers, start=1):
@@ -149,12 +158,14 @@ class LongTerm(MatchRule):
     def check(cls, key: str, cfg: RuleConfig) -> None:
         super().check(key, cfg)
         if not 1 <= cfg.long_term_years <= 7:
-            raise ConfigError(f"{key}.long_term_years={cfg.long_term_years!r} is not allowed: "
-                              "1..7 years")
+            raise ConfigError(
+                f"{key}.long_term_years={cfg.long_term_years!r} is not allowed: 1..7 years"
+            )
         for name in ("ratio", "long_term_ratio"):
             if not 0 <= getattr(cfg, name) <= 100:
-                raise ConfigError(f"{key}.{name}={getattr(cfg, name)!r} is not allowed: "
-                                  "0 <= ratio <= 100")
+                raise ConfigError(
+                    f"{key}.{name}={getattr(cfg, name)!r} is not allowed: 0 <= ratio <= 100"
+                )
 
     def fill(self, row: np.ndarray) -> None:
         row[F["ratio_bp"]] = bp(self.cfg.ratio)
@@ -170,9 +181,11 @@ class EquityWeighted(FixedRatio):
     def check(cls, key: str, cfg: RuleConfig) -> None:
         super().check(key, cfg)
         if cfg.equity_region <= 0 and cfg.equity_small_org <= 0:
-            raise ConfigError(f"{key}: equity_region={cfg.equity_region!r} and "
-                              f"equity_small_org={cfg.equity_small_org!r} are not allowed "
-                              "together: at least one must be > 0")
+            raise ConfigError(
+                f"{key}: equity_region={cfg.equity_region!r} and "
+                f"equity_small_org={cfg.equity_small_org!r} are not allowed "
+                "together: at least one must be > 0"
+            )
 
 
 # --------------------------------------------------------------------------- the kernel
@@ -187,8 +200,14 @@ _GCAP = F["gift_cap_fen"]
 _T1, _T1LO, _T1HI = F["tier1_flowers"], F["tier1_lo_bp"], F["tier1_hi_bp"]
 _T2, _T2LO, _T2HI = F["tier2_flowers"], F["tier2_lo_bp"], F["tier2_hi_bp"]
 _M, _MLO, _MHI = F["mult_flowers"], F["mult_lo"], F["mult_hi"]
-_S1, _S1BP, _S2, _S2BP, _S3, _S3BP = (F["size1_fen"], F["size1_bp"], F["size2_fen"],
-                                      F["size2_bp"], F["size3_fen"], F["size3_bp"])
+_S1, _S1BP, _S2, _S2BP, _S3, _S3BP = (
+    F["size1_fen"],
+    F["size1_bp"],
+    F["size2_fen"],
+    F["size2_bp"],
+    F["size3_fen"],
+    F["size3_bp"],
+)
 _LTY, _LTBP = F["lt_years"], F["lt_bp"]
 _EQR, _EQS = F["eq_region_bp"], F["eq_small_bp"]
 
@@ -201,8 +220,7 @@ def _uniform_int(u, lo, hi):
 
 
 @njit(cache=True, inline="always")
-def offer(rules, g, amount, flowers, has_chance, u_match, u_fraction, u_bonus, tenure,
-          pflags):
+def offer(rules, g, amount, flowers, has_chance, u_match, u_fraction, u_bonus, tenure, pflags):
     """The match a rule offers for a gift before caps and budgets, and whether it spends a
     friend-help chance, under rule row ``rules[g]`` (indexed in place: taking a row view
     costs a reference count per gift), for a donor of ``tenure`` years holding ``flowers``
@@ -266,8 +284,17 @@ def _draw(u: float, lo: int, hi: int) -> int:
     return min(hi, lo + int(u * (hi - lo + 1)))
 
 
-def offer_one(rule, amount: int, flowers: int, has_chance: bool, u_match, u_fraction,
-              u_bonus, tenure=0, pflags=0):
+def offer_one(
+    rule,
+    amount: int,
+    flowers: int,
+    has_chance: bool,
+    u_match,
+    u_fraction,
+    u_bonus,
+    tenure=0,
+    pflags=0,
+):
     """What a rule row offers one gift before caps and budgets: (match fen, spent a
     chance). The reference engine's reading of the rules, written apart from
     :func:`offer` (a test holds the two to the same ledger)."""
@@ -299,11 +326,15 @@ def offer_one(rule, amount: int, flowers: int, has_chance: bool, u_match, u_frac
         else:
             for tier in ("tier2", "tier1"):
                 if r[f"{tier}_flowers"] and flowers >= r[f"{tier}_flowers"]:
-                    match += match * _draw(u_bonus, r[f"{tier}_lo_bp"],
-                                           r[f"{tier}_hi_bp"]) // 10_000
+                    match += (
+                        match * _draw(u_bonus, r[f"{tier}_lo_bp"], r[f"{tier}_hi_bp"]) // 10_000
+                    )
                     break
-        weight = 10_000 + (r["eq_region_bp"] if pflags & FLAG_LESS_DEVELOPED else 0) + \
-            (r["eq_small_bp"] if pflags & FLAG_SMALL_ORG else 0)
+        weight = (
+            10_000
+            + (r["eq_region_bp"] if pflags & FLAG_LESS_DEVELOPED else 0)
+            + (r["eq_small_bp"] if pflags & FLAG_SMALL_ORG else 0)
+        )
         match = match * weight // 10_000
         if r["gift_cap_fen"]:
             match = min(match, r["gift_cap_fen"])

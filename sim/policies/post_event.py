@@ -58,20 +58,27 @@ def window_stats(donor, project, amount_fen, kind, n_projects, org, n_orgs) -> W
     key = donor.astype(np.int64) * n_projects + project
     order = np.argsort(key)  # a pair's gifts share one donor, so order within it is moot
     key = key[order]
-    first = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]])) if key.size else \
-        np.zeros(0, dtype=np.int64)
+    first = (
+        np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+        if key.size
+        else np.zeros(0, dtype=np.int64)
+    )
     c_fen = np.add.reduceat(amount_fen[order], first) if key.size else np.zeros(0, np.int64)
     pk = key[first]
     pair_project = pk % n_projects
     pair_c = c_fen / 100.0
     n_donors = np.bincount(pair_project, minlength=n_projects)
     return WindowStats(
-        pair_donor=pk // n_projects, pair_project=pair_project, pair_c=pair_c,
+        pair_donor=pk // n_projects,
+        pair_project=pair_project,
+        pair_c=pair_c,
         pair_kind=kind[order][first] if key.size else np.zeros(0, np.int8),
         n_donors=n_donors,
         sum_c=np.bincount(pair_project, weights=pair_c, minlength=n_projects),
         sum_sqrt=np.bincount(pair_project, weights=np.sqrt(pair_c), minlength=n_projects),
-        org=org, n_orgs=n_orgs)
+        org=org,
+        n_orgs=n_orgs,
+    )
 
 
 MAX_CLASSES = 128  # a project's distinct contributions beyond this are grouped
@@ -109,8 +116,7 @@ def _pairwise(order_project, order_c, starts, m, max_classes):
             sroot = np.zeros(max_classes)
             scnt = np.zeros(max_classes)
             for a in range(nv):
-                b = min(max_classes - 1,
-                        max(0, int((np.log(max(root[a], 1e-9)) - lmin) / width)))
+                b = min(max_classes - 1, max(0, int((np.log(max(root[a], 1e-9)) - lmin) / width)))
                 sroot[b] += root[a] * cnts[a]
                 scnt[b] += cnts[a]
             nv = 0
@@ -149,7 +155,7 @@ def whole_fen(ideal_fen: np.ndarray, total: int) -> np.ndarray:
         top = np.lexsort((np.arange(rem.shape[0]), -rem))[:short]
         base[top] += 1
     elif short < 0:  # float rounding the other way: take fen back from the largest floors
-        top = np.argsort(-base, kind="stable")[: -short]
+        top = np.argsort(-base, kind="stable")[:-short]
         base[top] -= 1
     return base
 
@@ -202,8 +208,7 @@ class ProRata(PostEventRule):
         super().check(key, cfg)
         v = cfg.org_cap_share
         if v is not None and not 0 < v <= 1:
-            raise ConfigError(f"{key}.org_cap_share={v!r} is not allowed: 0 < share <= 1, "
-                              "or null")
+            raise ConfigError(f"{key}.org_cap_share={v!r} is not allowed: 0 < share <= 1, or null")
 
     def shares(self, st):
         w = st.sum_c.copy()
@@ -227,8 +232,10 @@ class ThresholdPrizes(PostEventRule):
         t = [list(x) for x in cfg.donor_thresholds]
         ok = len(t) >= 1 and all(len(x) == 2 and x[0] >= 1 and x[1] >= 0 for x in t)
         if not ok or abs(sum(x[1] for x in t) - 1) > 1e-9:
-            raise ConfigError(f"{key}.donor_thresholds={t!r} is not allowed: [[donors >= 1, "
-                              "share >= 0], ...] with shares adding up to 1")
+            raise ConfigError(
+                f"{key}.donor_thresholds={t!r} is not allowed: [[donors >= 1, "
+                "share >= 0], ...] with shares adding up to 1"
+            )
 
     def shares(self, st):
         w = np.zeros(st.n_donors.shape[0])
@@ -254,8 +261,9 @@ class Quadratic(PostEventRule):
     def check(cls, key: str, cfg: RuleConfig) -> None:
         super().check(key, cfg)
         if cfg.qf_variant not in cls.VARIANTS:
-            raise ConfigError(f"{key}.qf_variant={cfg.qf_variant!r} is not allowed: one of "
-                              f"{list(cls.VARIANTS)}")
+            raise ConfigError(
+                f"{key}.qf_variant={cfg.qf_variant!r} is not allowed: one of {list(cls.VARIANTS)}"
+            )
 
     def shares(self, st):
         if self.cfg.qf_variant == "proportional":
@@ -277,12 +285,14 @@ class PairwiseQuadratic(Quadratic):
     def check(cls, key: str, cfg: RuleConfig) -> None:
         super().check(key, cfg)
         if not cfg.pairwise_m_yuan > 0:
-            raise ConfigError(f"{key}.pairwise_m_yuan={cfg.pairwise_m_yuan!r} is not "
-                              "allowed: M > 0 yuan")
+            raise ConfigError(
+                f"{key}.pairwise_m_yuan={cfg.pairwise_m_yuan!r} is not allowed: M > 0 yuan"
+            )
 
     def shares(self, st):
-        return pairwise_subsidy(st.pair_project, st.pair_c, st.n_donors.shape[0],
-                                float(self.cfg.pairwise_m_yuan)), True
+        return pairwise_subsidy(
+            st.pair_project, st.pair_c, st.n_donors.shape[0], float(self.cfg.pairwise_m_yuan)
+        ), True
 
 
 def water_fill(w: np.ndarray, cap: float) -> np.ndarray:
@@ -312,8 +322,14 @@ class Allocation:
     matched_pairs: np.ndarray  # bool per pair: the pair's project got match
 
 
-def allocate(rule: PostEventRule, row: np.ndarray, st: WindowStats, budget_fen: int,
-             flags: np.ndarray, frozen: np.ndarray) -> Allocation:
+def allocate(
+    rule: PostEventRule,
+    row: np.ndarray,
+    st: WindowStats,
+    budget_fen: int,
+    flags: np.ndarray,
+    frozen: np.ndarray,
+) -> Allocation:
     """Split up to ``budget_fen`` among projects by ``rule``; see the module docstring.
     ``frozen`` marks the projects that get nothing (match frozen, or not eligible)."""
     n_p = st.n_donors.shape[0]

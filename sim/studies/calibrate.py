@@ -34,6 +34,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,28 +67,55 @@ class Param:
 
 
 def _levels(theme: bool = False) -> list[Param]:
-    out = [Param("scenario.levels.gifts", "donation_count", lo=0.05, hi=20.0),
-           Param("scenario.levels.gift_size_shift", "public_donations_yuan",
-                 per="donation_count", log=False, lo=-3.0, hi=3.0)]
+    out = [
+        Param("scenario.levels.gifts", "donation_count", lo=0.05, hi=20.0),
+        Param(
+            "scenario.levels.gift_size_shift",
+            "public_donations_yuan",
+            per="donation_count",
+            log=False,
+            lo=-3.0,
+            hi=3.0,
+        ),
+    ]
     if theme:
-        out += [Param("scenario.levels.theme_gifts", "theme_day_donation_count", lo=0.1, hi=10),
-                Param("scenario.levels.theme_size_shift", "theme_day_public_yuan",
-                      per="theme_day_donation_count", log=False, lo=-3.0, hi=3.0)]
+        out += [
+            Param("scenario.levels.theme_gifts", "theme_day_donation_count", lo=0.1, hi=10),
+            Param(
+                "scenario.levels.theme_size_shift",
+                "theme_day_public_yuan",
+                per="theme_day_donation_count",
+                log=False,
+                lo=-3.0,
+                hi=3.0,
+            ),
+        ]
     return out
 
 
 FITS: dict[int, list[Param]] = {
     2016: _levels(),
     2017: _levels(),
-    2018: [*_levels(),
-           Param("policy.foundation.probability", "foundation_match_yuan", lo=0.01, hi=1.0,
-                 slope=0.7)],
-    2021: [*_levels(theme=True),
-           Param("scenario.levels.flower_acts", "flowers_earned", lo=0.001, hi=10.0, slope=0.3),
-           Param("policy.rules.theme.gift_cap_yuan", "theme_day_foundation_match_yuan",
-                 lo=1.0, hi=100_000.0, slope=0.5),
-           Param("policy.rules.daily.probability", "foundation_match_yuan", lo=0.01, hi=1.0,
-                 slope=0.3)],
+    2018: [
+        *_levels(),
+        Param(
+            "policy.rules.action.probability", "foundation_match_yuan", lo=0.01, hi=1.0, slope=0.7
+        ),
+    ],
+    2021: [
+        *_levels(theme=True),
+        Param("scenario.levels.flower_acts", "flowers_earned", lo=0.001, hi=10.0, slope=0.3),
+        Param(
+            "policy.rules.theme.gift_cap_yuan",
+            "theme_day_foundation_match_yuan",
+            lo=1.0,
+            hi=100_000.0,
+            slope=0.5,
+        ),
+        Param(
+            "policy.rules.daily.probability", "foundation_match_yuan", lo=0.01, hi=1.0, slope=0.3
+        ),
+    ],
     # no public total reported: only the gift level (the donor base), to the gift count
     2019: [Param("scenario.levels.gifts", "donation_count", lo=0.05, hi=20.0)],
     2020: [Param("scenario.levels.gifts", "donation_count", lo=0.05, hi=20.0)],
@@ -100,23 +128,40 @@ FIRST, SECOND = (2016, 2017, 2018, 2021), (2019, 2020)
 MAX_STEP = 0.5  # largest move a round, in the fitted coordinate
 
 
-def compose(year: int, seed: int, overrides: dict[str, float], extra: list[str] = (),
-            conf: str = CONF_DIR):
+def compose(
+    year: int,
+    seed: int,
+    overrides: dict[str, float],
+    extra: Sequence[str] = (),
+    conf: str = CONF_DIR,
+):
     """The composed config of a year's scenario (with its fit files) and these values."""
     register_configs()
     GlobalHydra.instance().clear()
     with initialize_config_dir(version_base="1.3", config_dir=str(conf)):
-        return hydra_compose("config", overrides=[
-            f"scenario=y{year}", f"seed={seed}", *extra,
-            *(f"{k}={v!r}" for k, v in overrides.items())])
+        return hydra_compose(
+            "config",
+            overrides=[
+                f"scenario=y{year}",
+                f"seed={seed}",
+                *extra,
+                *(f"{k}={v!r}" for k, v in overrides.items()),
+            ],
+        )
 
 
-def simulate(year: int, seed: int, overrides: dict[str, float], out: str, scale: float,
-             conf: str) -> dict[str, float]:
+def simulate(
+    year: int, seed: int, overrides: dict[str, float], out: str, scale: float, conf: str
+) -> dict[str, float]:
     """One run (its outputs kept in ``out``); the simulated value of each reported figure
     (counts and money per full scale)."""
-    cfg = compose(year, seed, overrides, [f"scale={scale!r}", "output.figures=false",
-                                          "output.progress=false"], conf)
+    cfg = compose(
+        year,
+        seed,
+        overrides,
+        [f"scale={scale!r}", "output.figures=false", "output.progress=false"],
+        conf,
+    )
     run(cfg, Path(out))
     table = pd.read_csv(Path(out) / "reported_vs_simulated.csv")
     return dict(zip(table.figure, table.simulated, strict=True))
@@ -133,13 +178,16 @@ def current_values(year: int, conf: str) -> dict[str, float]:
         out[p.key] = float(v)
     if year in INTERPOLATE:
         out["scenario.levels.gift_size_shift"] = float(
-            OmegaConf.select(cfg, "scenario.levels.gift_size_shift"))
+            OmegaConf.select(cfg, "scenario.levels.gift_size_shift")
+        )
     return out
 
 
 def reported(year: int, conf: str) -> dict[str, float]:
     cfg = compose(year, 1, {}, conf=conf)
-    return {k: v.value for k, v in OmegaConf.to_object(cfg.scenario.reported).items()}
+    figures = OmegaConf.to_object(cfg.scenario.reported)
+    assert isinstance(figures, dict)
+    return {str(k): v.value for k, v in figures.items()}
 
 
 class YearFit:
@@ -177,10 +225,13 @@ class YearFit:
     def update(self, fig: dict[str, float], tol: float) -> None:
         """Take a round's seed-mean figures; move every parameter along its slope."""
         err = self.errors(fig)
-        self.history.append({"values": dict(self.values), "errors": err,
-                             "figures": dict(fig)})
-        log.info("y%d round %d: %s", self.year, len(self.history), ", ".join(
-            f"{k} {v:+.2%}" for k, v in err.items()))
+        self.history.append({"values": dict(self.values), "errors": err, "figures": dict(fig)})
+        log.info(
+            "y%d round %d: %s",
+            self.year,
+            len(self.history),
+            ", ".join(f"{k} {v:+.2%}" for k, v in err.items()),
+        )
         if max(abs(e) for e in err.values()) < tol:
             self.done = True
             return
@@ -207,30 +258,55 @@ class YearFit:
 
 def _mean_figures(results: list[dict[str, float]]) -> dict[str, float]:
     keys = results[0].keys()
-    return {k: sum(r[k] for r in results) / len(results) for k in keys
-            if all(r[k] is not None and not pd.isna(r[k]) for r in results)}
+    return {
+        k: sum(r[k] for r in results) / len(results)
+        for k in keys
+        if all(r[k] is not None and not pd.isna(r[k]) for r in results)
+    }
 
 
-def run_rounds(fits: list[YearFit], seeds: list[int], workers: int, tol: float,
-               max_rounds: int, out: Path, scale: float, conf: str) -> None:
+def run_rounds(
+    fits: list[YearFit],
+    seeds: list[int],
+    workers: int,
+    tol: float,
+    max_rounds: int,
+    out: Path,
+    scale: float,
+    conf: str,
+) -> None:
     """Rounds of every unfinished year's seeds in parallel until all are within ``tol``."""
     with ProcessPoolExecutor(max_workers=workers) as ex:
         for r in range(1, max_rounds + 1):
             active = [f for f in fits if not f.done]
             if not active:
                 return
-            futures = {(f.year, s): ex.submit(
-                simulate, f.year, s, f.values, str(out / f"y{f.year}" / f"round-{r:02d}"
-                                                   / f"seed-{s}"), scale, conf)
-                for f in active for s in seeds}
+            futures = {
+                (f.year, s): ex.submit(
+                    simulate,
+                    f.year,
+                    s,
+                    f.values,
+                    str(out / f"y{f.year}" / f"round-{r:02d}" / f"seed-{s}"),
+                    scale,
+                    conf,
+                )
+                for f in active
+                for s in seeds
+            }
             for f in active:
                 f.update(_mean_figures([futures[(f.year, s)].result() for s in seeds]), tol)
 
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=CONF_DIR, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=CONF_DIR,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -250,16 +326,28 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
     """The year's fit files, values with their provenance."""
     last = f.history[-1]
     fig = last["figures"]
-    targets = {p.target: {"reported": f.reported[p.target], "simulated": round(fig[p.target], 2),
-                          "error": round(last["errors"][p.target], 5), "parameter": p.key}
-               for p in f.params}
+    targets = {
+        p.target: {
+            "reported": f.reported[p.target],
+            "simulated": round(fig[p.target], 2),
+            "error": round(last["errors"][p.target], 5),
+            "parameter": p.key,
+        }
+        for p in f.params
+    }
     values = {k: round(v, 6) for k, v in last["values"].items()}
     prov = {
         "method": "diagonal secant over simulation runs (sim/studies/calibrate.py)",
-        "date": datetime.now(UTC).date().isoformat(), "commit": _commit(),
-        "seeds": list(seeds), "scale": scale, "rounds": len(f.history), "tolerance": tol,
+        "date": datetime.now(UTC).date().isoformat(),
+        "commit": _commit(),
+        "seeds": list(seeds),
+        "scale": scale,
+        "rounds": len(f.history),
+        "tolerance": tol,
         "converged": max(abs(e) for e in last["errors"].values()) < tol,
-        "parameters": values, "targets": targets}
+        "parameters": values,
+        "targets": targets,
+    }
     if f.interpolated:
         prov["interpolated"] = f.interpolated
     scen = {k: v for k, v in values.items() if k.startswith("scenario.")}
@@ -267,8 +355,10 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
     if f.policy_from:
         prov["policy_from"] = f"y{POLICY_FROM[f.year]} (the same rules)"
     scen["scenario.calibration"] = prov
-    written = (f"# Written by python -m sim.studies.calibrate ({prov['date']}, commit "
-               f"{prov['commit']}); do not edit by hand.\n")
+    written = (
+        f"# Written by python -m sim.studies.calibrate ({prov['date']}, commit "
+        f"{prov['commit']}); do not edit by hand.\n"
+    )
     worst = max(abs(e) for e in last["errors"].values())
     d = conf / "fit" / f"y{f.year}"
     d.mkdir(parents=True, exist_ok=True)
@@ -277,23 +367,35 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
         "# @package _global_\n" + written + f"# y{f.year}: {n} parameter{'s' * (n != 1)} "
         f"fitted to their figures (worst error {worst:.2%}, seeds {list(seeds)}, scale "
         f"{scale}).\n" + yaml.safe_dump(_nest(scen), allow_unicode=True, sort_keys=False),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     pol_path = d / "policy.yaml"
     if pol:
         pol_path.write_text(
             written + f"# The odds of policy y{f.year}'s own rules (included by "
             f"conf/policy/y{f.year}.yaml), fitted with scenario y{f.year}\n# (provenance: "
             f"conf/fit/y{f.year}/scenario.yaml).\n"
-            + yaml.safe_dump(_nest({k.removeprefix("policy."): v for k, v in pol.items()}),
-                             allow_unicode=True, sort_keys=False),
-            encoding="utf-8")
+            + yaml.safe_dump(
+                _nest({k.removeprefix("policy."): v for k, v in pol.items()}),
+                allow_unicode=True,
+                sort_keys=False,
+            ),
+            encoding="utf-8",
+        )
     else:
         pol_path.unlink(missing_ok=True)
 
 
-def calibrate(years: list[int], seeds: list[int], workers: int, tol: float,
-              max_rounds: int, out: Path, scale: float = 1.0,
-              conf: Path = Path(CONF_DIR)) -> dict[int, YearFit]:
+def calibrate(
+    years: list[int],
+    seeds: list[int],
+    workers: int,
+    tol: float,
+    max_rounds: int,
+    out: Path,
+    scale: float = 1.0,
+    conf: Path = Path(CONF_DIR),
+) -> dict[int, YearFit]:
     """Fit ``years`` (those with a reported public total first, then 2019 and 2020 from
     them) and write their fit files; returns each year's fit."""
     done: dict[int, YearFit] = {}
@@ -309,21 +411,27 @@ def calibrate(years: list[int], seeds: list[int], workers: int, tol: float,
             continue
         values = current_values(y, c)
         a, b = INTERPOLATE[y]
-        sa, sb = (float(OmegaConf.select(compose(x, 1, {}, conf=c),
-                                         "scenario.levels.gift_size_shift")) for x in (a, b))
+        sa, sb = (
+            float(OmegaConf.select(compose(x, 1, {}, conf=c), "scenario.levels.gift_size_shift"))
+            for x in (a, b)
+        )
         w = (y - a) / (b - a)
         values["scenario.levels.gift_size_shift"] = round(sa + w * (sb - sa), 6)
         src = POLICY_FROM.get(y)
         pol = None
         if src is not None:  # the year runs (and keeps) the source year's fitted odds
             cfg = compose(src, 1, {}, conf=c)
-            pol = {p.key: float(OmegaConf.select(cfg, p.key)) for p in FITS[src]
-                   if p.key.startswith("policy.")}
+            pol = {
+                p.key: float(OmegaConf.select(cfg, p.key))
+                for p in FITS[src]
+                if p.key.startswith("policy.")
+            }
             values.update(pol)
         f = YearFit(y, values, c)
         f.policy_from = pol
-        f.interpolated = {"scenario.levels.gift_size_shift":
-                          f"y{a} {sa:+.4f} + {w:.3f} x (y{b} {sb:+.4f} - y{a} {sa:+.4f})"}
+        f.interpolated = {
+            "scenario.levels.gift_size_shift": f"y{a} {sa:+.4f} + {w:.3f} x (y{b} {sb:+.4f} - y{a} {sa:+.4f})"
+        }
         second.append(f)
     run_rounds(second, seeds, workers, tol, max_rounds, out, scale, c)
     for f in second:
@@ -333,41 +441,83 @@ def calibrate(years: list[int], seeds: list[int], workers: int, tol: float,
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sim.studies.calibrate", description=__doc__.split(
-        "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--years", type=int, nargs="+", default=[*FIRST, *SECOND],
-                    choices=sorted(FITS), help="years to fit (default: all)")
+    ap = argparse.ArgumentParser(
+        prog="python -m sim.studies.calibrate",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--years",
+        type=int,
+        nargs="+",
+        default=[*FIRST, *SECOND],
+        choices=sorted(FITS),
+        help="years to fit (default: all)",
+    )
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     ap.add_argument("--tol", type=float, default=0.005, help="relative error to reach")
     ap.add_argument("--max-rounds", type=int, default=10)
     ap.add_argument("--out", type=Path, default=None)
-    ap.add_argument("--scale", type=float, default=1.0,
-                    help="fraction of the population (1.0, full scale, for a real fit)")
+    ap.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="fraction of the population (1.0, full scale, for a real fit)",
+    )
+    ap.add_argument(
+        "--conf",
+        type=Path,
+        default=Path(CONF_DIR),
+        help="the config directory whose fit/ is written (default: the project's conf/)",
+    )
     args = ap.parse_args(argv)
 
-    for bad, msg in ((not 0 < args.tol < 1, f"--tol {args.tol}: a relative error in (0, 1)"),
-                     (not 0 < args.scale <= 1, f"--scale {args.scale}: 0 < scale <= 1"),
-                     (args.max_rounds < 1, f"--max-rounds {args.max_rounds}: at least 1"),
-                     (args.workers is not None and args.workers < 1,
-                      f"--workers {args.workers}: at least 1"),
-                     (any(x < 0 for x in args.seeds), f"--seeds {args.seeds}: seeds >= 0")):
+    for bad, msg in (
+        (not 0 < args.tol < 1, f"--tol {args.tol}: a relative error in (0, 1)"),
+        (not 0 < args.scale <= 1, f"--scale {args.scale}: 0 < scale <= 1"),
+        (args.max_rounds < 1, f"--max-rounds {args.max_rounds}: at least 1"),
+        (args.workers is not None and args.workers < 1, f"--workers {args.workers}: at least 1"),
+        (any(x < 0 for x in args.seeds), f"--seeds {args.seeds}: seeds >= 0"),
+        (
+            not (args.conf / "config.yaml").is_file(),
+            f"--conf {args.conf}: a config directory (with config.yaml)",
+        ),
+    ):
         if bad:
             ap.error(msg)
 
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s] %(message)s")
     out = args.out or Path("outputs/calibration") / datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
-    fits = calibrate(sorted(set(args.years), key=[*FIRST, *SECOND].index), args.seeds,
-                     args.workers or os.cpu_count() or 1, args.tol, args.max_rounds, out,
-                     args.scale)
-    summary = {y: {"rounds": len(f.history), "errors": f.history[-1]["errors"],
-                   "values": f.history[-1]["values"]} for y, f in fits.items()}
+    fits = calibrate(
+        sorted(set(args.years), key=[*FIRST, *SECOND].index),
+        args.seeds,
+        args.workers or os.cpu_count() or 1,
+        args.tol,
+        args.max_rounds,
+        out,
+        args.scale,
+        args.conf,
+    )
+    summary = {
+        y: {
+            "rounds": len(f.history),
+            "errors": f.history[-1]["errors"],
+            "values": f.history[-1]["values"],
+        }
+        for y, f in fits.items()
+    }
     (out / "calibration.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    bad = [y for y, f in fits.items()
-           if max(abs(e) for e in f.history[-1]["errors"].values()) >= args.tol]
+    bad = [
+        y
+        for y, f in fits.items()
+        if max(abs(e) for e in f.history[-1]["errors"].values()) >= args.tol
+    ]
     for y, s in summary.items():
-        print(f"y{y}: {s['rounds']} rounds, " + ", ".join(
-            f"{k} {v:+.2%}" for k, v in s["errors"].items()))
+        print(
+            f"y{y}: {s['rounds']} rounds, "
+            + ", ".join(f"{k} {v:+.2%}" for k, v in s["errors"].items())
+        )
     if bad:
         print(f"not within {args.tol:.1%}: {bad}", file=sys.stderr)
         return 1

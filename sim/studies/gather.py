@@ -96,9 +96,16 @@ def collect(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
         s = json.loads((job / "summary.json").read_text(encoding="utf-8"))
         ov = _overrides(job)
         keys.update(dict.fromkeys(k for k in ov if k not in ("seed", "scale")))
-        rows.append({"job": job.name, **{f"set:{k}": v for k, v in ov.items()},
-                     "policy_name": s["policy"], "seed_run": s["seed"], "scale": s["scale"],
-                     **s["metrics"]})
+        rows.append(
+            {
+                "job": job.name,
+                **{f"set:{k}": v for k, v in ov.items()},
+                "policy_name": s["policy"],
+                "seed_run": s["seed"],
+                "scale": s["scale"],
+                **s["metrics"],
+            }
+        )
     df = pd.DataFrame(rows)
     if df.empty:
         return df, skipped
@@ -145,8 +152,11 @@ def comparison(df: pd.DataFrame) -> pd.DataFrame:
                 continue
             x = pd.to_numeric(g[m], errors="coerce").dropna().to_numpy(dtype=float)
             row[m] = float(x.mean()) if x.size else np.nan
-            half = float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)) \
-                if x.size > 1 else np.nan
+            half = (
+                float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+                if x.size > 1
+                else np.nan
+            )
             row[f"{m}_ci95"] = half
         rows.append(row)
     return pd.DataFrame(rows)
@@ -156,8 +166,11 @@ AIMS = {  # aim: (metric, best is the largest, tolerance of a tie)
     "most money": ("total_raised_yuan", True, 1e-4),
     "most people matched": ("matched_donor_share", True, 1e-3),
     "most equal (lowest Gini across organisations)": ("org_gini", False, 1e-4),
-    "most robust to gaming (least Foundation match captured)":
-        ("gaming_share_of_foundation_match", False, 1e-3),
+    "most robust to gaming (least Foundation match captured)": (
+        "gaming_share_of_foundation_match",
+        False,
+        1e-3,
+    ),
 }
 
 
@@ -177,8 +190,9 @@ def picks(comp: pd.DataFrame) -> dict[str, str]:
 
 
 def _labels(comp: pd.DataFrame) -> list[str]:
-    return [k for k in comp.columns if k not in KEY_METRICS and not k.endswith("_ci95")
-            and k != "runs"]
+    return [
+        k for k in comp.columns if k not in KEY_METRICS and not k.endswith("_ci95") and k != "runs"
+    ]
 
 
 def _fmt(x) -> str:
@@ -196,14 +210,17 @@ def _fmt(x) -> str:
 def markdown(comp: pd.DataFrame) -> str:
     labels = _labels(comp)
     cols = [m for m in KEY_METRICS if m in comp]
-    lines = ["| " + " | ".join(labels + [KEY_METRICS[m] for m in cols]) + " |",
-             "|" + "---|" * (len(labels) + len(cols))]
+    lines = [
+        "| " + " | ".join(labels + [KEY_METRICS[m] for m in cols]) + " |",
+        "|" + "---|" * (len(labels) + len(cols)),
+    ]
     for _, r in comp.iterrows():
         cells = [str(r[k]) for k in labels]
         for m in cols:
             v, h = r[m], r.get(f"{m}_ci95", np.nan)
-            cells.append(_fmt(v) + (f" ± {_fmt(h)}" if isinstance(h, float) and
-                                    not np.isnan(h) else ""))
+            cells.append(
+                _fmt(v) + (f" ± {_fmt(h)}" if isinstance(h, float) and not np.isnan(h) else "")
+            )
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Mean over seeds ± half-width of the 95% t-interval.", ""]
     for aim, who in picks(comp).items():
@@ -228,10 +245,18 @@ def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]
     nrow = int(np.ceil(len(shown) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(6 * ncol, 0.32 * len(order) * nrow + 2))
     for ax, m in zip(np.ravel(axes), shown, strict=False):
-        sns.pointplot(d, y="setting", x=m, order=order, errorbar=("ci", 95), ax=ax,
-                      linestyle="none", color="tab:blue")
+        sns.pointplot(
+            d,
+            y="setting",
+            x=m,
+            order=order,
+            errorbar=("ci", 95),
+            ax=ax,
+            linestyle="none",
+            color="tab:blue",
+        )
         ax.set(title=KEY_METRICS[m], xlabel="", ylabel="")
-    for ax in np.ravel(axes)[len(shown):]:
+    for ax in np.ravel(axes)[len(shown) :]:
         ax.set_visible(False)
     fig.tight_layout()
     out.append(sweep_dir / "metrics_by_policy.png")
@@ -239,14 +264,17 @@ def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    c = comp.assign(setting=comp[setting].astype(str).agg(", ".join, axis=1) if setting
-                    else "all")
+    c = comp.assign(setting=comp[setting].astype(str).agg(", ".join, axis=1) if setting else "all")
     for ax, eq in zip(axes, ("match_share_less_developed", "org_gini"), strict=True):
-        ax.errorbar(c[eq], c.total_raised_yuan / 1e8, yerr=c.total_raised_yuan_ci95 / 1e8,
-                    fmt="o")
+        ax.errorbar(c[eq], c.total_raised_yuan / 1e8, yerr=c.total_raised_yuan_ci95 / 1e8, fmt="o")
         for _, r in c.iterrows():
-            ax.annotate(r.setting, (r[eq], r.total_raised_yuan / 1e8), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
+            ax.annotate(
+                r.setting,
+                (r[eq], r.total_raised_yuan / 1e8),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
         ax.set(xlabel=KEY_METRICS[eq], ylabel="raised (100M yuan)")
     axes[0].set_title("Money raised against equity")
     fig.tight_layout()
@@ -263,8 +291,16 @@ def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]
         lv = pd.concat(levels, ignore_index=True)
         lv["level (100M yuan)"] = lv["level"] / 1e8
         fig, ax = plt.subplots(figsize=(13, 5))
-        sns.lineplot(lv, x="time", y="level (100M yuan)", hue="setting", hue_order=order,
-                     errorbar=None, ax=ax, linewidth=1)
+        sns.lineplot(
+            lv,
+            x="time",
+            y="level (100M yuan)",
+            hue="setting",
+            hue_order=order,
+            errorbar=None,
+            ax=ax,
+            linewidth=1,
+        )
         ax.set_title("The Foundation's money left in open pools, by policy (mean over seeds)")
         ax.legend(fontsize=7, ncol=2)
         fig.tight_layout()
@@ -303,8 +339,7 @@ def gather(sweep_dir: Path, with_figures: bool = True) -> pd.DataFrame:
     (sweep_dir / "comparison.md").write_text(markdown(comp), encoding="utf-8")
     if with_figures:
         figures(df, comp, sweep_dir)
-    log.info("gathered %d runs (%d incomplete left out) into %s", len(df), skipped,
-             sweep_dir)
+    log.info("gathered %d runs (%d incomplete left out) into %s", len(df), skipped, sweep_dir)
     return df
 
 

@@ -119,29 +119,46 @@ def figure_table(runs: pd.DataFrame) -> pd.DataFrame:
         m, half, sd, n = _interval(g.simulated)
         rep = g.reported.iloc[0]
         rep = None if pd.isna(rep) else float(rep)
-        out.append({
-            "year": int(year), "figure": figure, "reported": rep, "simulated_mean": m,
-            "ci95_low": m - half, "ci95_high": m + half,
-            "relative_error": None if rep is None else (m - rep) / rep,
-            "seed_cv": sd / abs(m) if m else float("nan"), "seeds": n,
-            "role": g.role.iloc[0], "unit": g.unit.iloc[0], "source": g.source.iloc[0],
-            "note": "" if pd.isna(g.note.iloc[0]) else g.note.iloc[0],
-            "_order": order[figure]})
+        out.append(
+            {
+                "year": int(year),
+                "figure": figure,
+                "reported": rep,
+                "simulated_mean": m,
+                "ci95_low": m - half,
+                "ci95_high": m + half,
+                "relative_error": None if rep is None else (m - rep) / rep,
+                "seed_cv": sd / abs(m) if m else float("nan"),
+                "seeds": n,
+                "role": g.role.iloc[0],
+                "unit": g.unit.iloc[0],
+                "source": g.source.iloc[0],
+                "note": "" if pd.isna(g.note.iloc[0]) else g.note.iloc[0],
+                "_order": order[figure],
+            }
+        )
     df = pd.DataFrame(out).sort_values(["year", "_order"]).drop(columns="_order")
     return df.reset_index(drop=True)
 
 
 def table_markdown(t: pd.DataFrame) -> str:
-    lines = ["| year | figure | reported | simulated (mean) | 95% interval | error | "
-             "seed spread | role |", "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| year | figure | reported | simulated (mean) | 95% interval | error | "
+        "seed spread | role |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in t.itertuples():
-        err = "prediction" if r.relative_error is None or pd.isna(r.relative_error) \
+        err = (
+            "prediction"
+            if r.relative_error is None or pd.isna(r.relative_error)
             else f"{r.relative_error:+.1%}"
+        )
         lines.append(
             f"| {r.year} | {r.figure} | {fmt_figure(r.reported, r.unit)} | "
             f"{fmt_figure(r.simulated_mean, r.unit)} | {fmt_figure(r.ci95_low, r.unit)} – "
             f"{fmt_figure(r.ci95_high, r.unit)} | {err} | {r.seed_cv:.2%} | "
-            f"{ROLE_LABEL.get(r.role, r.role)} |")
+            f"{ROLE_LABEL.get(r.role, r.role)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -164,12 +181,16 @@ def sensitivity_table(sens_dir: Path, base_dir: Path) -> pd.DataFrame:
     base = None
     for job in complete_jobs(base_dir)[0]:
         cfg = _config(job)
-        if cfg["scenario"]["name"] == "y2021" and int(cfg["seed"]) == seed \
-                and not (cfg.get("perturb") or {}).get("key"):
+        if (
+            cfg["scenario"]["name"] == "y2021"
+            and int(cfg["seed"]) == seed
+            and not (cfg.get("perturb") or {}).get("key")
+        ):
             base = _headline_values(job)
     if base is None:
-        raise SystemExit(f"no base run (y2021, seed {seed}) in {base_dir} for the "
-                         "sensitivity table")
+        raise SystemExit(
+            f"no base run (y2021, seed {seed}) in {base_dir} for the sensitivity table"
+        )
     rows = []
     for job in jobs:
         pt = _config(job)["perturb"]
@@ -180,22 +201,28 @@ def sensitivity_table(sens_dir: Path, base_dir: Path) -> pd.DataFrame:
             row[f"{k}:change"] = vals[k] / base[k] - 1 if base[k] else float("nan")
         rows.append(row)
     df = pd.DataFrame(rows).sort_values(["parameter", "factor"]).reset_index(drop=True)
-    base_row = {"parameter": "(base)", "factor": 1.0, "base_value": float("nan"), **base,
-                **{f"{k}:change": 0.0 for k in HEADLINES}}
+    base_row = {
+        "parameter": "(base)",
+        "factor": 1.0,
+        "base_value": float("nan"),
+        **base,
+        **{f"{k}:change": 0.0 for k in HEADLINES},
+    }
     return pd.concat([pd.DataFrame([base_row]), df], ignore_index=True)
 
 
 def sensitivity_markdown(s: pd.DataFrame) -> str:
     cols = [k for k in HEADLINES if k in s]
-    lines = ["| parameter | x | " + " | ".join(HEADLINES[k] for k in cols) + " |",
-             "|---|---:|" + "---:|" * len(cols)]
+    lines = [
+        "| parameter | x | " + " | ".join(HEADLINES[k] for k in cols) + " |",
+        "|---|---:|" + "---:|" * len(cols),
+    ]
     for r in s.to_dict("records"):
         if r["parameter"] == "(base)":
             cells = [fmt_figure(r[k], "share" if "share" in k else "") for k in cols]
             lines.append("| base (y2021, seed 1) | 1.0 | " + " | ".join(cells) + " |")
             continue
-        cells = ["n/a" if pd.isna(r[f"{k}:change"]) else f"{r[f'{k}:change']:+.1%}"
-                 for k in cols]
+        cells = ["n/a" if pd.isna(r[f"{k}:change"]) else f"{r[f'{k}:change']:+.1%}" for k in cols]
         lines.append(f"| `{r['parameter']}` | {r['factor']:.1f} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -229,15 +256,24 @@ def figures(t: pd.DataFrame, runs_dir: Path, out: Path) -> list[str]:
         sel = (r.role == role).to_numpy()
         if sel.any():
             err = np.vstack([(r.relative_error - r.lo)[sel], (r.hi - r.relative_error)[sel]])
-            ax.errorbar(r.relative_error[sel] * 100, y[sel], xerr=np.abs(err) * 100, fmt="o",
-                        color=c, label=ROLE_LABEL[role], capsize=2)
+            ax.errorbar(
+                r.relative_error[sel] * 100,
+                y[sel],
+                xerr=np.abs(err) * 100,
+                fmt="o",
+                color=c,
+                label=ROLE_LABEL[role],
+                capsize=2,
+            )
     for x in (-5, -2, 2, 5):
         ax.axvline(x, color="0.7", lw=0.8, ls="--")
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks(y, r.label, fontsize=7)
     ax.set_xscale("symlog", linthresh=10)  # linear within ±10%, compressed beyond
-    ax.set_xlabel("simulated mean vs reported, % (symlog: linear within ±10%)\n"
-                  "bars: 95% interval over seeds; dashed: ±2% and ±5%")
+    ax.set_xlabel(
+        "simulated mean vs reported, % (symlog: linear within ±10%)\n"
+        "bars: 95% interval over seeds; dashed: ±2% and ±5%"
+    )
     ax.set_xlim(-100, 300)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Reported and simulated figures, 2016-2021")
@@ -248,16 +284,21 @@ def figures(t: pd.DataFrame, runs_dir: Path, out: Path) -> list[str]:
 
     # 2. the daily profile of 2021 (mean and range over seeds)
     if 2021 in by_year:
-        days = pd.concat([pd.read_parquet(j / "days.parquet").assign(seed=i)
-                          for i, j in enumerate(by_year[2021])])
+        days = pd.concat(
+            [
+                pd.read_parquet(j / "days.parquet").assign(seed=i)
+                for i, j in enumerate(by_year[2021])
+            ]
+        )
         fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-        panels = ((axes[0], "donation_count", "gifts (10 thousand)"),
-                  (axes[1], "public_donations_yuan", "public giving (100 million yuan)"))
+        panels = (
+            (axes[0], "donation_count", "gifts (10 thousand)"),
+            (axes[1], "public_donations_yuan", "public giving (100 million yuan)"),
+        )
         for ax, col, lab in panels:
             scale = 1e4 if col == "donation_count" else 1e8
             d = days.assign(v=days[col] / scale)
-            sns.barplot(d, x="date", y="v", hue="kind", errorbar=("pi", 100), ax=ax,
-                        dodge=False)
+            sns.barplot(d, x="date", y="v", hue="kind", errorbar=("pi", 100), ax=ax, dodge=False)
             ax.set_ylabel(lab)
             ax.set_xlabel("")
             ax.tick_params(axis="x", rotation=45, labelsize=7)
@@ -302,15 +343,26 @@ def figures(t: pd.DataFrame, runs_dir: Path, out: Path) -> list[str]:
     for year, js in by_year.items():
         for j in js:
             s = json.loads((j / "summary.json").read_text(encoding="utf-8"))
-            rows.append({"year": year, "top-10 organisations' share": s["top10_org_share"],
-                         "Gini across organisations": s["org_gini"]})
+            rows.append(
+                {
+                    "year": year,
+                    "top-10 organisations' share": s["top10_org_share"],
+                    "Gini across organisations": s["org_gini"],
+                }
+            )
     conc = pd.DataFrame(rows).melt("year", var_name="measure", value_name="value")
     fig, ax = plt.subplots(figsize=(7, 4))
-    sns.pointplot(conc, x="year", y="value", hue="measure", errorbar=("ci", 95), ax=ax,
-                  capsize=0.1)
+    sns.pointplot(conc, x="year", y="value", hue="measure", errorbar=("ci", 95), ax=ax, capsize=0.1)
     rep = t[(t.figure == "top10_org_share") & t.reported.notna()]
-    ax.scatter([YEARS.index(y) for y in rep.year if y in YEARS], rep.reported, marker="*",
-               s=150, color="k", zorder=5, label="reported top-10 share")
+    ax.scatter(
+        [YEARS.index(y) for y in rep.year if y in YEARS],
+        rep.reported,
+        marker="*",
+        s=150,
+        color="k",
+        zorder=5,
+        label="reported top-10 share",
+    )
     ax.set_ylim(0, 1)
     ax.set_ylabel("share / Gini")
     ax.legend(fontsize=8)
@@ -331,26 +383,40 @@ def pool_table(runs_dir: Path) -> pd.DataFrame:
         s = json.loads((job / "summary.json").read_text(encoding="utf-8"))
         for p in s["pools"]:
             dep = p["depleted_at"]
-            hours = None if dep is None else (pd.Timestamp(dep) - pd.Timestamp(
-                p["opens_at"])).total_seconds() / 3600
-            rows.append({"year": int(cfg["scenario"]["year"]), "pool": p["name"],
-                         "budget_yuan": p["budget_yuan"],
-                         "paid_share": p["paid_yuan"] / p["budget_yuan"]
-                         if p["budget_yuan"] else float("nan"),
-                         "hours_to_exhaustion": hours})
+            hours = (
+                None
+                if dep is None
+                else (pd.Timestamp(dep) - pd.Timestamp(p["opens_at"])).total_seconds() / 3600
+            )
+            rows.append(
+                {
+                    "year": int(cfg["scenario"]["year"]),
+                    "pool": p["name"],
+                    "budget_yuan": p["budget_yuan"],
+                    "paid_share": p["paid_yuan"] / p["budget_yuan"]
+                    if p["budget_yuan"]
+                    else float("nan"),
+                    "hours_to_exhaustion": hours,
+                }
+            )
     df = pd.DataFrame(rows)
     if df.empty:
         return df
     g = df.groupby(["year", "pool"], sort=False)
-    return pd.DataFrame({
-        "budget_yuan": g.budget_yuan.first(), "paid_share": g.paid_share.mean(),
-        "ran_out_in_seeds": g.hours_to_exhaustion.count(), "seeds": g.size(),
-        "hours_to_exhaustion": g.hours_to_exhaustion.mean()}).reset_index()
+    return pd.DataFrame(
+        {
+            "budget_yuan": g.budget_yuan.first(),
+            "paid_share": g.paid_share.mean(),
+            "ran_out_in_seeds": g.hours_to_exhaustion.count(),
+            "seeds": g.size(),
+            "hours_to_exhaustion": g.hours_to_exhaustion.mean(),
+        }
+    ).reset_index()
 
 
 def calibration_info(runs_dir: Path) -> dict[int, dict]:
     """Each year's ``scenario.calibration`` block, as its runs used it."""
-    out = {}
+    out: dict[int, dict] = {}
     for job in complete_jobs(runs_dir)[0]:
         cfg = _config(job)
         out.setdefault(int(cfg["scenario"]["year"]), cfg["scenario"].get("calibration") or {})
@@ -376,8 +442,7 @@ def write_report(runs_dir: Path, sens_dir: Path | None, out: Path) -> Path:
     cal = calibration_info(runs_dir)
     path = out / "report.md"
     path.write_text(_report_text(t, runs, skipped, pools, sens, figs, cal), encoding="utf-8")
-    log.info("report of %d runs (%d incomplete left out) in %s", runs.job.nunique(), skipped,
-             out)
+    log.info("report of %d runs (%d incomplete left out) in %s", runs.job.nunique(), skipped, out)
     return path
 
 
@@ -400,19 +465,24 @@ def _predictions(t: pd.DataFrame) -> list[str]:
     years = [y for y in PLATFORM_YEAR_YUAN if y in pub.index]
     if not years:
         return []
-    lines = ["## The predictions against the platform's whole year", "",
-             "The event's public giving as a share of the Tencent charity platform's whole "
-             "year [R] (an upper bound: the event is part of the year).", "",
-             "| year | event public giving | | platform, whole year | event's share |",
-             "|---|---:|---|---:|---:|"]
+    lines = [
+        "## The predictions against the platform's whole year",
+        "",
+        "The event's public giving as a share of the Tencent charity platform's whole "
+        "year [R] (an upper bound: the event is part of the year).",
+        "",
+        "| year | event public giving | | platform, whole year | event's share |",
+        "|---|---:|---|---:|---:|",
+    ]
     for y in years:
         r = pub.loc[y]
-        kind = "reported" if r.reported is not None and not pd.isna(r.reported) \
-            else "predicted"
+        kind = "reported" if r.reported is not None and not pd.isna(r.reported) else "predicted"
         v = r.reported if kind == "reported" else r.simulated_mean
         year_total = PLATFORM_YEAR_YUAN[y]
-        lines.append(f"| {y} | {fmt_figure(v, '')} | {kind} | {fmt_figure(year_total, '')} | "
-                     f"{v / year_total:.0%} |")
+        lines.append(
+            f"| {y} | {fmt_figure(v, '')} | {kind} | {fmt_figure(year_total, '')} | "
+            f"{v / year_total:.0%} |"
+        )
     return lines + [""]
 
 
@@ -421,12 +491,16 @@ def _report_text(t, runs, skipped, pools, sens, figs, cal) -> str:
     scales = sorted(float(x) for x in runs.scale.unique())
     fitted = t[(t.role == "fitted") & t.relative_error.notna()]
     lines = [
-        "# Tencent 99 Giving Day, 2016-2021: reported and simulated", "",
+        "# Tencent 99 Giving Day, 2016-2021: reported and simulated",
+        "",
         f"Every year's scenario run under its own year's rules, seeds {seeds}, scale "
         f"{', '.join(f'{s:g}' for s in scales)} (1 = full scale: every gift simulated), "
-        f"{runs.job.nunique()} runs" + (f" ({skipped} unfinished left out)" if skipped else "")
-        + ". Counts and money are per full scale.", "",
-        "## How to read this", "",
+        f"{runs.job.nunique()} runs"
+        + (f" ({skipped} unfinished left out)" if skipped else "")
+        + ". Counts and money are per full scale.",
+        "",
+        "## How to read this",
+        "",
         "- **fitted**: `python -m sim.studies.calibrate` moved one parameter to reach this figure "
         "(the note names it). Matching it shows the fit worked, not that the model is right.",
         "- **not fitted**: the model's own output. These test the model.",
@@ -436,66 +510,91 @@ def _report_text(t, runs, skipped, pools, sens, figs, cal) -> str:
         "rules, its reported gift count (which sets its gift level) and a gift-size level "
         "interpolated between the 2018 and 2021 fits.",
         "- The interval is the 95% t-interval of the mean over seeds; the seed spread is the "
-        "standard deviation over seeds as a share of the mean.", "",
-        "## Fitted figures", "",
+        "standard deviation over seeds as a share of the mean.",
+        "",
+        "## Fitted figures",
+        "",
         f"Worst fitted error: {fitted.relative_error.abs().max():.2%} "
         f"({fitted.loc[fitted.relative_error.abs().idxmax(), 'figure']}, "
         f"{int(fitted.loc[fitted.relative_error.abs().idxmax(), 'year'])}). "
         "Targets: each fitted 2021 figure within 2%, each fitted 2016-2018 figure within 5%.",
-        "", table_markdown(t[t.role == "fitted"]),
-        "## Figures the model was not fitted to, and predictions", "",
+        "",
+        table_markdown(t[t.role == "fitted"]),
+        "## Figures the model was not fitted to, and predictions",
+        "",
         table_markdown(t[t.role != "fitted"]),
         *_disagreements(t),
         *_predictions(t),
-        "## The calibration", "",
+        "## The calibration",
+        "",
         "| year | parameter | value | fitted to | error at the fit | seeds | rounds | date |",
-        "|---|---|---:|---|---:|---|---:|---|"]
+        "|---|---|---:|---|---:|---|---:|---|",
+    ]
     for year in sorted(cal):
         c = cal[year]
         targets = c.get("targets", {})
         for fig_name, tg in targets.items():
-            lines.append(f"| {year} | `{tg['parameter']}` | "
-                         f"{c['parameters'][tg['parameter']]:.4g} | {fig_name} | "
-                         f"{tg['error']:+.2%} | {c.get('seeds')} | {c.get('rounds')} | "
-                         f"{c.get('date')} |")
+            lines.append(
+                f"| {year} | `{tg['parameter']}` | "
+                f"{c['parameters'][tg['parameter']]:.4g} | {fig_name} | "
+                f"{tg['error']:+.2%} | {c.get('seeds')} | {c.get('rounds')} | "
+                f"{c.get('date')} |"
+            )
         for k, how in (c.get("interpolated") or {}).items():
-            lines.append(f"| {year} | `{k}` | {c['parameters'][k]:.4g} | interpolated: "
-                         f"{how} | | | | |")
+            lines.append(
+                f"| {year} | `{k}` | {c['parameters'][k]:.4g} | interpolated: {how} | | | | |"
+            )
         if c.get("policy_from"):
             lines.append(f"| {year} | the rules' odds | | taken from {c['policy_from']} | | | | |")
     if not any(cal.values()):
         lines.append("| | no calibration recorded in these runs' configs | | | | | | |")
-    lines += ["", "The fitted values and their provenance are in `conf/fit/y<year>/`; "
-              "re-run the fit with `python -m uv run python -m sim.studies.calibrate`.", "",
-              "## Foundation pools by year", "",
-              "Share of each pool paid (mean over seeds), in how many seeds it ran out and "
-              "after how many hours (mean over those seeds). A pool allocated when its window "
-              "closes (2020's non-restricted parts) is paid, and so runs out, at the close.",
-              "",
-              "| year | pool | budget | paid | ran out (seeds) | hours to run out |",
-              "|---|---|---:|---:|---:|---:|"]
+    lines += [
+        "",
+        "The fitted values and their provenance are in `conf/fit/y<year>/`; "
+        "re-run the fit with `python -m uv run python -m sim.studies.calibrate`.",
+        "",
+        "## Foundation pools by year",
+        "",
+        "Share of each pool paid (mean over seeds), in how many seeds it ran out and "
+        "after how many hours (mean over those seeds). A pool allocated when its window "
+        "closes (2020's non-restricted parts) is paid, and so runs out, at the close.",
+        "",
+        "| year | pool | budget | paid | ran out (seeds) | hours to run out |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for r in pools.itertuples():
         h = "" if pd.isna(r.hours_to_exhaustion) else f"{r.hours_to_exhaustion:.1f}"
-        lines.append(f"| {r.year} | {r.pool} | {fmt_figure(r.budget_yuan, '')} | "
-                     f"{r.paid_share:.1%} | {r.ran_out_in_seeds}/{r.seeds} | {h} |")
+        lines.append(
+            f"| {r.year} | {r.pool} | {fmt_figure(r.budget_yuan, '')} | "
+            f"{r.paid_share:.1%} | {r.ran_out_in_seeds}/{r.seeds} | {h} |"
+        )
     if not sens.empty:
-        lines += ["", "## Sensitivity (2021)", "",
-                  "Each parameter moved by ±20% alone, with the same seed as the base run "
-                  "(common random numbers), everything else as fitted. Changes are against "
-                  "the base run.", "", sensitivity_markdown(sens),
-                  "Parameters: " + "; ".join(f"`{k}`: {v}" for k, v in SENSITIVITY.items())
-                  + "."]
+        lines += [
+            "",
+            "## Sensitivity (2021)",
+            "",
+            "Each parameter moved by ±20% alone, with the same seed as the base run "
+            "(common random numbers), everything else as fitted. Changes are against "
+            "the base run.",
+            "",
+            sensitivity_markdown(sens),
+            "Parameters: " + "; ".join(f"`{k}`: {v}" for k, v in SENSITIVITY.items()) + ".",
+        ]
     lines += ["", "## Figures", ""] + [f"![{f}]({f})" for f in figs]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sim.studies.reproduction",
-                                 description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m sim.studies.reproduction", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("--gather-only", action="store_true", help="only write the report")
     ap.add_argument("--no-sensitivity", action="store_true")
-    ap.add_argument("--seeds", default=None, help="seeds of the reproduction, e.g. 1,2,3 "
-                    "(default: the experiment's 1-5)")
+    ap.add_argument(
+        "--seeds",
+        default=None,
+        help="seeds of the reproduction, e.g. 1,2,3 (default: the experiment's 1-5)",
+    )
     ap.add_argument("--runs", type=Path, default=Path("outputs/sweeps/reproduce"))
     ap.add_argument("--sensitivity", type=Path, default=Path("outputs/sweeps/sensitivity"))
     ap.add_argument("--out", type=Path, default=Path("outputs/reproduce"))
@@ -504,8 +603,15 @@ def main(argv: list[str] | None = None) -> int:
     experiments = ["reproduce"] + ([] if args.no_sensitivity else ["sensitivity"])
     if not args.gather_only:
         for exp, d in zip(experiments, (args.runs, args.sensitivity), strict=False):
-            cmd = [sys.executable, "-m", "sim", "-m", f"experiment={exp}",
-                   f"hydra.sweep.dir={d}", *overrides]
+            cmd = [
+                sys.executable,
+                "-m",
+                "sim",
+                "-m",
+                f"experiment={exp}",
+                f"hydra.sweep.dir={d}",
+                *overrides,
+            ]
             if exp == "reproduce" and args.seeds:
                 cmd.append(f"seed={args.seeds}")
             logging.info("running %s", " ".join(cmd))
@@ -513,8 +619,7 @@ def main(argv: list[str] | None = None) -> int:
             if rc != 0:
                 print(f"error: {' '.join(cmd)} exited with {rc}", file=sys.stderr)
                 return rc
-    path = write_report(args.runs, None if args.no_sensitivity else args.sensitivity,
-                        args.out)
+    path = write_report(args.runs, None if args.no_sensitivity else args.sensitivity, args.out)
     print(f"report: {path}")
     return 0
 

@@ -11,7 +11,7 @@ writes, its rows, the sum of each numeric column and a SHA-256 of its exact CSV 
 are made through :func:`sim.app.run`, the function behind ``python -m sim``, so they do not
 depend on how the package is laid out inside.
 
-``tests/test_golden.py`` compares a fresh run of every case with ``baselines.json``;
+``tests/model/test_golden.py`` compares a fresh run of every case with ``baselines.json``;
 ``python -m uv run python -m tests.golden`` writes the file again, on purpose: a change that
 moves the numbers changes the file in the same commit and says why in ``CHANGELOG.md``.
 """
@@ -28,26 +28,30 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 BASELINES = HERE / "baselines.json"
 SCALE = 0.002  # 0.2% of 2021: about 14万 gifts, 20 projects, 25 enterprise pools
-TABLES = ("projects", "organisations", "enterprises", "days", "minutes", "gift_sizes",
-          "events")
+TABLES = ("projects", "organisations", "enterprises", "days", "minutes", "gift_sizes", "events")
 
 # case name -> overrides (each at SCALE, the default seed)
 CASES: dict[str, list[str]] = {
     "y2021": [],
     "y2016": ["scenario=y2016"],
-    "y2017_machines_rate_limit": ["scenario=y2017", "gaming=machines",
-                                  "policy.countermeasures.rate_limit_per_minute=4"],
+    "y2017_machines_rate_limit": [
+        "scenario=y2017",
+        "gaming=machines",
+        "policy.countermeasures.rate_limit_per_minute=4",
+    ],
     "y2018": ["scenario=y2018"],
     "y2019": ["scenario=y2019"],
     "y2020": ["scenario=y2020"],
     "none": ["policy=none"],
-    "fixed_ratio_tranches_budget": ["policy=fixed_ratio", "policy.tranches=4",
-                                    "policy.budget=3e8"],
+    "fixed_ratio_tranches_budget": ["policy=fixed_ratio", "policy.tranches=4", "policy.budget=3e8"],
     "flower_multiplier": ["policy=flower_multiplier"],
     "size_tiers": ["policy=size_tiers"],
     "long_term": ["policy=long_term"],
-    "equity_rings_freeze": ["policy=equity", "gaming=rings",
-                            "policy.countermeasures.freeze_after_detections=3"],
+    "equity_rings_freeze": [
+        "policy=equity",
+        "gaming=rings",
+        "policy.countermeasures.freeze_after_detections=3",
+    ],
     "breadth": ["policy=breadth"],
     "pro_rata": ["policy=pro_rata"],
     "threshold_prizes": ["policy=threshold_prizes"],
@@ -70,8 +74,12 @@ def frame_digest(df: pd.DataFrame) -> dict:
         elif pd.api.types.is_float_dtype(s):
             sums[col] = float(np.nansum(s.to_numpy(dtype=float)))
     text = df.to_csv(index=False, lineterminator="\n")
-    return {"rows": int(len(df)), "columns": [str(c) for c in df.columns], "sums": sums,
-            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+    return {
+        "rows": int(len(df)),
+        "columns": [str(c) for c in df.columns],
+        "sums": sums,
+        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    }
 
 
 def fingerprint(overrides: list[str], out: Path) -> dict:
@@ -81,14 +89,24 @@ def fingerprint(overrides: list[str], out: Path) -> dict:
     from sim.app import CONF_DIR, run
 
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose("config", overrides=[f"scale={SCALE}", "output.progress=false",
-                                           "output.figures=false", *overrides])
+        cfg = compose(
+            "config",
+            overrides=[
+                f"scale={SCALE}",
+                "output.progress=false",
+                "output.figures=false",
+                *overrides,
+            ],
+        )
     summary = run(cfg, out)
     summary = {k: v for k, v in summary.items() if k != "wall_seconds"}
     tables = {name: frame_digest(pd.read_parquet(out / f"{name}.parquet")) for name in TABLES}
     # a round trip through JSON, so that a fresh fingerprint compares with the stored one
-    return json.loads(json.dumps({"overrides": overrides, "summary": summary,
-                                  "tables": tables}, ensure_ascii=False))
+    return json.loads(
+        json.dumps(
+            {"overrides": overrides, "summary": summary, "tables": tables}, ensure_ascii=False
+        )
+    )
 
 
 def load() -> dict:

@@ -26,11 +26,11 @@ def main(argv: list[str]) -> int:
                 new[name] = old[name]
                 continue
             new[name] = fingerprint(overrides, Path(tmp) / name)
-            moved = "new" if name not in old else (
-                "unchanged" if old[name] == new[name] else "CHANGED")
+            moved = (
+                "new" if name not in old else ("unchanged" if old[name] == new[name] else "CHANGED")
+            )
             print(f"{name:32s} {moved}")
-    BASELINES.write_text(json.dumps(new, indent=1, ensure_ascii=False) + "\n",
-                         encoding="utf-8")
+    BASELINES.write_text(json.dumps(new, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {BASELINES}")
     return 0
 

@@ -25,8 +25,15 @@ def window(gifts, n_projects=2, org=None, kinds=None):
     d, p, y = (np.array(x) for x in zip(*gifts, strict=True))
     kind = np.zeros(d.shape[0], np.int8) if kinds is None else np.asarray(kinds, np.int8)
     org = np.arange(n_projects, dtype=np.int32) if org is None else np.asarray(org, np.int32)
-    return window_stats(d.astype(np.int64), p.astype(np.int64), (y * 100).astype(np.int64),
-                        kind, n_projects, org, int(org.max()) + 1)
+    return window_stats(
+        d.astype(np.int64),
+        p.astype(np.int64),
+        (y * 100).astype(np.int64),
+        kind,
+        n_projects,
+        org,
+        int(org.max()) + 1,
+    )
 
 
 def run(rule_kw, gifts, budget_yuan, n_projects=2, flags=None, frozen=None, **kw):
@@ -51,8 +58,11 @@ def test_quadratic_funding_four_gifts_of_1_against_one_gift_of_4():
 
 def test_quadratic_funding_proportional_variant_gives_the_single_gift_a_share():
     # weights (sum sqrt c)^2: 16 and 4 -> 80% and 20% of the whole pool
-    a = run({"type": "quadratic", "qf_variant": "proportional"}, FOUR_OF_ONE_VS_ONE_OF_FOUR,
-            budget_yuan=10)
+    a = run(
+        {"type": "quadratic", "qf_variant": "proportional"},
+        FOUR_OF_ONE_VS_ONE_OF_FOUR,
+        budget_yuan=10,
+    )
     np.testing.assert_array_equal(a.per_project, [800, 200])
 
 
@@ -68,14 +78,16 @@ def test_pairwise_bound_shrinks_each_pair_term():
     assert s[0] == pytest.approx(2 * 1 / 2)
     s = pairwise_subsidy(np.array([0, 0, 0]), np.array([1.0, 1.0, 4.0]), 1, m=1e12)
     assert s[0] == pytest.approx(2 * (1 + 2 + 2))  # unbounded: = (sum sqrt c)^2 - sum c
-    a = run({"type": "pairwise_quadratic", "pairwise_m_yuan": 1.0},
-            FOUR_OF_ONE_VS_ONE_OF_FOUR, budget_yuan=1000)
+    a = run(
+        {"type": "pairwise_quadratic", "pairwise_m_yuan": 1.0},
+        FOUR_OF_ONE_VS_ONE_OF_FOUR,
+        budget_yuan=1000,
+    )
     np.testing.assert_array_equal(a.per_project, [600, 0])  # 6 pairs x 2 x 1/2
 
 
 def test_breadth_splits_by_distinct_donors():
-    a = run({"type": "breadth"}, [(0, 0, 100), (0, 0, 100), (1, 0, 1), (2, 1, 5)],
-            budget_yuan=30)
+    a = run({"type": "breadth"}, [(0, 0, 100), (0, 0, 100), (1, 0, 1), (2, 1, 5)], budget_yuan=30)
     np.testing.assert_array_equal(a.per_project, [2_000, 1_000])
 
 
@@ -89,8 +101,11 @@ def test_pro_rata_with_an_organisation_cap():
 
 def test_threshold_prizes_split_equally_among_winners():
     gifts = [(d, 0, 1) for d in range(3)] + [(d, 1, 1) for d in range(10, 11)]
-    a = run({"type": "threshold_prizes", "donor_thresholds": [[1, 0.5], [3, 0.5]]}, gifts,
-            budget_yuan=100)
+    a = run(
+        {"type": "threshold_prizes", "donor_thresholds": [[1, 0.5], [3, 0.5]]},
+        gifts,
+        budget_yuan=100,
+    )
     np.testing.assert_array_equal(a.per_project, [7_500, 2_500])
 
 
@@ -114,14 +129,27 @@ def test_water_fill_caps_and_redistributes():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4), st.integers(1, 5_000)),
-                min_size=1, max_size=40),
-       st.sampled_from(["quadratic", "pairwise_quadratic", "breadth", "pro_rata",
-                        "threshold_prizes", "proportional"]),
-       st.integers(0, 10**7), st.sampled_from([None, 3, 500]),
-       st.lists(st.integers(0, 1), min_size=5, max_size=5))
-def test_every_post_event_rule_conserves_money_to_the_fen(gifts, kind, budget_fen, cap,
-                                                          frozen):
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 4), st.integers(1, 5_000)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(
+        [
+            "quadratic",
+            "pairwise_quadratic",
+            "breadth",
+            "pro_rata",
+            "threshold_prizes",
+            "proportional",
+        ]
+    ),
+    st.integers(0, 10**7),
+    st.sampled_from([None, 3, 500]),
+    st.lists(st.integers(0, 1), min_size=5, max_size=5),
+)
+def test_every_post_event_rule_conserves_money_to_the_fen(gifts, kind, budget_fen, cap, frozen):
     kw = {"type": kind, "project_cap_yuan": cap, "equity_small_org": 0.5}
     if kind == "proportional":
         kw.update(type="quadratic", qf_variant="proportional")
@@ -140,13 +168,19 @@ def test_every_post_event_rule_conserves_money_to_the_fen(gifts, kind, budget_fe
         assert (a.per_project <= cap * 100).all()
     assert (a.per_project[st_.n_donors == 0] == 0).all()  # only to projects given to
     assert 0 <= a.gamed_fen <= a.per_project.sum()
-    if kind in ("breadth", "pro_rata", "proportional") and cap is None and \
-            (st_.n_donors * (frozen == 0) > 0).any() and kind != "pro_rata":
+    if (
+        kind in ("breadth", "pro_rata", "proportional")
+        and cap is None
+        and (st_.n_donors * (frozen == 0) > 0).any()
+        and kind != "pro_rata"
+    ):
         assert a.per_project.sum() == budget_fen  # weight rules spend the whole pool
 
 
-@given(st.lists(st.floats(0, 1e6, allow_subnormal=False), min_size=1, max_size=30),
-       st.integers(0, 10**8))
+@given(
+    st.lists(st.floats(0, 1e6, allow_subnormal=False), min_size=1, max_size=30),
+    st.integers(0, 10**8),
+)
 def test_whole_fen_hits_the_total_exactly(ideal, total):
     ideal = np.array(ideal)
     if ideal.sum() < 1e-6:  # no share to scale up

@@ -16,14 +16,27 @@ from sim.runner import run
 from sim.schema import ConfigError
 from tests.conftest import TINY, tiny_cfg
 
-ROOT = Path(__file__).resolve().parent.parent
-TABLES = ("projects", "organisations", "enterprises", "days", "minutes", "gift_sizes",
-          "events")
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = ("projects", "organisations", "enterprises", "days", "minutes", "gift_sizes", "events")
 SUMMARY_KEYS = {
-    "scenario", "seed", "scale", "wall_seconds", "public_donations_yuan", "donation_count",
-    "donor_count", "foundation_match_yuan", "enterprise_match_yuan", "total_raised_yuan",
-    "flowers_earned", "projects_funded", "organisations_funded", "enterprises_matching",
-    "top10_org_share", "days", "pools"}
+    "scenario",
+    "seed",
+    "scale",
+    "wall_seconds",
+    "public_donations_yuan",
+    "donation_count",
+    "donor_count",
+    "foundation_match_yuan",
+    "enterprise_match_yuan",
+    "total_raised_yuan",
+    "flowers_earned",
+    "projects_funded",
+    "organisations_funded",
+    "enterprises_matching",
+    "top10_org_share",
+    "days",
+    "pools",
+}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +49,16 @@ def run_dir(tmp_path_factory):
 def test_a_run_writes_everything(run_dir):
     for name in TABLES:
         assert not pd.read_parquet(run_dir / f"{name}.parquet").empty, name
-    for name in ("campaign.png", "days.png", "lorenz.png", "gift_sizes.png", "report.md",
-                 "config.yaml", "reported_vs_simulated.csv", "summary.json"):
+    for name in (
+        "campaign.png",
+        "days.png",
+        "lorenz.png",
+        "gift_sizes.png",
+        "report.md",
+        "config.yaml",
+        "reported_vs_simulated.csv",
+        "summary.json",
+    ):
         assert (run_dir / name).stat().st_size > 0, name
     assert json.loads((run_dir / "status.json").read_text())["status"] == "complete"
     assert not (run_dir / "error.txt").exists()
@@ -48,7 +69,8 @@ def test_summary_contract(run_dir):
     assert SUMMARY_KEYS <= set(s)
     assert s["scale"] == TINY and s["scenario"] == "y2021"
     assert s["total_raised_yuan"] == pytest.approx(
-        s["public_donations_yuan"] + s["foundation_match_yuan"] + s["enterprise_match_yuan"])
+        s["public_donations_yuan"] + s["foundation_match_yuan"] + s["enterprise_match_yuan"]
+    )
     assert [d["date"] for d in s["days"]] == [f"2021-09-0{i}" for i in range(1, 10)]
     for d in s["days"]:
         date.fromisoformat(d["date"])
@@ -60,8 +82,7 @@ def test_summary_contract(run_dir):
         datetime.fromisoformat(p["opens_at"])
         assert p["paid_yuan"] <= p["budget_yuan"]
         if p["depleted_at"] is not None:
-            assert datetime.fromisoformat(p["depleted_at"]) >= \
-                datetime.fromisoformat(p["opens_at"])
+            assert datetime.fromisoformat(p["depleted_at"]) >= datetime.fromisoformat(p["opens_at"])
             assert p["paid_yuan"] == p["budget_yuan"]
     assert 0 < s["top10_org_share"] <= 1
 
@@ -71,8 +92,12 @@ def test_report_sets_fitted_apart_from_not_fitted(run_dir):
     assert "## not fitted" in text and "## fitted" in text
     assert text.index("## not fitted") < text.index("## fitted")
     table = pd.read_csv(run_dir / "reported_vs_simulated.csv")
-    assert {"public_donations_yuan", "donation_count", "theme_day_donation_count",
-            "foundation_match_yuan"} <= set(table.figure)
+    assert {
+        "public_donations_yuan",
+        "donation_count",
+        "theme_day_donation_count",
+        "foundation_match_yuan",
+    } <= set(table.figure)
     assert set(table.role) == {"fitted", "not_fitted"}
     assert table.simulated.notna().all()
 
@@ -104,8 +129,14 @@ def test_a_bad_config_fails_before_any_work(tmp_path):
 
 def _cli(*args, cwd=ROOT):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_command_line_run_at_tiny_scale(tmp_path):

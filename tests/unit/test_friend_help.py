@@ -7,22 +7,38 @@ import numpy as np
 
 from sim.policies import make_rule
 from sim.schema import RuleConfig
-from tests.test_ledger_properties import settle
+from tests.unit.test_settlement_properties import settle
 
 # matched only with a chance in hand, at 100% of the gift
-CHANCE_ONLY = make_rule(RuleConfig(type="random_match", probability=0.0, chance_probability=1.0,
-                                   fraction_low=1.0, fraction_high=1.0)).encode()
+CHANCE_ONLY = make_rule(
+    RuleConfig(
+        type="random_match",
+        probability=0.0,
+        chance_probability=1.0,
+        fraction_low=1.0,
+        fraction_high=1.0,
+    )
+).encode()
 
 
 def world(donor, amount, helpee):
     n = len(donor)
     return {
-        "n_donors": 3, "n_projects": 1, "n_global": 1, "rules": CHANCE_ONLY[None, :],
-        "open": np.array([0.0]), "close": np.array([10.0]),
-        "budget": np.array([10**9], dtype=np.int64), "links": [], "donor_cap": None,
-        "t": np.linspace(0, 9, n), "donor": np.array(donor, dtype=np.int64),
-        "project": np.zeros(n, dtype=np.int64), "amount": np.array(amount, dtype=np.int64),
-        "helpee": np.array(helpee, dtype=np.int64), "u": np.full((3, n), 0.5),
+        "n_donors": 3,
+        "n_projects": 1,
+        "n_global": 1,
+        "rules": CHANCE_ONLY[None, :],
+        "open": np.array([0.0]),
+        "close": np.array([10.0]),
+        "budget": np.array([10**9], dtype=np.int64),
+        "links": [],
+        "donor_cap": None,
+        "t": np.linspace(0, 9, n),
+        "donor": np.array(donor, dtype=np.int64),
+        "project": np.zeros(n, dtype=np.int64),
+        "amount": np.array(amount, dtype=np.int64),
+        "helpee": np.array(helpee, dtype=np.int64),
+        "u": np.full((3, n), 0.5),
     }
 
 

@@ -17,8 +17,14 @@ from tests.conftest import compose_cfg, tiny_cfg
 YEARS = [2016, 2017, 2018, 2019, 2020, 2021]
 # the Foundation's money of each year (99-giving-day.md section 2), without 2018's 1亿
 # growth fund (not a match)
-FOUNDATION_YUAN = {2016: 1.9999e8, 2017: 2.9999e8, 2018: 2.9999e8, 2019: 3.9999e8,
-                   2020: 3.9999e8, 2021: 6.0e8}
+FOUNDATION_YUAN = {
+    2016: 1.9999e8,
+    2017: 2.9999e8,
+    2018: 2.9999e8,
+    2019: 3.9999e8,
+    2020: 3.9999e8,
+    2021: 6.0e8,
+}
 
 
 @pytest.mark.parametrize("year", YEARS)
@@ -26,8 +32,7 @@ def test_each_year_runs_under_its_own_rules_and_inputs(year):
     cfg = tiny_cfg(f"scenario=y{year}")
     sc = cfg.scenario
     assert sc.year == year and cfg.policy.name == f"y{year}"  # the year's rules by default
-    assert sum(p.budget_yuan for p in sc.foundation_pools) == pytest.approx(
-        FOUNDATION_YUAN[year])
+    assert sum(p.budget_yuan for p in sc.foundation_pools) == pytest.approx(FOUNDATION_YUAN[year])
     assert len(sc.days) == (9 if year == 2021 else 3)  # Sept 7-9 before 2021
     c = Campaign(cfg).run()
     pl, p = c.pools, c.projects
@@ -40,10 +45,12 @@ def test_each_year_runs_under_its_own_rules_and_inputs(year):
 
 def test_the_rules_follow_the_years():
     rules = {y: tiny_cfg(f"scenario=y{y}").policy for y in YEARS}
-    assert rules[2016].foundation.type == rules[2017].foundation.type == "fixed_ratio"
-    assert rules[2018].foundation.type == "random_match"
-    assert rules[2018].foundation.donor_daily_cap_yuan == 999  # the 2018 cap
-    assert rules[2018].foundation.flower_tiers  # and the flower tiers
+    action = {y: r.rules["action"] for y, r in rules.items()}
+    assert action[2016].type == action[2017].type == "fixed_ratio"
+    assert action[2018].type == "random_match"
+    assert action[2018].donor_daily_cap_yuan == 999  # the 2018 cap
+    assert action[2018].flower_tiers  # and the flower tiers
+    assert all(r.foundation is None for r in rules.values())  # each pool names its rule
     assert rules[2020].rules["action"].flower_multiplier[0] == 299  # 2020's multiplier
     assert rules[2020].rules["nonrestricted_joint"].projects == "joint_appeal"
     assert rules[2020].rules["nonrestricted_top"].min_project_public_yuan == 1e6
@@ -68,10 +75,14 @@ def test_2020s_restricted_pools_pay_only_the_projects_they_may():
 
 
 def test_levels_scale_the_days_and_the_gift_size():
-    sc = tiny_cfg("scenario=y2021", "scenario.levels.gifts=2.0",
-                  "scenario.levels.theme_gifts=1.5", "scenario.levels.gift_size_shift=0.3",
-                  "scenario.levels.theme_size_shift=-0.1",
-                  "scenario.levels.flower_acts=0.5").scenario
+    sc = tiny_cfg(
+        "scenario=y2021",
+        "scenario.levels.gifts=2.0",
+        "scenario.levels.theme_gifts=1.5",
+        "scenario.levels.gift_size_shift=0.3",
+        "scenario.levels.theme_size_shift=-0.1",
+        "scenario.levels.flower_acts=0.5",
+    ).scenario
     for raw in sc.days:
         d = leveled_day(sc, raw)
         theme = raw.kind == "theme"
@@ -81,7 +92,8 @@ def test_levels_scale_the_days_and_the_gift_size():
         assert d.step_donations_wan == raw.step_donations_wan * 0.5
         assert d.quiz_answers_wan == raw.quiz_answers_wan  # reported: not scaled
     assert Calendar.from_config(sc).days[4].base_gifts_wan == pytest.approx(
-        sc.days[4].base_gifts_wan * 3)
+        sc.days[4].base_gifts_wan * 3
+    )
 
 
 def test_a_larger_gift_level_raises_money_by_its_factor():
@@ -91,17 +103,22 @@ def test_a_larger_gift_level_raises_money_by_its_factor():
     assert per_gift[1] / per_gift[0] == pytest.approx(np.exp(0.5), rel=0.05)
 
 
-@pytest.mark.parametrize("override, key", [
-    ("scenario.levels.gifts=-1", "scenario.levels.gifts"),
-    ("scenario.levels.gift_size_shift=9", "scenario.levels.gift_size_shift"),
-    ("scenario.donors=0", "scenario.donors"),
-    ("scenario.projects=0", "scenario.projects"),
-    ("policy.rules.nonrestricted_joint.projects=friends",
-     "policy.rules.nonrestricted_joint.projects"),
-    ("policy.rules.action.projects=joint_appeal", "policy.rules.action.type"),
-    ("perturb.key=scenario.name", "perturb.key"),
-    ("perturb.key=scenario.nothing_here", "perturb.key"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("scenario.levels.gifts=-1", "scenario.levels.gifts"),
+        ("scenario.levels.gift_size_shift=9", "scenario.levels.gift_size_shift"),
+        ("scenario.donors=0", "scenario.donors"),
+        ("scenario.projects=0", "scenario.projects"),
+        (
+            "policy.rules.nonrestricted_joint.projects=friends",
+            "policy.rules.nonrestricted_joint.projects",
+        ),
+        ("policy.rules.action.projects=joint_appeal", "policy.rules.action.type"),
+        ("perturb.key=scenario.name", "perturb.key"),
+        ("perturb.key=scenario.nothing_here", "perturb.key"),
+    ],
+)
 def test_bad_year_inputs_are_named(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         validate(compose_cfg("scenario=y2020", override))

@@ -22,8 +22,16 @@ QUIET = ("output.figures=false", "output.progress=false")
 
 
 def sweep(sweep_dir: Path, *overrides: str, **kw) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "sim", "-m", f"scale={TINY}", *QUIET,
-           f"hydra.sweep.dir={sweep_dir}", *overrides]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim",
+        "-m",
+        f"scale={TINY}",
+        *QUIET,
+        f"hydra.sweep.dir={sweep_dir}",
+        *overrides,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, check=False, **kw)
 
 
@@ -40,8 +48,9 @@ def numbers(job: Path) -> dict:
 
 def test_joblib_launcher_gives_the_numbers_of_the_basic_launcher(tmp_path):
     basic = sweep(tmp_path / "basic", "seed=1,2")
-    joblib = sweep(tmp_path / "joblib", "seed=1,2", "hydra/launcher=joblib",
-                   "hydra.launcher.n_jobs=2")
+    joblib = sweep(
+        tmp_path / "joblib", "seed=1,2", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"
+    )
     assert basic.returncode == 0, basic.stderr[-2000:]
     assert joblib.returncode == 0, joblib.stderr[-2000:]
     assert "Joblib" in joblib.stderr + joblib.stdout
@@ -49,8 +58,10 @@ def test_joblib_launcher_gives_the_numbers_of_the_basic_launcher(tmp_path):
     assert sorted(a) == sorted(b) and len(a) == 2
     for name in a:
         assert numbers(a[name]) == numbers(b[name]), name
-        pd.testing.assert_frame_equal(pd.read_parquet(a[name] / "projects.parquet"),
-                                      pd.read_parquet(b[name] / "projects.parquet"))
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(a[name] / "projects.parquet"),
+            pd.read_parquet(b[name] / "projects.parquet"),
+        )
     # seeds come from the config: the two jobs differ, and by their seed only
     s1, s2 = (numbers(a[n]) for n in sorted(a))
     assert s1["public_donations_yuan"] != s2["public_donations_yuan"]
@@ -82,9 +93,20 @@ def test_a_complete_job_is_not_run_again_but_a_half_written_one_is(tmp_path):
 def test_an_interrupted_sweep_run_again_redoes_only_what_did_not_finish(tmp_path):
     seeds = "seed=1,2,3"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", "-m", "scale=0.01", *QUIET,
-         f"hydra.sweep.dir={tmp_path}", seeds],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "-m",
+            "scale=0.01",
+            *QUIET,
+            f"hydra.sweep.dir={tmp_path}",
+            seeds,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     first_done = None
     deadline = time.monotonic() + 240
     while first_done is None and time.monotonic() < deadline and proc.poll() is None:
@@ -98,8 +120,7 @@ def test_an_interrupted_sweep_run_again_redoes_only_what_did_not_finish(tmp_path
     os.killpg(proc.pid, signal.SIGKILL)  # the crash: mid-way through the second job
     proc.wait()
     assert first_done is not None, "the first job never finished"
-    complete = {p.name for p in job_dirs(tmp_path).values()
-                if (p / "summary.json").exists()}
+    complete = {p.name for p in job_dirs(tmp_path).values() if (p / "summary.json").exists()}
     assert len(complete) < 3, "the sweep finished before it could be interrupted"
     stamp = (first_done / "summary.json").stat().st_mtime_ns
 
@@ -128,10 +149,13 @@ def assert_launcher_gives_the_basic_numbers(tmp_path, *launcher: str) -> None:
 
 @pytest.mark.slow
 def test_ray_launcher_on_a_local_instance_gives_the_same_numbers(tmp_path):
-    pytest.importorskip("hydra_plugins.hydra_ray_launcher",
-                        reason="the ray extra: uv run --extra ray pytest -m slow")
-    assert_launcher_gives_the_basic_numbers(tmp_path, "hydra/launcher=ray",
-                                            "+hydra.launcher.ray.init.num_cpus=2")
+    pytest.importorskip(
+        "hydra_plugins.hydra_ray_launcher",
+        reason="the ray extra: uv run --extra ray pytest -m slow",
+    )
+    assert_launcher_gives_the_basic_numbers(
+        tmp_path, "hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2"
+    )
 
 
 def test_the_slurm_template_composes_to_the_submitit_launcher(tmp_path):
@@ -140,7 +164,7 @@ def test_the_slurm_template_composes_to_the_submitit_launcher(tmp_path):
     from hydra import compose, initialize_config_dir
 
     conf = tmp_path / "conf"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "conf", conf)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "conf", conf)
     shutil.copytree(conf / "local.template", conf / "local")  # what the README says to do
     with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
         cfg = compose("config", overrides=["+local=slurm"], return_hydra_config=True)

@@ -12,23 +12,37 @@ from sim.model.series import COUNTS
 from tests.conftest import tiny_cfg
 
 # The 2021 rules, and a stricter variant where every kind of cap and flower rule binds often.
-STRICT = ("policy.rules.action.donor_daily_cap_yuan=15", "policy.rules.action.project_cap_yuan=800",
-          "policy.rules.theme.donor_daily_cap_yuan=5",
-          "policy.rules.daily.flower_tiers=[[2.0,0.05,0.1],[4.0,0.1,0.3]]",
-          "policy.rules.enterprise.donor_daily_cap_yuan=8",
-          "policy.rules.enterprise.project_cap_yuan=40")
+STRICT = (
+    "policy.rules.action.donor_daily_cap_yuan=15",
+    "policy.rules.action.project_cap_yuan=800",
+    "policy.rules.theme.donor_daily_cap_yuan=5",
+    "policy.rules.daily.flower_tiers=[[2.0,0.05,0.1],[4.0,0.1,0.3]]",
+    "policy.rules.enterprise.donor_daily_cap_yuan=8",
+    "policy.rules.enterprise.project_cap_yuan=40",
+)
 
 
 # Bad actors and every counter-measure, under the per-gift rules of the policy library.
-GAMING = ("gaming=both", "policy.countermeasures.rate_limit_per_minute=4",
-          "policy.countermeasures.freeze_after_detections=3",
-          "gaming.rings.detect_probability=0.2", "policy.budget=1e8")
+GAMING = (
+    "gaming=both",
+    "policy.countermeasures.rate_limit_per_minute=4",
+    "policy.countermeasures.freeze_after_detections=3",
+    "gaming.rings.detect_probability=0.2",
+    "policy.budget=1e8",
+)
 
 
-@pytest.mark.parametrize("overrides", [
-    (), STRICT, ("policy=equity", *GAMING), ("policy=long_term", *GAMING),
-    ("policy=size_tiers", "policy.tranches=4", "gaming=machines")],
-    ids=["y2021", "strict-caps", "equity-gaming", "long-term-gaming", "size-tiers-tranches"])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        (),
+        STRICT,
+        ("policy=equity", *GAMING),
+        ("policy=long_term", *GAMING),
+        ("policy=size_tiers", "policy.tranches=4", "gaming=machines"),
+    ],
+    ids=["y2021", "strict-caps", "equity-gaming", "long-term-gaming", "size-tiers-tranches"],
+)
 def test_reference_engine_gives_the_identical_ledger(overrides):
     cfg = tiny_cfg(*overrides, scale=0.001)
     rec = MemoryRecorder()
@@ -39,20 +53,32 @@ def test_reference_engine_gives_the_identical_ledger(overrides):
     for k in ("foundation_match", "enterprise_match", "enterprise_pool"):
         np.testing.assert_array_equal(ref_campaign.out[k], rec.column(k), err_msg=k)
     for a, b in ((batched.projects, ref.projects),):
-        for k in ("public", "count", "foundation_match", "enterprise_match", "frozen",
-                  "detections"):
+        for k in (
+            "public",
+            "count",
+            "foundation_match",
+            "enterprise_match",
+            "frozen",
+            "detections",
+        ):
             np.testing.assert_array_equal(getattr(a, k), getattr(b, k), err_msg=k)
     for k in ("remaining", "paid", "depleted_at", "paid_by_project", "link_paid", "gamed"):
-        np.testing.assert_array_equal(getattr(batched.pools, k), getattr(ref.pools, k),
-                                      err_msg=k)
-    for k in ("flowers", "chances", "helps_today", "match_today", "gifts_made", "matched",
-              "banned"):
-        np.testing.assert_array_equal(getattr(batched_campaign.donors, k),
-                                      getattr(ref_campaign.donors, k), err_msg=k)
+        np.testing.assert_array_equal(getattr(batched.pools, k), getattr(ref.pools, k), err_msg=k)
+    for k in (
+        "flowers",
+        "chances",
+        "helps_today",
+        "match_today",
+        "gifts_made",
+        "matched",
+        "banned",
+    ):
+        np.testing.assert_array_equal(
+            getattr(batched_campaign.donors, k), getattr(ref_campaign.donors, k), err_msg=k
+        )
     assert batched.donors == ref.donors
     for k in COUNTS:  # the reference engine keeps the counts, not the levels
-        np.testing.assert_array_equal(getattr(batched.series, k), getattr(ref.series, k),
-                                      err_msg=k)
+        np.testing.assert_array_equal(getattr(batched.series, k), getattr(ref.series, k), err_msg=k)
     dep = lambda c: sorted((e.minute, e.pool) for e in c.events if e.kind == "pool_depleted")  # noqa: E731
     assert dep(batched) == dep(ref)
     # the comparison is only worth something if pools ran out inside a batch and matches paid

@@ -11,8 +11,7 @@ from benchmarks.benchmark import main, verdicts
 
 
 def test_the_benchmark_writes_its_table_and_figure(tmp_path):
-    main(["--scales", "0.0005", "0.001", "--no-reference", "--repeat", "1",
-          "--out", str(tmp_path)])
+    main(["--scales", "0.0005", "0.001", "--no-reference", "--repeat", "1", "--out", str(tmp_path)])
     df = pd.read_csv(tmp_path / "benchmark.csv")
     assert list(df.case) == ["engine", "engine", "engine", "floor"]
     assert list(df.threads.fillna(0)) == [1, 1, 2, 0]
@@ -23,13 +22,14 @@ def test_the_benchmark_writes_its_table_and_figure(tmp_path):
     engine = df[df.case == "engine"]
     assert (engine.cpu_s > 0).all() and (engine.cpu_s < 2 * engine.wall_s + 1).all()
     v = verdicts(df)
-    assert {"floor_multiple", "one_thread_floor_multiple", "peak_gib",
-            "engine_ns_per_gift"} <= set(v)
+    assert {"floor_multiple", "one_thread_floor_multiple", "peak_gib", "engine_ns_per_gift"} <= set(
+        v
+    )
     assert v["full_wall_s"] == df.loc[2, "wall_s"]  # the run as a user runs it: 2 threads
     # the cost a gift is per core: the slope between the one-thread runs
     assert v["engine_ns_per_gift"] == pytest.approx(
-        (df.loc[1, "run_s"] - df.loc[0, "run_s"]) / (df.loc[1, "gifts"] - df.loc[0, "gifts"])
-        * 1e9)
+        (df.loc[1, "run_s"] - df.loc[0, "run_s"]) / (df.loc[1, "gifts"] - df.loc[0, "gifts"]) * 1e9
+    )
     text = (tmp_path / "benchmark.md").read_text(encoding="utf-8")
     assert "the floor" in text and "GiB" in text
     assert (tmp_path / "benchmark.png").stat().st_size > 0
@@ -37,7 +37,8 @@ def test_the_benchmark_writes_its_table_and_figure(tmp_path):
 
 def test_a_case_repeated_keeps_its_fastest_run(monkeypatch):
     walls = iter([3.0, 1.0, 2.0])
-    monkeypatch.setattr(benchmark, "_in_subprocess",
-                        lambda name, arg: {"case": name, "wall_s": next(walls)})
+    monkeypatch.setattr(
+        benchmark, "_in_subprocess", lambda name, arg: {"case": name, "wall_s": next(walls)}
+    )
     best = benchmark._best("floor", None, 3)
     assert (best["wall_s"], best["median_wall_s"], best["repeats"]) == (1.0, 2.0, 3)

@@ -28,27 +28,37 @@ def test_every_reported_figure_names_its_source():
         assert fig.source.startswith("["), key
 
 
-@pytest.mark.parametrize("override, key", [
-    ("scale=0", "scale"),
-    ("scale=-0.5", "scale"),
-    ("scale=2", "scale"),
-    ("scenario.foundation_pools.6.budget_yuan=-1", "scenario.foundation_pools[6].budget_yuan"),
-    ("scenario.foundation_pools.0.opens_at=2021-08-31T10:00",
-     "scenario.foundation_pools[0].opens_at"),
-    ("scenario.foundation_pools.0.closes_at=2021-09-11T00:00",
-     "scenario.foundation_pools[0].closes_at"),
-    ("scenario.foundation_pools.0.rule=lottery", "scenario.foundation_pools[0].rule"),
-    ("policy.rules.action.type=quadratic_voting", "policy.rules.action.type"),
-    ("policy.rules.action.probability=1.5", "policy.rules.action.probability"),
-    ("policy.rules.enterprise.ratio=0", "policy.rules.enterprise.ratio"),
-    ("scenario.days.0.kind=holiday", "scenario.days[0].kind"),
-    ("scenario.enterprise.opens_at=2022-09-07T10:00", "scenario.enterprise.opens_at"),
-    ("population.segments.0.share=0.5", "population.segments[].share"),
-    ("population.gift_size.one_yuan_share=1.2", "population.gift_size.one_yuan_share"),
-    # the widths of a donor record's daily counters (sim.donors.DONOR_RECORD)
-    ("scenario.flowers.max_helps_per_day=128", "scenario.flowers.max_helps_per_day"),
-    ("policy.rules.action.donor_daily_cap_yuan=21474837", "policy.rules.action.donor_daily_cap_yuan"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("scale=0", "scale"),
+        ("scale=-0.5", "scale"),
+        ("scale=2", "scale"),
+        ("scenario.foundation_pools.6.budget_yuan=-1", "scenario.foundation_pools[6].budget_yuan"),
+        (
+            "scenario.foundation_pools.0.opens_at=2021-08-31T10:00",
+            "scenario.foundation_pools[0].opens_at",
+        ),
+        (
+            "scenario.foundation_pools.0.closes_at=2021-09-11T00:00",
+            "scenario.foundation_pools[0].closes_at",
+        ),
+        ("scenario.foundation_pools.0.rule=lottery", "scenario.foundation_pools[0].rule"),
+        ("policy.rules.action.type=quadratic_voting", "policy.rules.action.type"),
+        ("policy.rules.action.probability=1.5", "policy.rules.action.probability"),
+        ("policy.rules.enterprise.ratio=0", "policy.rules.enterprise.ratio"),
+        ("scenario.days.0.kind=holiday", "scenario.days[0].kind"),
+        ("scenario.enterprise.opens_at=2022-09-07T10:00", "scenario.enterprise.opens_at"),
+        ("population.segments.0.share=0.5", "population.segments[].share"),
+        ("population.gift_size.one_yuan_share=1.2", "population.gift_size.one_yuan_share"),
+        # the widths of a donor record's daily counters (sim.donors.DONOR_RECORD)
+        ("scenario.flowers.max_helps_per_day=128", "scenario.flowers.max_helps_per_day"),
+        (
+            "policy.rules.action.donor_daily_cap_yuan=21474837",
+            "policy.rules.action.donor_daily_cap_yuan",
+        ),
+    ],
+)
 def test_bad_values_name_the_key_and_what_is_allowed(override, key):
     with pytest.raises(ConfigError) as err:
         validate(compose_cfg(override))
@@ -59,8 +69,12 @@ def test_bad_values_name_the_key_and_what_is_allowed(override, key):
 
 def test_chances_a_day_must_fit_a_donor_record():
     with pytest.raises(ConfigError) as err:
-        validate(compose_cfg("scenario.flowers.max_helps_per_day=100",
-                             "scenario.flowers.chances_per_help_gift=1000"))
+        validate(
+            compose_cfg(
+                "scenario.flowers.max_helps_per_day=100",
+                "scenario.flowers.chances_per_help_gift=1000",
+            )
+        )
     msg = str(err.value)
     assert msg.startswith("scenario.flowers.chances_per_help_gift=1000")
     assert "at most 32767 chances a day" in msg and "here 100000" in msg

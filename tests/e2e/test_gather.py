@@ -17,9 +17,22 @@ from tests.conftest import TINY
 def swept(tmp_path_factory):
     d = tmp_path_factory.mktemp("sweep")
     res = subprocess.run(
-        [sys.executable, "-m", "sim", "-m", "experiment=policy_sweep", f"scale={TINY}",
-         "policy=none,qf,y2021", "seed=1,2", f"hydra.sweep.dir={d}",
-         "hydra.launcher.n_jobs=2"], capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "-m",
+            "experiment=policy_sweep",
+            f"scale={TINY}",
+            "policy=none,qf,y2021",
+            "seed=1,2",
+            f"hydra.sweep.dir={d}",
+            "hydra.launcher.n_jobs=2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return d, res
 
@@ -30,15 +43,26 @@ def test_the_callback_writes_one_row_per_run_with_overrides_and_metrics(swept):
     assert len(df) == 6
     assert sorted(df.policy.unique()) == ["none", "qf", "y2021"]
     assert set(df.seed_run) == {1, 2}
-    for col in ("total_raised_yuan", "pool_share_paid", "matched_donor_share", "org_gini",
-                "gaming_share_of_foundation_match", "extra_public_vs_baseline_yuan"):
+    for col in (
+        "total_raised_yuan",
+        "pool_share_paid",
+        "matched_donor_share",
+        "org_gini",
+        "gaming_share_of_foundation_match",
+        "extra_public_vs_baseline_yuan",
+    ):
         assert col in df, col
     # the no-match run is its own baseline; matching adds giving against it, seed by seed
     assert (df[df.policy == "none"].extra_public_vs_baseline_yuan == 0).all()
     assert (df[df.policy != "none"].extra_public_vs_baseline_yuan > 0).all()
     assert pd.read_csv(d / "sweep.csv").shape == df.shape
-    for f in ("comparison.csv", "comparison.md", "metrics_by_policy.png",
-              "raised_vs_equity.png", "pool_level.png"):
+    for f in (
+        "comparison.csv",
+        "comparison.md",
+        "metrics_by_policy.png",
+        "raised_vs_equity.png",
+        "pool_level.png",
+    ):
         assert (d / f).stat().st_size > 0, f
     md = (d / "comparison.md").read_text(encoding="utf-8")
     assert "most money: policy=" in md and "most robust to gaming" in md
@@ -48,10 +72,13 @@ def test_the_gather_command_leaves_out_an_unfinished_run(swept):
     d, _ = swept
     job = next(p for p in d.iterdir() if "policy=qf" in p.name and "seed=2" in p.name)
     status = json.loads((job / "status.json").read_text(encoding="utf-8"))
-    (job / "status.json").write_text(json.dumps({**status, "status": "running"}),
-                                     encoding="utf-8")
-    res = subprocess.run([sys.executable, "-m", "sim.studies.gather", str(d), "--no-figures"],
-                         capture_output=True, text=True, check=False)
+    (job / "status.json").write_text(json.dumps({**status, "status": "running"}), encoding="utf-8")
+    res = subprocess.run(
+        [sys.executable, "-m", "sim.studies.gather", str(d), "--no-figures"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "1 incomplete left out" in res.stderr + res.stdout
     df = pd.read_parquet(d / "sweep.parquet")
@@ -62,17 +89,30 @@ def test_the_gather_command_leaves_out_an_unfinished_run(swept):
 
 def test_a_budget_sweep_compares_settings_against_the_same_baseline(tmp_path):
     res = subprocess.run(
-        [sys.executable, "-m", "sim", "-m", "experiment=policy_sweep", f"scale={TINY}",
-         "policy=none,fixed_ratio", "policy.budget=1e8,6e8", "seed=1", "gaming=none",
-         f"hydra.sweep.dir={tmp_path}", "hydra.launcher.n_jobs=2"],
-        capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "-m",
+            "experiment=policy_sweep",
+            f"scale={TINY}",
+            "policy=none,fixed_ratio",
+            "policy.budget=1e8,6e8",
+            "seed=1",
+            "gaming=none",
+            f"hydra.sweep.dir={tmp_path}",
+            "hydra.launcher.n_jobs=2",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     df = pd.read_parquet(tmp_path / "sweep.parquet")
     one, six = "100000000.0", "600000000.0"  # as Hydra writes the overrides
     assert len(df) == 4 and set(df["policy.budget"]) == {one, six}
     fixed = df[df.policy == "fixed_ratio"].set_index("policy.budget")
-    assert fixed.loc[six, "foundation_budget_yuan"] == 6 * fixed.loc[one,
-                                                                     "foundation_budget_yuan"]
+    assert fixed.loc[six, "foundation_budget_yuan"] == 6 * fixed.loc[one, "foundation_budget_yuan"]
     assert fixed.extra_public_vs_baseline_yuan.notna().all()
     comp = pd.read_csv(tmp_path / "comparison.csv")
     assert len(comp) == 4 and {"policy", "policy.budget"} <= set(comp.columns)

@@ -26,10 +26,19 @@ def test_same_seed_gives_identical_summary_and_tables(tmp_path):
     a = run(tiny_cfg(), tmp_path / "a")
     b = run(tiny_cfg(), tmp_path / "b")
     assert _strip(a) == _strip(b)
-    for name in ("projects", "organisations", "enterprises", "days", "minutes",
-                 "gift_sizes", "events"):
-        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a" / f"{name}.parquet"),
-                                      pd.read_parquet(tmp_path / "b" / f"{name}.parquet"))
+    for name in (
+        "projects",
+        "organisations",
+        "enterprises",
+        "days",
+        "minutes",
+        "gift_sizes",
+        "events",
+    ):
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "a" / f"{name}.parquet"),
+            pd.read_parquet(tmp_path / "b" / f"{name}.parquet"),
+        )
 
 
 def test_another_seed_gives_another_run(tmp_path):
@@ -38,8 +47,9 @@ def test_another_seed_gives_another_run(tmp_path):
     assert a["public_donations_yuan"] != b["public_donations_yuan"]
 
 
-@pytest.mark.parametrize("overrides", [(), ("scenario=y2017", "gaming=machines"),
-                                       ("scenario=y2020",)])
+@pytest.mark.parametrize(
+    "overrides", [(), ("scenario=y2017", "gaming=machines"), ("scenario=y2020",)]
+)
 def test_a_second_thread_changes_nothing(overrides):
     """Made ahead on a second thread or not, every minute's gifts and so every figure are
     the same; the runs include minutes whose ahead-made gifts were thrown away because a
@@ -71,13 +81,15 @@ def test_threads_must_be_one_or_two(monkeypatch):
     assert threads_to_use(None, scale=0.01) == 1  # small minutes: one thread is faster
 
 
-@pytest.mark.parametrize(("mode", "launcher", "expected"), [
-    (RunMode.RUN, "hydra._internal.core_plugins.basic_launcher.BasicLauncher", None),
-    (RunMode.MULTIRUN, "hydra._internal.core_plugins.basic_launcher.BasicLauncher", None),
-    (RunMode.MULTIRUN, "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher",
-     1),
-    (RunMode.MULTIRUN, "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher", 1),
-])
+@pytest.mark.parametrize(
+    ("mode", "launcher", "expected"),
+    [
+        (RunMode.RUN, "hydra._internal.core_plugins.basic_launcher.BasicLauncher", None),
+        (RunMode.MULTIRUN, "hydra._internal.core_plugins.basic_launcher.BasicLauncher", None),
+        (RunMode.MULTIRUN, "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", 1),
+        (RunMode.MULTIRUN, "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher", 1),
+    ],
+)
 def test_jobs_side_by_side_take_one_thread_each(mode, launcher, expected):
     hc = OmegaConf.create({"mode": mode, "launcher": {"_target_": launcher}})
     assert job_threads(hc) == expected

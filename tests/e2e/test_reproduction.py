@@ -19,7 +19,7 @@ from sim.runner import run
 from sim.studies.reproduction import SENSITIVITY, collect, figure_table, write_report
 from tests.conftest import compose_cfg
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +28,29 @@ def sweeps(tmp_path_factory):
     runs, sens = base / "reproduce", base / "sensitivity"
     for year in (2016, 2019, 2021):
         for seed in (1, 2, 3):
-            run(compose_cfg(f"scenario=y{year}", f"seed={seed}", "scale=0.002",
-                            "output.figures=false", "output.progress=false"),
-                runs / f"scenario=y{year},seed={seed}")
+            run(
+                compose_cfg(
+                    f"scenario=y{year}",
+                    f"seed={seed}",
+                    "scale=0.002",
+                    "output.figures=false",
+                    "output.progress=false",
+                ),
+                runs / f"scenario=y{year},seed={seed}",
+            )
     for f in (0.8, 1.2):
-        run(compose_cfg("scenario=y2021", "seed=1", "scale=0.002", "output.figures=false",
-                        "output.progress=false", "perturb.key=scenario.match_uplift",
-                        f"perturb.factor={f}"),
-            sens / f"perturb.factor={f},perturb.key=scenario.match_uplift")
+        run(
+            compose_cfg(
+                "scenario=y2021",
+                "seed=1",
+                "scale=0.002",
+                "output.figures=false",
+                "output.progress=false",
+                "perturb.key=scenario.match_uplift",
+                f"perturb.factor={f}",
+            ),
+            sens / f"perturb.factor={f},perturb.key=scenario.match_uplift",
+        )
     (runs / "scenario=y2016,seed=9").mkdir()  # a job that never finished
     (runs / "scenario=y2016,seed=9" / "config.yaml").write_text("seed: 9\n")
     return runs, sens
@@ -62,13 +77,23 @@ def test_the_report_is_written_with_its_figures_and_sensitivity(sweeps, tmp_path
     runs, sens = sweeps
     path = write_report(runs, sens, tmp_path)
     text = path.read_text()
-    for part in ("## Fitted figures", "## Figures the model was not fitted to",
-                 "## The calibration", "## Foundation pools by year", "## Sensitivity (2021)",
-                 "## The predictions against the platform's whole year", "| 2019 |",
-                 "prediction"):
+    for part in (
+        "## Fitted figures",
+        "## Figures the model was not fitted to",
+        "## The calibration",
+        "## Foundation pools by year",
+        "## Sensitivity (2021)",
+        "## The predictions against the platform's whole year",
+        "| 2019 |",
+        "prediction",
+    ):
         assert part in text
-    for f in ("reported_vs_simulated.png", "daily_2021.png", "pools_by_year.png",
-              "concentration_by_year.png"):
+    for f in (
+        "reported_vs_simulated.png",
+        "daily_2021.png",
+        "pools_by_year.png",
+        "concentration_by_year.png",
+    ):
         assert (tmp_path / f).stat().st_size > 10_000 and f"({f})" in text
     s = pd.read_csv(tmp_path / "sensitivity.csv")
     assert list(s.parameter) == ["(base)", "scenario.match_uplift", "scenario.match_uplift"]
@@ -77,8 +102,16 @@ def test_the_report_is_written_with_its_figures_and_sensitivity(sweeps, tmp_path
     # more uplift, more gifts, against the base run of the same seed
     assert up["donation_count:change"] > 0 > s[s.factor == 0.8].iloc[0]["donation_count:change"]
     t = pd.read_csv(tmp_path / "figures.csv")
-    assert {"year", "figure", "reported", "simulated_mean", "ci95_low", "ci95_high",
-            "relative_error", "role"} <= set(t.columns)
+    assert {
+        "year",
+        "figure",
+        "reported",
+        "simulated_mean",
+        "ci95_low",
+        "ci95_high",
+        "relative_error",
+        "role",
+    } <= set(t.columns)
 
 
 def _sweep_params(experiment: str):
@@ -100,10 +133,26 @@ def test_the_experiments_sweep_every_year_and_every_sensitivity_parameter():
 @pytest.mark.slow
 def test_the_reproduce_command_end_to_end(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "sim.studies.reproduction", "scale=0.002",
-         "--seeds", "1,2", "--runs", str(tmp_path / "r"), "--sensitivity",
-         str(tmp_path / "s"), "--out", str(tmp_path / "o"), "hydra/launcher=basic"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "sim.studies.reproduction",
+            "scale=0.002",
+            "--seeds",
+            "1,2",
+            "--runs",
+            str(tmp_path / "r"),
+            "--sensitivity",
+            str(tmp_path / "s"),
+            "--out",
+            str(tmp_path / "o"),
+            "hydra/launcher=basic",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert (tmp_path / "o" / "report.md").exists()
     assert len(pd.read_csv(tmp_path / "o" / "sensitivity.csv")) == 1 + 2 * len(SENSITIVITY)

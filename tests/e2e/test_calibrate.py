@@ -28,16 +28,27 @@ def conf(tmp_path) -> Path:
 def test_the_secant_iteration_meets_the_targets_of_a_known_model(conf):
     """A model with cross effects (the gift level moves the money too) and slopes unlike
     the first guesses: every target within 0.5% in a few rounds."""
-    f = YearFit(2018, {"scenario.levels.gifts": 1.0, "scenario.levels.gift_size_shift": 0.0,
-                       "policy.foundation.probability": 0.3}, str(conf))
+    f = YearFit(
+        2018,
+        {
+            "scenario.levels.gifts": 1.0,
+            "scenario.levels.gift_size_shift": 0.0,
+            "policy.rules.action.probability": 0.3,
+        },
+        str(conf),
+    )
 
     def model(v):
         count = 2.1e7 * v["scenario.levels.gifts"] ** 1.3
         public = count * 50 * math.exp(0.8 * v["scenario.levels.gift_size_shift"])
-        paid = min(2.9999e8, 1.1e9 * v["policy.foundation.probability"] ** 0.6 * (
-            public / 1e9) ** 0.3)
-        return {"donation_count": count, "public_donations_yuan": public,
-                "foundation_match_yuan": paid}
+        paid = min(
+            2.9999e8, 1.1e9 * v["policy.rules.action.probability"] ** 0.6 * (public / 1e9) ** 0.3
+        )
+        return {
+            "donation_count": count,
+            "public_donations_yuan": public,
+            "foundation_match_yuan": paid,
+        }
 
     for _ in range(12):
         if f.done:
@@ -49,15 +60,24 @@ def test_the_secant_iteration_meets_the_targets_of_a_known_model(conf):
 
 
 def test_a_fit_writes_config_that_runs_compose_with_its_provenance(conf, tmp_path):
-    fits = calibrate([2016], seeds=[1], workers=2, tol=0.02, max_rounds=6,
-                     out=tmp_path / "rounds", scale=0.01, conf=conf)
+    fits = calibrate(
+        [2016],
+        seeds=[1],
+        workers=2,
+        tol=0.02,
+        max_rounds=6,
+        out=tmp_path / "rounds",
+        scale=0.01,
+        conf=conf,
+    )
     f = fits[2016]
     assert f.done and all(abs(e) < 0.02 for e in f.history[-1]["errors"].values())
     text = (conf / "fit" / "y2016" / "scenario.yaml").read_text()
     assert text.startswith("# @package _global_")
     cfg = compose(2016, 1, {}, conf=str(conf))
     assert cfg.scenario.levels.gifts == pytest.approx(
-        f.history[-1]["values"]["scenario.levels.gifts"], rel=1e-5)
+        f.history[-1]["values"]["scenario.levels.gifts"], rel=1e-5
+    )
     prov = cfg.scenario.calibration
     assert prov.seeds == [1] and prov.scale == 0.01 and prov.rounds == len(f.history)
     assert set(prov.targets) == {p.target for p in FITS[2016]}
@@ -72,24 +92,42 @@ def test_2019_interpolates_its_gift_level_and_takes_2018s_odds(conf, tmp_path):
         d = conf / "fit" / f"y{year}"
         d.mkdir()
         (d / "scenario.yaml").write_text(
-            "# @package _global_\n" + yaml.safe_dump(
-                {"scenario": {"levels": {"gift_size_shift": shift}}}))
+            "# @package _global_\n"
+            + yaml.safe_dump({"scenario": {"levels": {"gift_size_shift": shift}}})
+        )
     (conf / "fit" / "y2018" / "policy.yaml").write_text(
-        yaml.safe_dump({"foundation": {"probability": 0.77}}))
-    calibrate([2019], seeds=[1], workers=1, tol=0.05, max_rounds=4, out=tmp_path / "r",
-              scale=0.003, conf=conf)
+        yaml.safe_dump({"rules": {"action": {"probability": 0.77}}})
+    )
+    calibrate(
+        [2019],
+        seeds=[1],
+        workers=1,
+        tol=0.05,
+        max_rounds=4,
+        out=tmp_path / "r",
+        scale=0.003,
+        conf=conf,
+    )
     cfg = compose(2019, 1, {}, conf=str(conf))
     assert cfg.scenario.levels.gift_size_shift == pytest.approx(-0.6 + 0.9 / 3, abs=1e-6)
-    assert cfg.policy.foundation.probability == 0.77
+    assert cfg.policy.rules["action"].probability == 0.77
     assert "interpolated" in cfg.scenario.calibration
     # the odds apply with 2019's own rules only
-    assert compose(2019, 1, {}, ["policy=random_match"], conf=str(conf)
-                   ).policy.foundation.probability == 0.3
+    assert (
+        compose(2019, 1, {}, ["policy=random_match"], conf=str(conf)).policy.foundation.probability
+        == 0.3
+    )
 
 
-@pytest.mark.parametrize("args, key", [(["--scale", "2"], "--scale"), (["--tol", "0"], "--tol"),
-                                       (["--max-rounds", "0"], "--max-rounds"),
-                                       (["--years", "2015"], "--years")])
+@pytest.mark.parametrize(
+    "args, key",
+    [
+        (["--scale", "2"], "--scale"),
+        (["--tol", "0"], "--tol"),
+        (["--max-rounds", "0"], "--max-rounds"),
+        (["--years", "2015"], "--years"),
+    ],
+)
 def test_bad_arguments_are_named_before_any_run(args, key, capsys):
     with pytest.raises(SystemExit) as e:
         main(args)

@@ -8,7 +8,7 @@ import pytest
 from sim.model.campaign import Campaign
 from sim.outputs.tables import summary, tables
 from tests.conftest import tiny_cfg
-from tests.test_allocation import run as allocate_window
+from tests.unit.test_post_event import run as allocate_window
 
 SCALE = 0.004
 
@@ -21,10 +21,14 @@ def metrics(*overrides):
 
 @pytest.fixture(scope="module")
 def machines():
-    return {label: metrics("gaming=machines", "policy=fixed_ratio", *extra)
-            for label, extra in {
-                "open": (), "rate_limit": ("policy.countermeasures.rate_limit_per_minute=4",),
-                "honest": ("gaming=none",)}.items()}
+    return {
+        label: metrics("gaming=machines", "policy=fixed_ratio", *extra)
+        for label, extra in {
+            "open": (),
+            "rate_limit": ("policy.countermeasures.rate_limit_per_minute=4",),
+            "honest": ("gaming=none",),
+        }.items()
+    }
 
 
 def test_machine_donors_take_match_from_a_first_come_first_served_pool(machines):
@@ -39,14 +43,18 @@ def test_a_rate_limit_stops_machines_and_spares_honest_donors(machines):
     open_, limited, honest = (machines[k][0] for k in ("open", "rate_limit", "honest"))
     assert limited["gaming_match_yuan"] < 0.35 * open_["gaming_match_yuan"]
     # honest donors rarely give 5 times in a minute: their matched share barely moves
-    assert limited["matched_donor_share"] == pytest.approx(honest["matched_donor_share"],
-                                                           abs=0.02)
+    assert limited["matched_donor_share"] == pytest.approx(honest["matched_donor_share"], abs=0.02)
 
 
 @pytest.fixture(scope="module")
 def rings():
-    return {label: metrics("gaming=rings", "policy=fixed_ratio", *extra) for label, extra in {
-        "open": (), "freeze": ("policy.countermeasures.freeze_after_detections=5",)}.items()}
+    return {
+        label: metrics("gaming=rings", "policy=fixed_ratio", *extra)
+        for label, extra in {
+            "open": (),
+            "freeze": ("policy.countermeasures.freeze_after_detections=5",),
+        }.items()
+    }
 
 
 def test_rings_take_match_and_freezing_on_detection_cuts_it(rings):
@@ -64,26 +72,26 @@ def test_the_pairwise_bound_stops_two_colluders_taking_the_pool():
     # 100 honest donors give 1 yuan to project 0; two colluders give 10,000 each to project 1
     gifts = [(d, 0, 1) for d in range(100)] + [(1000, 1, 10_000), (1001, 1, 10_000)]
     plain = allocate_window({"type": "quadratic"}, gifts, budget_yuan=10_000)
-    bound = allocate_window({"type": "pairwise_quadratic", "pairwise_m_yuan": 100}, gifts,
-                            budget_yuan=10_000)
+    bound = allocate_window(
+        {"type": "pairwise_quadratic", "pairwise_m_yuan": 100}, gifts, budget_yuan=10_000
+    )
     # plain QF: subsidies 9,900 and 20,000 -> the pair takes two thirds of the pool
     assert plain.per_project[1] / plain.per_project.sum() == pytest.approx(20 / 29.9, abs=1e-3)
     # bounded: the pair's term is 2 x 10,000 x 100 / 10,100 = 198 against 9,802
-    assert bound.per_project[1] / bound.per_project.sum() == pytest.approx(198 / 10_000,
-                                                                          abs=1e-3)
+    assert bound.per_project[1] / bound.per_project.sum() == pytest.approx(198 / 10_000, abs=1e-3)
 
 
 def test_honest_gifts_are_the_same_with_and_without_gaming():
     """Gaming gifts come from their own random stream (common random numbers): where
     gaming changes no pool during the event (quadratic funding pays at the close), the
     honest gifts are the same; the rings' projects then get more of the pool."""
-    (m_g, with_g), (m_0, without) = (metrics("policy=qf", *g) for g in (("gaming=both",),
-                                                                        ()))
+    (m_g, with_g), (m_0, without) = (metrics("policy=qf", *g) for g in (("gaming=both",), ()))
     honest = slice(0, without.donors.n)
     np.testing.assert_array_equal(with_g.donors.level[honest], without.donors.level[honest])
     g, g0 = with_g.series.counts, without.series.counts
     np.testing.assert_array_equal(g["gifts"] - g["gaming_gifts"], g0["gifts"])
-    np.testing.assert_array_equal(with_g.donors.gifts_made[honest],
-                                  without.donors.gifts_made[honest])
+    np.testing.assert_array_equal(
+        with_g.donors.gifts_made[honest], without.donors.gifts_made[honest]
+    )
     assert m_g["gaming_match_yuan"] > 0 and m_0["gaming_match_yuan"] == 0
     assert m_g["foundation_paid_yuan"] == pytest.approx(m_0["foundation_paid_yuan"], rel=1e-6)

@@ -13,10 +13,29 @@ from sim.model.series import _SIZE_LUT, SIZE_EDGES_FEN, minute_totals
 from sim.model.settlement import batch_rows, flower_events, gather_records, restore_donors
 
 
-def numpy_gifts(minute, u_added, p_added, u_pick, spacings, u_one, one_share, z, u_help,
-                u_project, mixes, seg_start, level, size_shift, sigma, max_yuan, prob, alias,
-                n_p):
+def numpy_gifts(
+    minute,
+    u_added,
+    p_added,
+    u_pick,
+    spacings,
+    u_one,
+    one_share,
+    z,
+    u_help,
+    u_project,
+    mixes,
+    seg_start,
+    level,
+    size_shift,
+    sigma,
+    max_yuan,
+    prob,
+    alias,
+    n_p,
+):
     """The chain of numpy operations make_gifts replaced (the engine before 2026-11-22)."""
+
     def pick(u, which):
         row = mixes[which]
         seg = (u[0][:, None] >= row[:, :-1]).sum(axis=1) if row.ndim == 2 else None
@@ -41,13 +60,23 @@ def numpy_gifts(minute, u_added, p_added, u_pick, spacings, u_one, one_share, z,
     x -= k
     k += seg * n_p
     project = np.where(x < prob[k], k, alias[k]) - seg * n_p
-    return {"t": t, "donor": donor, "project": project, "amount": amount, "helpee": helpee,
-            "added": added}
+    return {
+        "t": t,
+        "donor": donor,
+        "project": project,
+        "amount": amount,
+        "helpee": helpee,
+        "added": added,
+    }
 
 
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(0, 400), seed=st.integers(0, 2**32 - 1), p_added=st.floats(0, 1),
-       one_share=st.floats(0, 0.5))
+@given(
+    n=st.integers(0, 400),
+    seed=st.integers(0, 2**32 - 1),
+    p_added=st.floats(0, 1),
+    one_share=st.floats(0, 0.5),
+)
 def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
     rng = np.random.default_rng(seed)
     seg_start = np.array([0, 7, 40, 41, 100])
@@ -55,38 +84,68 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
     level = rng.normal(0, 1, 100).astype(np.float32)
     n_p = 13
     w = np.concatenate([rng.lognormal(0, 1, n_p) * (1 + s) for s in range(4)])
-    tables = [alias_table(w[s * n_p:(s + 1) * n_p]) for s in range(4)]
+    tables = [alias_table(w[s * n_p : (s + 1) * n_p]) for s in range(4)]
     prob = np.concatenate([t[0] for t in tables])
     alias = np.concatenate([t[1] + s * n_p for s, t in enumerate(tables)])
     u_one = rng.random(n)
-    draws = dict(u_added=rng.random(n), u_pick=rng.random((2, n)),
-                 spacings=rng.standard_exponential(n + 1), u_one=u_one,
-                 z=rng.standard_normal(n) * 3,
-                 u_help=rng.random((2, int(np.count_nonzero(u_one < one_share)))),
-                 u_project=rng.random(n))
-    out = {"t": np.empty(n), "donor": np.empty(n, np.int64), "project": np.empty(n, np.int64),
-           "amount": np.empty(n, np.int64), "helpee": np.empty(n, np.int64),
-           "added": np.empty(n, np.bool_)}
+    draws = dict(
+        u_added=rng.random(n),
+        u_pick=rng.random((2, n)),
+        spacings=rng.standard_exponential(n + 1),
+        u_one=u_one,
+        z=rng.standard_normal(n) * 3,
+        u_help=rng.random((2, int(np.count_nonzero(u_one < one_share)))),
+        u_project=rng.random(n),
+    )
+    out = {
+        "t": np.empty(n),
+        "donor": np.empty(n, np.int64),
+        "project": np.empty(n, np.int64),
+        "amount": np.empty(n, np.int64),
+        "helpee": np.empty(n, np.int64),
+        "added": np.empty(n, np.bool_),
+    }
     d = draws
-    make_gifts(17, (d["u_added"], d["u_pick"], d["spacings"], d["u_one"], d["z"],
-                    d["u_help"], d["u_project"]), p_added,
-               Crowd(one_share, mixes, seg_start, level, 3.1, 1.4, 5000),
-               ChoiceTable(prob, alias, n_p),
-               (out["t"], out["donor"], out["project"], out["amount"], out["helpee"],
-                out["added"]))
-    ref = numpy_gifts(17, d["u_added"], p_added, d["u_pick"], d["spacings"], d["u_one"],
-                      one_share, d["z"], d["u_help"], d["u_project"], mixes, seg_start, level,
-                      3.1, 1.4, 5000, prob, alias, n_p)
+    make_gifts(
+        17,
+        (d["u_added"], d["u_pick"], d["spacings"], d["u_one"], d["z"], d["u_help"], d["u_project"]),
+        p_added,
+        Crowd(one_share, mixes, seg_start, level, 3.1, 1.4, 5000),
+        ChoiceTable(prob, alias, n_p),
+        (out["t"], out["donor"], out["project"], out["amount"], out["helpee"], out["added"]),
+    )
+    ref = numpy_gifts(
+        17,
+        d["u_added"],
+        p_added,
+        d["u_pick"],
+        d["spacings"],
+        d["u_one"],
+        one_share,
+        d["z"],
+        d["u_help"],
+        d["u_project"],
+        mixes,
+        seg_start,
+        level,
+        3.1,
+        1.4,
+        5000,
+        prob,
+        alias,
+        n_p,
+    )
     for k, v in ref.items():
         np.testing.assert_array_equal(out[k], v, err_msg=k)
     assert np.all(np.diff(out["t"]) >= 0) and np.all((out["t"] >= 17) & (out["t"] < 18))
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), lam=st.lists(st.sampled_from([0.0, 0.4, 3.0, 25.0,
-                                                                    310.5]),
-                                                   min_size=5, max_size=5),
-       one_share=st.floats(0, 0.5))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    lam=st.lists(st.sampled_from([0.0, 0.4, 3.0, 25.0, 310.5]), min_size=5, max_size=5),
+    one_share=st.floats(0, 0.5),
+)
 def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
     """draw_minute_kernel takes a minute's numbers from its Generator in numba: the same
     numbers numpy's calls, in the same order, give (both Poisson methods, below and above
@@ -101,9 +160,13 @@ def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
     alias = np.concatenate([t[1] + s * n_p for s, t in enumerate(tables)])
     lam_quiz, lam_steps, lam_help, lam_base, lam_extra = lam
     rng = np.random.Generator(np.random.PCG64(seed))
-    got = draw_minute_kernel(rng, 17, Rates(lam_quiz, lam_steps, lam_help, lam_base, lam_extra),
-                             Crowd(one_share, mixes, seg_start, level, 3.1, 1.4, 5000),
-                             ChoiceTable(prob, alias, n_p))
+    got = draw_minute_kernel(
+        rng,
+        17,
+        Rates(lam_quiz, lam_steps, lam_help, lam_base, lam_extra),
+        Crowd(one_share, mixes, seg_start, level, 3.1, 1.4, 5000),
+        ChoiceTable(prob, alias, n_p),
+    )
 
     ref = np.random.Generator(np.random.PCG64(seed))  # the engine's calls before the kernel
     picks = []
@@ -112,8 +175,7 @@ def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
         for r in range(0, rows, 2):
             seg = (u[r][:, None] >= mixes[0][:-1]).sum(axis=1)
             size = seg_start[seg + 1] - seg_start[seg]
-            picks.append(seg_start[seg] + np.minimum((u[r + 1] * size).astype(np.int64),
-                                                     size - 1))
+            picks.append(seg_start[seg] + np.minimum((u[r + 1] * size).astype(np.int64), size - 1))
     n = ref.poisson(lam_base + lam_extra)
     u = ref.random((3, n))
     spacings = ref.standard_exponential(n + 1)
@@ -121,19 +183,47 @@ def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
     z = ref.standard_normal(n)
     u_help = ref.random((2, int(np.count_nonzero(u_one < one_share))))
     rest = ref.random((5, n))
-    gifts = numpy_gifts(17, u[0], lam_extra / (lam_base + lam_extra) if n else 0.0, u[1:],
-                        spacings, u_one, one_share, z, u_help, rest[0], mixes, seg_start,
-                        level, 3.1, 1.4, 5000, prob, alias, n_p)
-    want = [*picks, gifts["t"], gifts["donor"], gifts["project"], gifts["amount"],
-            gifts["helpee"], gifts["added"], rest[1:]]
+    gifts = numpy_gifts(
+        17,
+        u[0],
+        lam_extra / (lam_base + lam_extra) if n else 0.0,
+        u[1:],
+        spacings,
+        u_one,
+        one_share,
+        z,
+        u_help,
+        rest[0],
+        mixes,
+        seg_start,
+        level,
+        3.1,
+        1.4,
+        5000,
+        prob,
+        alias,
+        n_p,
+    )
+    want = [
+        *picks,
+        gifts["t"],
+        gifts["donor"],
+        gifts["project"],
+        gifts["amount"],
+        gifts["helpee"],
+        gifts["added"],
+        rest[1:],
+    ]
     for i, (a, b) in enumerate(zip(got, want, strict=True)):
         np.testing.assert_array_equal(a, b, err_msg=str(i))
     assert rng.random() == ref.random()
 
 
 @settings(max_examples=60, deadline=None)
-@given(ids=st.lists(st.integers(0, 49), min_size=0, max_size=120),
-       helps=st.lists(st.integers(-1, 49), min_size=0, max_size=120))
+@given(
+    ids=st.lists(st.integers(0, 49), min_size=0, max_size=120),
+    helps=st.lists(st.integers(-1, 49), min_size=0, max_size=120),
+)
 def test_batch_rows_gather_and_restore_round_trip(ids, helps):
     """Every donor and friend of a batch gets one row (repeats share it), the rows are the
     population's records (with their kind and tenure), the table is left empty, and
@@ -142,7 +232,7 @@ def test_batch_rows_gather_and_restore_round_trip(ids, helps):
     donor = np.array(ids, dtype=np.int64)
     helpee = np.array((helps + [-1] * n)[:n], dtype=np.int64)
     rng = np.random.default_rng(n)
-    records = rng.integers(-2**62, 2**62, (50, 2))
+    records = rng.integers(-(2**62), 2**62, (50, 2))
     kind = rng.integers(0, 3, 50).astype(np.int8)
     tenure = rng.integers(0, 8, 50).astype(np.int8)
     before = records.copy()
@@ -160,8 +250,9 @@ def test_batch_rows_gather_and_restore_round_trip(ids, helps):
     np.testing.assert_array_equal(local_tenure, tenure[rows])
     # kinds before ``first_kind`` are 0 unread, an empty tenure is 0 for all
     first = 25
-    _, local_kind, local_tenure = gather_records(records, np.where(np.arange(50) < first, 0,
-                                                 kind).astype(np.int8), tenure[:0], first, rows)
+    _, local_kind, local_tenure = gather_records(
+        records, np.where(np.arange(50) < first, 0, kind).astype(np.int8), tenure[:0], first, rows
+    )
     np.testing.assert_array_equal(local_kind, np.where(rows < first, 0, kind[rows]))
     assert (local_tenure == 0).all()
     local += 1
@@ -182,10 +273,18 @@ def test_minute_totals_against_numpy():
     donor = rng.integers(0, 120, n)
     hist = np.zeros(SIZE_EDGES_FEN.shape[0] + 1, dtype=np.int64)
     got = minute_totals(amount, fm, em, added, donor, 100, _SIZE_LUT, SIZE_EDGES_FEN, hist)
-    assert got == (amount.sum(), fm.sum(), em.sum(), np.count_nonzero(fm + em),
-                   np.count_nonzero(fm), np.count_nonzero(donor >= 100), amount[added].sum())
-    expect = np.bincount(np.searchsorted(SIZE_EDGES_FEN, amount, side="right"),
-                         minlength=hist.shape[0])
+    assert got == (
+        amount.sum(),
+        fm.sum(),
+        em.sum(),
+        np.count_nonzero(fm + em),
+        np.count_nonzero(fm),
+        np.count_nonzero(donor >= 100),
+        amount[added].sum(),
+    )
+    expect = np.bincount(
+        np.searchsorted(SIZE_EDGES_FEN, amount, side="right"), minlength=hist.shape[0]
+    )
     np.testing.assert_array_equal(hist, expect)
 
 
@@ -198,10 +297,10 @@ def test_flower_events_are_the_numpy_they_replace(data):
     ids = st.lists(st.integers(0, n - 1), max_size=20)
     quiz, steps, helper, helpee = (np.array(data.draw(ids), dtype=np.int64) for _ in range(4))
     max_helps = data.draw(st.integers(0, 3))
-    flowers = np.array(data.draw(st.lists(st.integers(0, 50), min_size=n, max_size=n)),
-                       dtype=np.int32)
-    helps = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)),
-                     dtype=np.int16)
+    flowers = np.array(
+        data.draw(st.lists(st.integers(0, 50), min_size=n, max_size=n)), dtype=np.int32
+    )
+    helps = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int16)
     chances = np.zeros(n, dtype=np.int32)
     want_flowers, want_helps, want_chances = flowers.copy(), helps.copy(), chances.copy()
     for who, per in ((quiz, 1), (steps, 2), (helper, 3)):
@@ -210,8 +309,9 @@ def test_flower_events_are_the_numpy_they_replace(data):
         if want_helps[h] < max_helps:
             want_helps[h] += 1
             want_chances[h] += 5
-    earned = flower_events(quiz, steps, helper, helpee, flowers, helps, chances, 1, 2, 3,
-                           max_helps, 5)
+    earned = flower_events(
+        quiz, steps, helper, helpee, flowers, helps, chances, 1, 2, 3, max_helps, 5
+    )
     assert earned == quiz.size + 2 * steps.size + 3 * helper.size
     np.testing.assert_array_equal(flowers, want_flowers)
     np.testing.assert_array_equal(helps, want_helps)
@@ -225,5 +325,7 @@ def test_giving_counts_against_numpy():
     gave = gifts_made > 0
     honest = np.arange(500) < 400
     assert giving_counts(gifts_made, status, 400) == (
-        np.count_nonzero(gave), np.count_nonzero(gave & honest),
-        np.count_nonzero(gave & honest & (status & MATCHED > 0)))
+        np.count_nonzero(gave),
+        np.count_nonzero(gave & honest),
+        np.count_nonzero(gave & honest & (status & MATCHED > 0)),
+    )

@@ -17,8 +17,11 @@ def test_money_is_conserved_end_to_end(tiny_run):
     assert c.projects.public.sum() == amount.sum() == c.series.public_fen.sum()
     assert c.projects.count.sum() == amount.shape[0]
     pl = c.pools
-    assert c.projects.foundation_match.sum() == pl.paid[pl.foundation].sum() == \
-        rec.column("foundation_match").sum()
+    assert (
+        c.projects.foundation_match.sum()
+        == pl.paid[pl.foundation].sum()
+        == rec.column("foundation_match").sum()
+    )
     ent = pl.is_enterprise
     assert c.projects.enterprise_match.sum() == pl.paid[ent].sum()
     assert (pl.paid <= pl.budget).all() and (pl.remaining >= 0).all()
@@ -58,7 +61,7 @@ def test_a_pool_runs_out_at_the_exact_gift(tiny_run):
         last = np.searchsorted(paid, pl.budget[g])  # the gift that reached the budget
         assert paid[last] == pl.budget[g]
         assert t[inside][last] == pl.depleted_at[g]
-        assert (fm[inside][last + 1:] == 0).all()
+        assert (fm[inside][last + 1 :] == 0).all()
     events = {(e.pool, e.minute) for e in c.events if e.kind == "pool_depleted"}
     assert {(pl.names[g], pl.depleted_at[g]) for g in emptied} <= events
 
@@ -105,9 +108,15 @@ def test_a_higher_ratio_changes_no_donor_decision():
     """While a match is available, doubling its ratio brings the same gifts, only more
     match (Karlan & List 2007: 2:1 and 3:1 did no better than 1:1)."""
     one = Campaign(_deep_pools(tiny_cfg())).run()
-    two = Campaign(_deep_pools(tiny_cfg("policy.rules.enterprise.ratio=2.0",
-                                        "scenario.enterprise.ratios=[2.0,1.0]",
-                                        "policy.rules.theme.ratio=2.0"))).run()
+    two = Campaign(
+        _deep_pools(
+            tiny_cfg(
+                "policy.rules.enterprise.ratio=2.0",
+                "scenario.enterprise.ratios=[2.0,1.0]",
+                "policy.rules.theme.ratio=2.0",
+            )
+        )
+    ).run()
     np.testing.assert_array_equal(two.projects.count, one.projects.count)
     np.testing.assert_array_equal(two.projects.public, one.projects.public)
     assert two.pools.paid.sum() > one.pools.paid.sum()
