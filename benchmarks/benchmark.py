@@ -119,8 +119,10 @@ def case_floor(minute_gifts: list[int]) -> dict:
     from sim.model.choice import alias_table
     from sim.model.streams import stream
 
+    from sim.checks import year_population
+
     cfg = _config(1.0)
-    pop = cfg.population
+    pop = year_population(cfg)
     n_p = pop.projects.count
     reach = stream(0, "projects").lognormal(0.0, pop.projects.org_reach_sigma, n_p)
     prob, alias = alias_table(reach)

@@ -8,6 +8,7 @@ the money raised (the figure a sweeper optimises).
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -16,8 +17,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from sim.runner import run
+from sim.runner import Terminated, run
 from sim.schema import CONF_DIR, ConfigError, register_configs
+from sim.studies import sweeps
 
 log = logging.getLogger("sim")
 register_configs()
@@ -35,13 +37,22 @@ def job_threads(hc) -> int | None:
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def hydra_main(cfg: DictConfig) -> float:
-    out = Path(HydraConfig.get().runtime.output_dir)
+    hc = HydraConfig.get()
+    out = Path(hc.runtime.output_dir)
     try:
-        summary = run(cfg, out, job_threads(HydraConfig.get()))
+        summary = run(cfg, out, job_threads(hc))
     except ConfigError as exc:
+        if hc.mode == RunMode.MULTIRUN:
+            raise  # the job's failure: recorded, and the sweep goes on (sim.studies.sweeps)
         log.error("bad config: %s", exc)
         print(f"error: bad config: {exc}", file=sys.stderr)
         sys.exit(2)
+    except Terminated as exc:
+        log.error("%s; the run is recorded as failed in %s", exc, out)
+        sys.exit(128 + signal.SIGTERM)
+    if "check" in summary:
+        print(f"check: the config is valid; a run would be: {summary}")
+        return float("nan")
     log.info(
         "raised %.4g亿 (public %.4g亿 from %.4g万 gifts); outputs in %s",
         summary["total_raised_yuan"] / 1e8,
@@ -54,3 +65,5 @@ def hydra_main(cfg: DictConfig) -> float:
 
 def main() -> None:
     hydra_main()
+    if sweeps.FAILED:  # a sweep went on past failed jobs: say so in the exit status
+        sys.exit(1)

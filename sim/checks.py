@@ -10,11 +10,14 @@ allowed. :func:`year_population` gives the population a year's run builds.
 from __future__ import annotations
 
 import copy
+import dataclasses
+import difflib
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
+from sim.codes import MAX_GIFT_YUAN, MAX_MONEY_YUAN
 from sim.policies import RULE_TYPES
 from sim.schema import (
     ConfigError,
@@ -52,6 +55,7 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
     if not isinstance(cfg, DictConfig) and cfg.perturb.key is not None and cfg.perturb.base is None:
         cfg = OmegaConf.structured(cfg)
     if isinstance(cfg, DictConfig):
+        check_known_keys(cfg)
         cfg = _perturbed(cfg)
         missing = sorted(OmegaConf.missing_keys(cfg))
         if missing:
@@ -68,13 +72,82 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
     check_enterprise(obj.scenario, obj.policy, start, end)
     check_flowers(obj.scenario.flowers)
     check_population(obj.population)
+    check_year_population(obj)
+    check_run_size(obj)
     return obj
+
+
+def check_known_keys(cfg: DictConfig) -> None:
+    """Every key of the composed config is one the schema has: a key added with ``+`` or
+    ``++`` (or by a config file) that no part of the model reads is an error naming it, not
+    a setting silently dropped."""
+    unknown = _unknown_keys(cfg, "")
+    if not unknown:
+        return
+    key, allowed = unknown[0]
+    near = difflib.get_close_matches(key.rsplit(".", 1)[-1], allowed, n=1)
+    hint = f" (did you mean {near[0]}?)" if near else ""
+    parent = key.rsplit(".", 1)[0] if "." in key else "the config"
+    raise ConfigError(
+        f"{key} is not a setting of the config{hint}: no part of the model reads it; the "
+        f"settings of {parent} are {sorted(allowed)}"
+    )
+
+
+def _unknown_keys(node: DictConfig | ListConfig, path: str) -> list[tuple[str, list[str]]]:
+    """The keys under ``node`` that its dataclass schema does not have, with the allowed
+    ones; dict-typed nodes (rules by name, reported figures) take any key and are checked
+    below it. Interpolations (a year's rule aliases) are checked where they point."""
+    out: list[tuple[str, list[str]]] = []
+    if isinstance(node, ListConfig):
+        for i in range(len(node)):
+            child = node._get_node(i)
+            if isinstance(child, DictConfig | ListConfig):
+                out += _unknown_keys(child, f"{path}[{i}]")
+        return out
+    kind = OmegaConf.get_type(node)
+    allowed = [f.name for f in dataclasses.fields(kind)] if dataclasses.is_dataclass(kind) else None
+    for key in node.keys():
+        name = f"{path}.{key!s}" if path else str(key)
+        if allowed is not None and key not in allowed:
+            out.append((name, allowed))
+            continue
+        child = node._get_node(key)
+        if isinstance(child, DictConfig | ListConfig) and not child._is_interpolation():
+            out += _unknown_keys(child, name)
+    return out
 
 
 def check_run(obj: SimConfig) -> None:
     """The run's scale and seed."""
     need(obj.scale > 0 and obj.scale <= 1.0, "scale", obj.scale, "0 < scale <= 1")
     need(0 <= obj.seed < 2**63, "seed", obj.seed, "a whole number 0 <= seed < 2**63")
+
+
+def expected_gifts(obj: SimConfig) -> float:
+    """The ordinary gifts a run expects (each day's base gifts at the year's levels, times
+    the scale), before matching adds any."""
+    lv = obj.scenario.levels
+    per_day = [
+        d.base_gifts_wan * 1e4 * lv.gifts * (lv.theme_gifts if d.kind == "theme" else 1)
+        for d in obj.scenario.days
+    ]
+    return sum(per_day) * obj.scale
+
+
+def check_run_size(obj: SimConfig) -> None:
+    """A run expects at least one gift: a scale so small that none would be drawn is an
+    error, not a run of zeros."""
+    n = expected_gifts(obj)
+    if n < 1:
+        least = obj.scale / n if n > 0 else float("inf")
+        need(
+            False,
+            "scale",
+            obj.scale,
+            f"a scale at which the run expects a gift (here {n:.3g} expected gifts; at "
+            f"least {least:.2g} for one)",
+        )
 
 
 def check_calendar(sc: ScenarioConfig) -> tuple[datetime, datetime]:
@@ -156,18 +229,8 @@ def check_levels_and_figures(sc: ScenarioConfig) -> None:
             getattr(lv, name),
             "a shift of log yuan between -5 and 5",
         )
-    need(
-        sc.donors is None or sc.donors >= 1,
-        "scenario.donors",
-        sc.donors,
-        "a count >= 1, or null for population.donors",
-    )
-    need(
-        sc.projects is None or sc.projects >= 1,
-        "scenario.projects",
-        sc.projects,
-        "a count >= 1, or null for population.projects.count",
-    )
+    need(sc.donors >= 1, "scenario.donors", sc.donors, "a count >= 1")
+    need(sc.projects >= 1, "scenario.projects", sc.projects, "a count >= 1")
     for k, fig in sc.reported.items():
         need(
             fig.role in FIGURE_ROLES,
@@ -210,10 +273,10 @@ def check_policy(pol: PolicyConfig, sc: ScenarioConfig) -> None:
                 f"min_project_public_yuan restrict it: one of {post}",
             )
     need(
-        pol.budget is None or pol.budget >= 0,
+        pol.budget is None or 0 <= pol.budget <= MAX_MONEY_YUAN,
         "policy.budget",
         pol.budget,
-        "a budget >= 0 yuan, or null for the scenario's",
+        f"a budget from 0 to {MAX_MONEY_YUAN:.0e} yuan, or null for the scenario's",
     )
     need(1 <= pol.tranches <= 100, "policy.tranches", pol.tranches, "a whole number 1..100")
     cm = pol.countermeasures
@@ -258,7 +321,12 @@ def check_gaming(gm: GamingConfig) -> None:
         ("gaming.machines.gift_yuan", gm.machines.gift_yuan),
         ("gaming.rings.gift_yuan", gm.rings.gift_yuan),
     ):
-        need(x >= 1 and float(x).is_integer(), key, x, "whole yuan >= 1")
+        need(
+            1 <= x <= MAX_GIFT_YUAN and float(x).is_integer(),
+            key,
+            x,
+            f"whole yuan from 1 to {MAX_GIFT_YUAN:,}",
+        )
     for key, x in (
         ("gaming.machines.detect_probability", gm.machines.detect_probability),
         ("gaming.rings.detect_probability", gm.rings.detect_probability),
@@ -278,7 +346,12 @@ def check_foundation_pools(
         need(pool.name not in names, f"{key}.name", pool.name, "a name no other pool has")
         names.add(pool.name)
         _check_window(key, pool.opens_at, pool.closes_at, start, end)
-        need(pool.budget_yuan >= 0, f"{key}.budget_yuan", pool.budget_yuan, "a budget >= 0 yuan")
+        need(
+            0 <= pool.budget_yuan <= MAX_MONEY_YUAN,
+            f"{key}.budget_yuan",
+            pool.budget_yuan,
+            f"a budget from 0 to {MAX_MONEY_YUAN:.0e} yuan",
+        )
         need(
             pol.foundation is not None or pool.rule in pol.rules,
             f"{key}.rule",
@@ -294,12 +367,18 @@ def check_enterprise(sc: ScenarioConfig, pol: PolicyConfig, start: datetime, end
     ent = sc.enterprise
     need(ent.count >= 0, "scenario.enterprise.count", ent.count, "a count >= 0")
     need(
-        ent.budget_median_yuan >= 0,
+        0 <= ent.budget_median_yuan <= MAX_MONEY_YUAN,
         "scenario.enterprise.budget_median_yuan",
         ent.budget_median_yuan,
-        "a budget >= 0 yuan",
+        f"a budget from 0 to {MAX_MONEY_YUAN:.0e} yuan",
     )
-    need(ent.budget_sigma >= 0, "scenario.enterprise.budget_sigma", ent.budget_sigma, ">= 0")
+    # a pool's budget is drawn lognormal and kept within MAX_MONEY_YUAN (sim.model.pools)
+    need(
+        0 <= ent.budget_sigma <= 5,
+        "scenario.enterprise.budget_sigma",
+        ent.budget_sigma,
+        "a spread from 0 to 5 (log yuan)",
+    )
     need(
         len(ent.ratios) == len(ent.ratio_weights)
         and len(ent.ratios) > 0
@@ -359,7 +438,12 @@ def check_flowers(fl: FlowerConfig) -> None:
 
 def check_population(pop: PopulationConfig) -> None:
     """Donors (segments, gift sizes, tenure) and the project landscape."""
-    need(pop.donors >= 1, "population.donors", pop.donors, "a count >= 1")
+    need(
+        pop.donors is None or pop.donors >= 1,
+        "population.donors",
+        pop.donors,
+        "a count >= 1, or null for the scenario's (scenario.donors)",
+    )
     need(len(pop.segments) > 0, "population.segments", [], "at least one segment")
     for i, seg in enumerate(pop.segments):
         key = f"population.segments[{i}]"
@@ -382,14 +466,26 @@ def check_population(pop: PopulationConfig) -> None:
     need(gs.sigma >= 0, "population.gift_size.sigma", gs.sigma, ">= 0")
     need(gs.donor_sigma >= 0, "population.gift_size.donor_sigma", gs.donor_sigma, ">= 0")
     _check_share("population.gift_size.one_yuan_share", gs.one_yuan_share)
-    need(gs.max_yuan >= 1, "population.gift_size.max_yuan", gs.max_yuan, ">= 1")
-    pr = pop.projects
-    need(pr.organisations >= 1, "population.projects.organisations", pr.organisations, ">= 1")
     need(
-        pr.count >= pr.organisations,
-        "population.projects.count",
-        pr.count,
-        f">= the number of organisations ({pr.organisations})",
+        1 <= gs.max_yuan <= MAX_GIFT_YUAN,
+        "population.gift_size.max_yuan",
+        gs.max_yuan,
+        f"whole yuan from 1 to {MAX_GIFT_YUAN:,} (sim.codes: the fen arithmetic's bounds)",
+    )
+    need(abs(gs.mu) <= 30, "population.gift_size.mu", gs.mu, "a log-yuan level from -30 to 30")
+    pr = pop.projects
+    for key, n in (("count", pr.count), ("organisations", pr.organisations)):
+        need(
+            n is None or n >= 1,
+            f"population.projects.{key}",
+            n,
+            "a count >= 1, or null (see sim.schema.ProjectsConfig)",
+        )
+    need(
+        pr.projects_per_organisation >= 1,
+        "population.projects.projects_per_organisation",
+        pr.projects_per_organisation,
+        ">= 1",
     )
     need(pr.org_reach_sigma >= 0, "population.projects.org_reach_sigma", pr.org_reach_sigma, ">= 0")
     need(
@@ -410,10 +506,10 @@ def check_population(pop: PopulationConfig) -> None:
     _check_share("population.projects.small_org_share", pr.small_org_share)
     _check_share("population.projects.joint_appeal_share", pr.joint_appeal_share)
     need(
-        pr.goal_median_yuan > 0,
+        0 < pr.goal_median_yuan <= MAX_MONEY_YUAN,
         "population.projects.goal_median_yuan",
         pr.goal_median_yuan,
-        "> 0 yuan",
+        f"> 0 yuan, at most {MAX_MONEY_YUAN:.0e}",
     )
     need(pr.goal_sigma >= 0, "population.projects.goal_sigma", pr.goal_sigma, ">= 0")
     need(0 <= pop.tenure_q < 1, "population.tenure_q", pop.tenure_q, "0 <= tenure_q < 1")
@@ -441,17 +537,50 @@ def _perturbed(cfg: DictConfig) -> DictConfig:
 
 
 def year_population(cfg: SimConfig) -> PopulationConfig:
-    """The population with the scenario's donor base and project count put in (the
-    organisations scale with the projects)."""
+    """The population a run builds: its donors and project count are the population's
+    where set (``population.donors``, ``population.projects.count``), else the scenario's
+    (``scenario.donors``, ``scenario.projects``); its organisations are
+    ``population.projects.organisations`` where set, else one for every
+    ``projects_per_organisation`` projects."""
     pop = copy.deepcopy(cfg.population)
-    sc = cfg.scenario
-    if sc.donors is not None:
+    sc, pr = cfg.scenario, pop.projects
+    if pop.donors is None:
         pop.donors = sc.donors
-    if sc.projects is not None:
-        pr = pop.projects
-        pr.organisations = max(1, round(pr.organisations * sc.projects / pr.count))
+    if pr.count is None:
         pr.count = sc.projects
+    if pr.organisations is None:
+        pr.organisations = max(1, round(pr.count / pr.projects_per_organisation))
     return pop
+
+
+def check_year_population(obj: SimConfig) -> None:
+    """The population the run builds (:func:`year_population`): as many projects as
+    organisations at least."""
+    pop = year_population(obj)
+    pr = pop.projects
+    assert pop.donors is not None and pr.count is not None and pr.organisations is not None
+    gm, s = obj.gaming, obj.scale
+    ids = (
+        round(pop.donors * s)
+        + round(gm.machines.accounts * s)
+        + round(gm.rings.count * gm.rings.identities * s)
+        + len(pop.segments)
+    )
+    need(
+        ids < 2**31,
+        "population.donors" if obj.population.donors is not None else "scenario.donors",
+        pop.donors,
+        f"at most 2,147,483,647 donors and gaming identities at scale {s} (a batch numbers "
+        f"them in 32 bits), here about {ids:,}",
+    )
+    need(
+        pr.count >= pr.organisations,
+        "population.projects.count"
+        if obj.population.projects.count is not None
+        else "scenario.projects",
+        pr.count,
+        f">= the number of organisations ({pr.organisations}, population.projects.organisations)",
+    )
 
 
 def _check_window(key: str, opens: str, closes: str, start: datetime, end: datetime) -> None:

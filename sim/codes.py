@@ -81,6 +81,18 @@ KIND_HONEST, KIND_MACHINE, KIND_RING = 0, 1, 2
 
 # --------------------------------------------------------------------------- money
 
+# Bounds of money in a config, from the int64 fen arithmetic of the kernels (a value beyond
+# them is refused by sim.checks, naming its key). A rule's offer multiplies a gift's fen by
+# a ratio or fraction in basis points (at most 100 x 10,000), floors it to fen, multiplies by
+# a flower multiple (at most MAX_MULTIPLE) and then by equity weights in basis points (at
+# most (1 + 100 + 100) x 10,000): for a gift of MAX_GIFT_YUAN that is 1e8 x 100 x 100 x
+# 2.01e6 = 2.0e18 fen at the most, below 2**63 = 9.2e18; and 6870万 such gifts to one project
+# sum to 6.9e15 fen. Budgets, caps and goals up to MAX_MONEY_YUAN (1e14 fen) leave every sum
+# of pools and projects far below the limit.
+MAX_GIFT_YUAN = 1_000_000  # one gift: 100万 yuan
+MAX_MONEY_YUAN = 1e12  # a budget, a cap, a goal: 1万亿 yuan
+MAX_MULTIPLE = 100  # a flower multiplier's largest multiple
+
 
 def fen(yuan: float | None) -> int:
     """Yuan to integer fen; None (no cap) is 0."""

@@ -57,8 +57,11 @@ class GiftSizeConfig:
 
 @dataclass
 class ProjectsConfig:
-    count: int = MISSING
-    organisations: int = MISSING
+    count: int | None = None  # projects; null: the scenario's (scenario.projects)
+    organisations: int | None = None  # null: count / projects_per_organisation
+    projects_per_organisation: float = (
+        4.0  # ASSUMPTION: 10,000 projects of 2,500 organisations in 2021
+    )
     org_reach_sigma: float = MISSING  # lognormal spread of organisations' reach
     project_share_concentration: float = MISSING  # Dirichlet alpha within an organisation
     categories: dict[str, float] = field(default_factory=dict)
@@ -78,7 +81,7 @@ class ProjectsConfig:
 @dataclass
 class PopulationConfig:
     name: str = MISSING
-    donors: int = MISSING
+    donors: int | None = None  # potential donors; null: the scenario's (scenario.donors)
     segments: list[SegmentConfig] = field(default_factory=list)
     gift_size: GiftSizeConfig = field(default_factory=GiftSizeConfig)
     projects: ProjectsConfig = field(default_factory=ProjectsConfig)
@@ -252,9 +255,10 @@ class ScenarioConfig:
     flowers: FlowerConfig = field(default_factory=FlowerConfig)
     theme_day_until: str | None = None  # the theme-day figures are reported up to this time
     levels: LevelsConfig = field(default_factory=LevelsConfig)
-    # the year's donor base and project landscape (null: the population config's)
-    donors: int | None = None
-    projects: int | None = None  # organisations scale with it
+    # the year's donor base and project count (population.donors and
+    # population.projects.count, when set, take their place)
+    donors: int = MISSING
+    projects: int = MISSING
     # how the fitted values were fitted (python -m sim.studies.calibrate writes it with them)
     calibration: dict[str, Any] = field(default_factory=dict)
     reported: dict[str, ReportedFigure] = field(default_factory=dict)
@@ -285,6 +289,7 @@ class PerturbConfig:
 class SimConfig:
     seed: int = 2021
     scale: float = 1.0
+    check: bool = False  # a dry run: validate everything and say what would run, no simulation
     scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     population: PopulationConfig = field(default_factory=PopulationConfig)

@@ -33,7 +33,9 @@ from sim.schema import PopulationConfig
 
 def segment_sizes(cfg: PopulationConfig, scale: float) -> np.ndarray:
     """The number of honest donors in each engagement segment at ``scale``; their sum is
-    the honest population (gaming identities are numbered after it)."""
+    the honest population (gaming identities are numbered after it). ``cfg``: a year's
+    population (:func:`sim.checks.year_population`), its donors set."""
+    assert cfg.donors is not None, "the year's population has its donors"
     n = max(len(cfg.segments), round(cfg.donors * scale))
     shares = np.array([s.share for s in cfg.segments])
     sizes = np.maximum(1, np.round(shares * n).astype(np.int64))

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.codes import N_FIELDS, F
+from sim.codes import MAX_MONEY_YUAN, N_FIELDS, F
 from sim.model.calendar import Calendar
 from sim.model.projects import Projects
 from sim.model.result import PoolLedger
@@ -150,10 +150,11 @@ class Pools:
         link_pool = np.zeros(0, dtype=np.int64)
         link_project = np.zeros(0, dtype=np.int64)
         if n_ent:
-            budget[n_f:] = np.round(
-                rng.lognormal(np.log(max(ent.budget_median_yuan, 1e-9)), ent.budget_sigma, n_ent)
-                * 100
+            drawn = rng.lognormal(
+                np.log(max(ent.budget_median_yuan, 1e-9)), ent.budget_sigma, n_ent
             )
+            # within the fen arithmetic's bounds (sim.codes); no real budget comes near
+            budget[n_f:] = np.round(np.minimum(drawn, MAX_MONEY_YUAN) * 100)
             ratios = np.asarray(ent.ratios, dtype=float)
             w = np.asarray(ent.ratio_weights, dtype=float)
             ratio = ratios[rng.choice(len(ratios), n_ent, p=w / w.sum())]

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from sim.codes import FLAG_JOINT_APPEAL, FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG
+from sim.codes import FLAG_JOINT_APPEAL, FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG, MAX_MONEY_YUAN
 from sim.model.result import ProjectLedger
 from sim.schema import ProjectsConfig
 
@@ -91,7 +91,9 @@ class Projects:
 
     @classmethod
     def build(cls, cfg: ProjectsConfig, scale: float, rng: np.random.Generator) -> Projects:
-        """Draw ``cfg.count x scale`` projects of ``cfg.organisations x scale`` organisations."""
+        """Draw ``cfg.count x scale`` projects of ``cfg.organisations x scale`` organisations
+        (``cfg``: a year's, :func:`sim.checks.year_population`, with both set)."""
+        assert cfg.count is not None and cfg.organisations is not None
         n_orgs = max(1, round(cfg.organisations * scale))
         n = max(n_orgs, round(cfg.count * scale))
         org_reach = rng.lognormal(0.0, cfg.org_reach_sigma, n_orgs)
@@ -118,7 +120,10 @@ class Projects:
             * (reach / np.median(reach)) ** cfg.goal_reach_exponent
             * rng.lognormal(0.0, cfg.goal_sigma, n)
         )
-        goal = np.maximum(100, np.round(goal_yuan) * 100).astype(np.int64)
+        # within the fen arithmetic's bounds (sim.codes); no real goal comes near
+        goal = np.maximum(100, np.round(np.minimum(goal_yuan, MAX_MONEY_YUAN)) * 100).astype(
+            np.int64
+        )
         joint = rng.random(n) < cfg.joint_appeal_share  # drawn last: earlier draws unchanged
         flags = (
             less_developed * FLAG_LESS_DEVELOPED

@@ -13,6 +13,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from sim.outputs import FIGURES  # noqa: E402
+
 logging.getLogger("matplotlib.category").setLevel(logging.WARNING)
 
 
@@ -95,9 +97,10 @@ def gift_size_figure(sizes: pd.DataFrame, path: Path) -> None:
 
 
 def all_figures(t: dict[str, pd.DataFrame], summary: dict, out: Path) -> list[str]:
-    """Write every figure into ``out``; returns the file names."""
-    campaign_figure(t["minutes"], summary, out / "campaign.png")
-    days_figure(t["days"], out / "days.png")
-    lorenz_figure(t["organisations"], summary["org_gini"], out / "lorenz.png")
-    gift_size_figure(t["gift_sizes"], out / "gift_sizes.png")
-    return ["campaign.png", "days.png", "lorenz.png", "gift_sizes.png"]
+    """Write every figure (:data:`sim.outputs.FIGURES`) into ``out``; returns their names."""
+    campaign, days, lorenz, sizes = FIGURES
+    campaign_figure(t["minutes"], summary, out / campaign)
+    days_figure(t["days"], out / days)
+    lorenz_figure(t["organisations"], summary["org_gini"], out / lorenz)
+    gift_size_figure(t["gift_sizes"], out / sizes)
+    return list(FIGURES)

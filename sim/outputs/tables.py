@@ -10,6 +10,7 @@ import pandas as pd
 
 from sim.model.calendar import MINUTES_PER_DAY
 from sim.model.result import CampaignResult
+from sim.outputs import TABLES
 
 
 def yuan(fen) -> Any:
@@ -123,9 +124,11 @@ def tables(c: CampaignResult) -> dict[str, pd.DataFrame]:
     """Every table of a run, by file stem."""
     projects = project_table(c)
     minutes = minute_table(c)
-    return {"projects": projects, "organisations": organisation_table(projects),
-            "enterprises": enterprise_table(c), "days": day_table(minutes, c),
-            "minutes": minutes, "gift_sizes": size_table(c), "events": event_table(c)}
+    out = {"projects": projects, "organisations": organisation_table(projects),
+           "enterprises": enterprise_table(c), "days": day_table(minutes, c),
+           "minutes": minutes, "gift_sizes": size_table(c), "events": event_table(c)}
+    assert tuple(out) == TABLES
+    return out
 
 
 def summary(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:

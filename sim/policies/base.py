@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.codes import MODE_NONE, N_FIELDS, F, bp, fen
+from sim.codes import MAX_MONEY_YUAN, MODE_NONE, N_FIELDS, F, bp, fen
 from sim.schema import ConfigError, RuleConfig
 
 
@@ -21,10 +21,20 @@ class MatchRule:
     @classmethod
     def check(cls, key: str, cfg: RuleConfig) -> None:
         """Raise ConfigError naming ``key.field`` for a value this rule cannot use."""
-        for name in ("min_gift_yuan", "gift_cap_yuan", "donor_daily_cap_yuan", "project_cap_yuan"):
+        for name in (
+            "min_gift_yuan",
+            "gift_cap_yuan",
+            "donor_daily_cap_yuan",
+            "project_cap_yuan",
+            "min_project_public_yuan",
+            "pairwise_m_yuan",
+        ):
             v = getattr(cfg, name)
-            if v is not None and v < 0:
-                raise ConfigError(f"{key}.{name}={v!r} is not allowed: >= 0 yuan, or null")
+            if v is not None and not 0 <= v <= MAX_MONEY_YUAN:
+                raise ConfigError(
+                    f"{key}.{name}={v!r} is not allowed: 0 to {MAX_MONEY_YUAN:.0e} yuan, or "
+                    "null (sim.codes: the fen arithmetic's bounds)"
+                )
         v = cfg.donor_daily_cap_yuan  # a donor record keeps today's match in 32 bits
         if v is not None and fen(v) >= 2**31:
             raise ConfigError(

@@ -28,6 +28,7 @@ from numba import njit
 from sim.codes import (
     FLAG_LESS_DEVELOPED,
     FLAG_SMALL_ORG,
+    MAX_MULTIPLE,
     MODE_FIXED,
     MODE_LONGTERM,
     MODE_NONE,
@@ -96,10 +97,10 @@ class RandomMatch(MatchRule):
             *cfg.flower_tiers,
             *([cfg.flower_multiplier] if cfg.flower_multiplier else []),
         ]:
-            if len(tier) != 3 or tier[0] < 1 or not 0 <= tier[1] <= tier[2]:
+            if len(tier) != 3 or tier[0] < 1 or not 0 <= tier[1] <= tier[2] <= MAX_MULTIPLE:
                 raise ConfigError(
                     f"{key}: flower tier {list(tier)!r} is not allowed: "
-                    "[threshold >= 1, low >= 0, high >= low]"
+                    f"[threshold >= 1, low >= 0, high >= low, high <= {MAX_MULTIPLE}]"
                 )
         if len(cfg.flower_tiers) == 2 and cfg.flower_tiers[1][0] <= cfg.flower_tiers[0][0]:
             raise ConfigError(

@@ -13,8 +13,8 @@ and, at the end of a multirun, the Hydra callback :class:`GatherCallback` (the
   metrics for each setting;
 - ``metrics_by_policy.png``, ``raised_vs_equity.png``, ``pool_level.png``.
 
-Runs that did not complete (no ``summary.json``, or ``status.json`` not ``complete``) are
-left out and counted.
+Runs that are not whole and complete (:func:`sim.runner.run_state`) are left out, and named
+with why in ``comparison.md`` and ``left_out.csv``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ import pandas as pd
 import yaml
 from hydra.experimental.callback import Callback
 from scipy import stats
+
+from sim.runner import run_state
 
 log = logging.getLogger("sim")
 
@@ -66,32 +68,41 @@ def _overrides(job: Path) -> dict[str, str]:
     return out
 
 
-def _complete(job: Path) -> bool:
-    try:
-        status = json.loads((job / "status.json").read_text(encoding="utf-8"))
-        return status.get("status") == "complete" and (job / "summary.json").exists()
-    except (OSError, ValueError):
-        return False
+LeftOut = list[tuple[str, str]]  # (job folder, why it was left out)
 
 
-def complete_jobs(sweep_dir: Path) -> tuple[list[Path], int]:
-    """The job directories of a sweep that hold a complete run, in name order, and how
-    many started (a ``config.yaml``) but did not complete."""
-    jobs, skipped = [], 0
+def complete_jobs(sweep_dir: Path) -> tuple[list[Path], LeftOut]:
+    """The job folders of a sweep that hold a whole, complete run
+    (:func:`sim.runner.run_state`: its status says complete and every file it wrote is
+    there, with its size and checksum), in name order; and the others that started (a
+    ``status.json`` or ``config.yaml``), each with why it is left out."""
+    jobs, left_out = [], []
     for job in sorted(p for p in Path(sweep_dir).iterdir() if p.is_dir()):
-        if not (job / "config.yaml").exists():
+        if not ((job / "config.yaml").exists() or (job / "status.json").exists()):
             continue
-        if _complete(job):
+        ok, why = run_state(job)
+        if ok:
             jobs.append(job)
         else:
-            skipped += 1
-    return jobs, skipped
+            left_out.append((job.name, why))
+    return jobs, left_out
 
 
-def collect(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
-    """One row per complete run (overrides + metrics), and the number of runs left out."""
+def left_out_lines(left_out: LeftOut) -> list[str]:
+    """The jobs left out, for a report."""
+    if not left_out:
+        return []
+    return (
+        [f"Left out ({len(left_out)} jobs):", ""]
+        + [f"- `{job}`: {why}" for job, why in left_out]
+        + [""]
+    )
+
+
+def collect(sweep_dir: Path) -> tuple[pd.DataFrame, LeftOut]:
+    """One row per complete run (overrides + metrics), and the jobs left out and why."""
     rows, keys = [], {}
-    jobs, skipped = complete_jobs(sweep_dir)
+    jobs, left_out = complete_jobs(sweep_dir)
     for job in jobs:
         s = json.loads((job / "summary.json").read_text(encoding="utf-8"))
         ov = _overrides(job)
@@ -108,14 +119,14 @@ def collect(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
         )
     df = pd.DataFrame(rows)
     if df.empty:
-        return df, skipped
+        return df, left_out
     df = df.drop(columns=[c for c in ("set:seed", "set:scale") if c in df])
     df = df.rename(columns={f"set:{k}": k for k in keys})
     df.attrs["settings"] = list(keys)
     df["extra_public_vs_baseline_yuan"] = _vs_baseline(df)
     out = df.sort_values(["job"]).reset_index(drop=True)
     out.attrs["settings"] = list(keys)
-    return out, skipped
+    return out, left_out
 
 
 def _setting_columns(df: pd.DataFrame) -> list[str]:
@@ -207,7 +218,7 @@ def _fmt(x) -> str:
     return str(x)
 
 
-def markdown(comp: pd.DataFrame) -> str:
+def markdown(comp: pd.DataFrame, left_out: LeftOut | None = None) -> str:
     labels = _labels(comp)
     cols = [m for m in KEY_METRICS if m in comp]
     lines = [
@@ -225,7 +236,8 @@ def markdown(comp: pd.DataFrame) -> str:
     lines += ["", "Mean over seeds ± half-width of the 95% t-interval.", ""]
     for aim, who in picks(comp).items():
         lines.append(f"- {aim}: {who}")
-    return "\n".join(lines) + "\n"
+    lines += ["", *left_out_lines(left_out or [])]
+    return "\n".join(lines).rstrip() + "\n"
 
 
 def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]:
@@ -329,17 +341,23 @@ def open_pool_level(job: Path) -> pd.DataFrame | None:
 def gather(sweep_dir: Path, with_figures: bool = True) -> pd.DataFrame:
     """Write the sweep's table, comparison and figures; returns the table."""
     sweep_dir = Path(sweep_dir)
-    df, skipped = collect(sweep_dir)
+    df, left_out = collect(sweep_dir)
+    pd.DataFrame(left_out, columns=["job", "why"]).to_csv(sweep_dir / "left_out.csv", index=False)
     if df.empty:
-        raise SystemExit(f"no complete run in {sweep_dir} ({skipped} incomplete)")
+        raise SystemExit(
+            f"no complete run in {sweep_dir}; left out:\n"
+            + "\n".join(f"  {j}: {w}" for j, w in left_out)
+        )
     df.to_parquet(sweep_dir / "sweep.parquet", index=False)
     df.to_csv(sweep_dir / "sweep.csv", index=False)
     comp = comparison(df)
     comp.to_csv(sweep_dir / "comparison.csv", index=False)
-    (sweep_dir / "comparison.md").write_text(markdown(comp), encoding="utf-8")
+    (sweep_dir / "comparison.md").write_text(markdown(comp, left_out), encoding="utf-8")
     if with_figures:
         figures(df, comp, sweep_dir)
-    log.info("gathered %d runs (%d incomplete left out) into %s", len(df), skipped, sweep_dir)
+    log.info("gathered %d runs (%d left out) into %s", len(df), len(left_out), sweep_dir)
+    for job, why in left_out:
+        log.warning("left out %s: %s", job, why)
     return df
 
 

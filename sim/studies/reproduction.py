@@ -34,7 +34,7 @@ import yaml
 from scipy import stats
 
 from sim.outputs.report import fmt_figure
-from sim.studies.gather import complete_jobs
+from sim.studies.gather import LeftOut, complete_jobs, left_out_lines
 
 log = logging.getLogger("sim")
 
@@ -45,7 +45,7 @@ SENSITIVITY = {
     "scenario.match_uplift": "extra gifts while matching is live (Karlan & List: +22%)",
     "population.gift_size.sigma": "spread of a donor's gifts (sets the mean gift)",
     "population.gift_size.donor_sigma": "spread of donors' own gift levels",
-    "population.donors": "potential donors (caps and flowers per donor)",
+    "scenario.donors": "potential donors (caps and flowers per donor)",
     "population.projects.org_reach_sigma": "spread of organisations' reach (concentration)",
     "policy.rules.action.probability": "odds of an action-day random match",
 }
@@ -83,10 +83,11 @@ def _config(job: Path) -> dict:
     return yaml.safe_load((job / "config.yaml").read_text(encoding="utf-8"))
 
 
-def collect(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
-    """One row per (run, reported figure): year, seed, the figure, reported and simulated."""
+def collect(sweep_dir: Path) -> tuple[pd.DataFrame, LeftOut]:
+    """One row per (run, reported figure): year, seed, the figure, reported and simulated;
+    and the jobs left out, and why."""
     rows = []
-    jobs, skipped = complete_jobs(sweep_dir)
+    jobs, left_out = complete_jobs(sweep_dir)
     for job in jobs:
         cfg = _config(job)
         t = pd.read_csv(job / "reported_vs_simulated.csv")
@@ -96,8 +97,8 @@ def collect(sweep_dir: Path) -> tuple[pd.DataFrame, int]:
         t["job"] = job.name
         rows.append(t)
     if not rows:
-        return pd.DataFrame(), skipped
-    return pd.concat(rows, ignore_index=True), skipped
+        return pd.DataFrame(), left_out
+    return pd.concat(rows, ignore_index=True), left_out
 
 
 def _interval(x: pd.Series) -> tuple[float, float, float, float]:
@@ -426,9 +427,9 @@ def calibration_info(runs_dir: Path) -> dict[int, dict]:
 def write_report(runs_dir: Path, sens_dir: Path | None, out: Path) -> Path:
     """Everything of the report from the two sweeps' finished runs; returns report.md."""
     out.mkdir(parents=True, exist_ok=True)
-    runs, skipped = collect(runs_dir)
+    runs, left_out = collect(runs_dir)
     if runs.empty:
-        raise SystemExit(f"no complete run in {runs_dir} ({skipped} incomplete)")
+        raise SystemExit(f"no complete run in {runs_dir} ({len(left_out)} left out)")
     t = figure_table(runs)
     t.to_csv(out / "figures.csv", index=False)
     (out / "figures.md").write_text(table_markdown(t), encoding="utf-8")
@@ -441,8 +442,8 @@ def write_report(runs_dir: Path, sens_dir: Path | None, out: Path) -> Path:
     figs = figures(t, runs_dir, out)
     cal = calibration_info(runs_dir)
     path = out / "report.md"
-    path.write_text(_report_text(t, runs, skipped, pools, sens, figs, cal), encoding="utf-8")
-    log.info("report of %d runs (%d incomplete left out) in %s", runs.job.nunique(), skipped, out)
+    path.write_text(_report_text(t, runs, left_out, pools, sens, figs, cal), encoding="utf-8")
+    log.info("report of %d runs (%d left out) in %s", runs.job.nunique(), len(left_out), out)
     return path
 
 
@@ -486,7 +487,7 @@ def _predictions(t: pd.DataFrame) -> list[str]:
     return lines + [""]
 
 
-def _report_text(t, runs, skipped, pools, sens, figs, cal) -> str:
+def _report_text(t, runs, left_out, pools, sens, figs, cal) -> str:
     seeds = sorted(int(x) for x in runs.seed.unique())
     scales = sorted(float(x) for x in runs.scale.unique())
     fitted = t[(t.role == "fitted") & t.relative_error.notna()]
@@ -496,9 +497,10 @@ def _report_text(t, runs, skipped, pools, sens, figs, cal) -> str:
         f"Every year's scenario run under its own year's rules, seeds {seeds}, scale "
         f"{', '.join(f'{s:g}' for s in scales)} (1 = full scale: every gift simulated), "
         f"{runs.job.nunique()} runs"
-        + (f" ({skipped} unfinished left out)" if skipped else "")
+        + (f" ({len(left_out)} left out, listed below)" if left_out else "")
         + ". Counts and money are per full scale.",
         "",
+        *left_out_lines(left_out),
         "## How to read this",
         "",
         "- **fitted**: `python -m sim.studies.calibrate` moved one parameter to reach this figure "

@@ -80,7 +80,11 @@ def test_the_gather_command_leaves_out_an_unfinished_run(swept):
         check=False,
     )
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "1 incomplete left out" in res.stderr + res.stdout
+    assert "(1 left out)" in res.stderr
+    # the left-out job is named, with why, in the comparison and its own table
+    assert "seed=2`: status 'running'" in (d / "comparison.md").read_text(encoding="utf-8")
+    left = pd.read_csv(d / "left_out.csv")
+    assert left.job.str.contains("policy=qf").all() and len(left) == 1
     df = pd.read_parquet(d / "sweep.parquet")
     assert len(df) == 5
     comp = pd.read_csv(d / "comparison.csv")

@@ -130,5 +130,5 @@ def test_perturb_multiplies_one_value_once_and_records_it():
     assert cfg.perturb.base == pytest.approx(0.22)
     again = validate(cfg)  # a validated config is not perturbed twice
     assert again.scenario.match_uplift == pytest.approx(0.22 * 1.2)
-    ints = tiny_cfg("perturb.key=population.donors", "perturb.factor=0.8")
-    assert ints.population.donors == 36_000_000 and isinstance(ints.population.donors, int)
+    ints = tiny_cfg("perturb.key=scenario.donors", "perturb.factor=0.8")
+    assert ints.scenario.donors == 36_000_000 and isinstance(ints.scenario.donors, int)

@@ -16,7 +16,7 @@ def test_default_config_is_2021_at_full_scale():
     obj = validate(cfg)
     assert obj.scale == 1.0
     assert obj.scenario.name == "y2021" and obj.policy.name == "y2021"
-    assert obj.population.donors == 45_000_000
+    assert obj.scenario.donors == 45_000_000 and obj.population.donors is None
     assert obj.scenario.enterprise.count > 12_000
     budgets = sum(p.budget_yuan for p in obj.scenario.foundation_pools)
     assert budgets == pytest.approx(6e8, rel=1e-3)  # the Foundation's 6亿 [P]
