@@ -116,10 +116,9 @@ def case_reference(scale: float) -> dict:
 def case_floor(minute_gifts: list[int]) -> dict:
     """The least work: gift sizes and popularity-weighted project ids per minute batch, and
     money per project, in numpy. Same minute counts, projects and gift-size law as 2021."""
+    from sim.checks import year_population
     from sim.model.choice import alias_table
     from sim.model.streams import stream
-
-    from sim.checks import year_population
 
     cfg = _config(1.0)
     pop = year_population(cfg)
@@ -175,15 +174,18 @@ def _best(name: str, arg, repeat: int) -> dict:
     }
 
 
-def run(scales: list[float], out: Path, reference: bool = True, repeat: int = 3) -> pd.DataFrame:
+def run(
+    scales: list[float], out: Path, reference: bool = True, repeat: int = 3, warmup: bool = True
+) -> pd.DataFrame:
     """The engine at each scale on one thread (the cost per gift, its linearity and the
     speed-up over the reference engine are per core), the full scale again with the
     second thread a single run uses by default, the floor and the reference engine; every
     case is the best of ``repeat`` runs (the median beside it): the per-gift costs are
     slopes between two cases, which one slow run bends."""
     out.mkdir(parents=True, exist_ok=True)
-    print("warming up (compiling the kernels into the cache) ...", flush=True)
-    _in_subprocess("engine", (0.0005, 2))
+    if warmup:
+        print("warming up (compiling the kernels into the cache) ...", flush=True)
+        _in_subprocess("engine", (0.0005, 2))
     rows = []
     top = max(scales)
     cases = [(s, 1) for s in scales] + [(top, 2)]
@@ -472,9 +474,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--sweep-scale", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each case, the best kept")
+    ap.add_argument(
+        "--no-warmup",
+        action="store_true",
+        help="no warm-up run first (the kernels are already in numba's cache)",
+    )
     a = ap.parse_args(argv)
     if a.scales:
-        run(a.scales, a.out, reference=not a.no_reference, repeat=a.repeat)
+        run(a.scales, a.out, reference=not a.no_reference, repeat=a.repeat, warmup=not a.no_warmup)
     if a.sweep:
         sweep_timing(a.sweep, a.out, a.sweep_scale)
 

@@ -258,12 +258,13 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
     except BaseException as exc:
         if recorder is not None:
             recorder.close(ok=False)
-        if not owned:  # failed before it started: what an earlier run left is not this one's
-            try:
+        try:  # what an earlier run left is not this one's; a summary must not outlive it
+            if owned:
+                (out / "summary.json").unlink(missing_ok=True)
+            else:
                 _clear(out)
-            except OSError:  # the folder is broken (the reason this run failed, maybe)
-                pass
-        (out / "summary.json").unlink(missing_ok=True)
+        except OSError:  # the folder is broken (the reason this run failed, maybe)
+            pass
         (out / "error.txt").write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
         _status(out, "failed", error=f"{type(exc).__name__}: {exc}")
         raise

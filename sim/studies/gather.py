@@ -154,7 +154,8 @@ def comparison(df: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval over seeds of each key metric, for each setting."""
     setting = _setting_columns(df)
     rows = []
-    for key, g in df.groupby(setting, sort=False, dropna=False):
+    groups = df.groupby(setting, sort=False, dropna=False) if setting else [((), df)]
+    for key, g in groups:  # a sweep of seeds alone: one setting, all of them
         key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(setting, key, strict=True))
         row["runs"] = len(g)

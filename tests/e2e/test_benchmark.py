@@ -11,7 +11,19 @@ from benchmarks.benchmark import main, verdicts
 
 
 def test_the_benchmark_writes_its_table_and_figure(tmp_path):
-    main(["--scales", "0.0005", "0.001", "--no-reference", "--repeat", "1", "--out", str(tmp_path)])
+    main(
+        [
+            "--scales",
+            "0.0005",
+            "0.001",
+            "--no-reference",
+            "--repeat",
+            "1",
+            "--no-warmup",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     df = pd.read_csv(tmp_path / "benchmark.csv")
     assert list(df.case) == ["engine", "engine", "engine", "floor"]
     assert list(df.threads.fillna(0)) == [1, 1, 2, 0]

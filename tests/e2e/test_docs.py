@@ -84,9 +84,10 @@ def tiny(cmd: str, tmp: Path, plan: bool = False) -> tuple[list[str] | None, boo
             for a in rest:
                 if "=" in a and "," in a and not a.startswith("hydra"):
                     runs *= len(a.split("=", 1)[1].split(","))
+            # one job after another in one process: a joblib pool's start-up (its workers
+            # import the package) would cost more than the tiny jobs
+            rest = [a for a in rest if a != "hydra/launcher=joblib"]
             if not any(a.startswith("hydra/launcher=") for a in rest):
-                # one job after another in one process: a joblib pool's start-up (its
-                # workers import the package) would cost more than the tiny jobs
                 rest.append("hydra/launcher=basic")
         return [sys.executable, "-m", "sim", *rest], runs > 3, ""
     if args[:3] == ["python", "-m", "sim.studies.gather"]:

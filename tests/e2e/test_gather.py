@@ -27,7 +27,7 @@ def swept(tmp_path_factory):
             "policy=none,qf,y2021",
             "seed=1,2",
             f"hydra.sweep.dir={d}",
-            "hydra.launcher.n_jobs=2",
+            "hydra/launcher=basic",  # the callback and the gatherer are tested here; joblib in test_sweeps
         ],
         capture_output=True,
         text=True,
@@ -105,7 +105,7 @@ def test_a_budget_sweep_compares_settings_against_the_same_baseline(tmp_path):
             "seed=1",
             "gaming=none",
             f"hydra.sweep.dir={tmp_path}",
-            "hydra.launcher.n_jobs=2",
+            "hydra/launcher=basic",  # the callback and the gatherer are tested here; joblib in test_sweeps
         ],
         capture_output=True,
         text=True,

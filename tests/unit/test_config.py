@@ -6,7 +6,7 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigAttributeError, ValidationError
 
-from sim.checks import validate
+from sim.checks import validate, year_population
 from sim.schema import ConfigError
 from tests.conftest import compose_cfg
 
@@ -102,3 +102,94 @@ def test_schema_rejects_unknown_key_in_code():
     cfg = compose_cfg()
     with pytest.raises(ConfigAttributeError):
         cfg.scenario.not_a_key = 1
+
+
+# --------------------------------------------------------------------------- issue 14
+
+
+@pytest.mark.parametrize(
+    "override, key, near",
+    [
+        ("+policy.rules.action.gift_capp=5", "policy.rules.action.gift_capp", "gift_cap_yuan"),
+        ("++policy.rules.action.gift_capp=5", "policy.rules.action.gift_capp", "gift_cap_yuan"),
+        ("+scal=0.1", "scal", "scale"),
+        ("+population.projects.cuont=3", "population.projects.cuont", "count"),
+        (
+            "+scenario.foundation_pools.0.budgett=3",
+            "scenario.foundation_pools[0].budgett",
+            "budget_yuan",
+        ),
+        ("+gaming.machines.acounts=5", "gaming.machines.acounts", "accounts"),
+    ],
+)
+def test_a_key_the_schema_does_not_have_is_refused_not_dropped(override, key, near):
+    """Issue 14.1: ``+``/``++`` overrides of keys no part of the model reads used to be
+    dropped without a word (the run said complete)."""
+    with pytest.raises(ConfigError) as err:
+        validate(compose_cfg(override))
+    msg = str(err.value)
+    assert msg.startswith(f"{key} is not a setting of the config (did you mean {near}?)")
+
+
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        # issue 14.6: an int64 overflow gave a complete run with -6.17e16 yuan of public giving
+        (
+            ("population.gift_size.mu=50", "population.gift_size.max_yuan=100000000000000000"),
+            "population.gift_size.max_yuan",
+        ),
+        (("population.gift_size.mu=50",), "population.gift_size.mu"),
+        # and a raw OverflowError that named no key
+        (("policy.rules.action.gift_cap_yuan=1e20",), "policy.rules.action.gift_cap_yuan"),
+        (("policy.rules.theme.project_cap_yuan=1e20",), "policy.rules.theme.project_cap_yuan"),
+        (
+            ("scenario.foundation_pools.0.budget_yuan=1e20",),
+            "scenario.foundation_pools[0].budget_yuan",
+        ),
+        (("policy.budget=1e20",), "policy.budget"),
+        (
+            ("scenario.enterprise.budget_median_yuan=1e20",),
+            "scenario.enterprise.budget_median_yuan",
+        ),
+        (("scenario.enterprise.budget_sigma=40",), "scenario.enterprise.budget_sigma"),
+        (("gaming.rings.gift_yuan=1e12",), "gaming.rings.gift_yuan"),
+        (
+            ("policy=flower_multiplier", "policy.foundation.flower_multiplier=[299,3,1e9]"),
+            "policy.foundation",
+        ),
+        (("scenario.donors=3000000000",), "scenario.donors"),
+    ],
+)
+def test_money_that_could_overflow_is_refused_naming_the_key(overrides, key):
+    with pytest.raises(ConfigError) as err:
+        validate(compose_cfg(*overrides))
+    assert str(err.value).startswith(key)
+
+
+def test_a_scale_that_would_draw_no_gift_is_refused():
+    """Issue 14.7: a scale so small that no gift is drawn completed without a word."""
+    with pytest.raises(
+        ConfigError,
+        match=r"^scale=1e-09 is not allowed: a scale at which the "
+        r"run expects a gift \(here 0\.0442 expected gifts",
+    ):
+        validate(compose_cfg("scale=1e-9"))
+
+
+@pytest.mark.parametrize("year", [2016, 2017, 2018, 2019, 2020, 2021])
+def test_population_overrides_reach_the_population_of_every_year(year):
+    """Issue 14.1: for y2016-y2020, population.donors and population.projects.count were
+    ignored (the year's own values won), and projects.count changed the organisations."""
+    cfg = validate(
+        compose_cfg(
+            f"scenario=y{year}", "population.donors=1234567", "population.projects.count=20000"
+        )
+    )
+    pop = year_population(cfg)
+    assert pop.donors == 1234567 and pop.projects.count == 20000
+    assert pop.projects.organisations == 5000  # one for every 4 projects, as in 2021
+    own = year_population(validate(compose_cfg(f"scenario=y{year}")))
+    assert own.donors == cfg.scenario.donors and own.projects.count == cfg.scenario.projects
+    orgs = validate(compose_cfg(f"scenario=y{year}", "population.projects.organisations=7"))
+    assert year_population(orgs).projects.organisations == 7

@@ -1,0 +1,297 @@
+"""Results that look right and are not, and nights of sweeps lost (issue 14): each numbered
+defect of the issue, as a user or a batch scheduler would meet it.
+
+1. settings silently dropped (also ``tests/unit/test_config.py``)   2. reruns mixing results
+3. (``tests/model/test_year_policy_matrix*.py``)   4. one bad job ending a sweep
+5. resume trusting too little and too much   6. (``tests/unit/test_config.py``)
+7. SIGTERM, the environment, the help, the dry run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim import runner
+from sim.runner import code_identity, finished_summary, run, run_state
+from sim.schema import ConfigError
+from tests.conftest import TINY, compose_cfg
+
+ROOT = Path(__file__).resolve().parents[2]
+QUIET = ("output.progress=false",)
+
+
+def cli(*args: str, cwd: Path = ROOT, env: dict | None = None, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+        **kw,
+    )
+
+
+def status(out: Path) -> dict:
+    return json.loads((out / "status.json").read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- 1
+
+
+def test_a_setting_outside_the_schema_stops_the_command(tmp_path):
+    r = cli(f"scale={TINY}", "+policy.rules.action.gift_capp=5", f"hydra.run.dir={tmp_path}")
+    assert r.returncode == 2
+    assert (
+        "policy.rules.action.gift_capp is not a setting of the config (did you mean "
+        "gift_cap_yuan?)" in r.stderr
+    )
+    assert status(tmp_path)["status"] == "failed"
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_a_setting_outside_the_schema_in_a_config_file_stops_the_command(tmp_path):
+    conf = tmp_path / "conf"
+    shutil.copytree(ROOT / "conf", conf)
+    (conf / "experiment" / "typo.yaml").write_text(
+        "# @package _global_\npolicy:\n  rules:\n    action:\n      gift_capp: 5\n"
+    )
+    r = cli(
+        f"--config-dir={conf}",
+        "experiment=typo",
+        f"scale={TINY}",
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
+    assert r.returncode != 0
+    assert "gift_capp" in r.stderr
+    assert not (tmp_path / "run" / "summary.json").exists()
+
+
+# --------------------------------------------------------------------------- 2
+
+
+def test_a_run_into_a_folder_of_another_run_leaves_nothing_of_it(tmp_path):
+    """Seed 1 with the gift ledger and figures, then seed 2 without either into one folder:
+    the gifts and the figures were seed 1's beside seed 2's summary, status complete."""
+    first = run(
+        compose_cfg(
+            f"scale={TINY}", "seed=1", "output.record_gifts=true", "output.figures=true", *QUIET
+        ),
+        tmp_path,
+    )
+    assert (tmp_path / "gifts.parquet").exists() and (tmp_path / "campaign.png").exists()
+    second = run(compose_cfg(f"scale={TINY}", "seed=2", "output.figures=false", *QUIET), tmp_path)
+    assert second["seed"] == 2 and first["seed"] == 1
+    for name in ("gifts.parquet", "campaign.png", "days.png", "lorenz.png", "gift_sizes.png"):
+        assert not (tmp_path / name).exists(), name
+    assert run_state(tmp_path) == (True, "complete")
+    assert set(status(tmp_path)["files"]) == {
+        p.name for p in tmp_path.iterdir() if p.name != "status.json"
+    }
+
+
+def test_a_bad_config_into_a_folder_of_another_run_leaves_nothing_of_it(tmp_path):
+    run(compose_cfg(f"scale={TINY}", "output.figures=false", *QUIET), tmp_path)
+    with pytest.raises(ConfigError):
+        run(compose_cfg("scale=0", *QUIET), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["error.txt", "status.json"]
+
+
+# --------------------------------------------------------------------------- 4
+
+
+def test_a_bad_job_stops_the_sweep_before_any_job_runs(tmp_path):
+    r = cli(
+        "-m",
+        "policy.tranches=1,0,2",
+        f"scale={TINY}",
+        "output.figures=false",
+        *QUIET,
+        f"hydra.sweep.dir={tmp_path}",
+    )
+    assert r.returncode == 2
+    assert "1 of the sweep's 3 jobs cannot run (nothing was run)" in r.stderr
+    assert "policy.tranches=0" in r.stderr and "a whole number 1..100" in r.stderr
+    assert not tmp_path.exists() or not any(p.is_dir() for p in tmp_path.iterdir())
+
+
+def test_a_job_that_fails_while_it_runs_does_not_end_the_sweep(tmp_path):
+    """The jobs after it run, the failed one leaves its record, the sweep exits 1 and the
+    gatherer names it (the joblib launcher, as a workstation's sweep runs)."""
+    job = "output.figures=False,output.progress=False,policy.tranches={},scale=0.002".format
+    broken = tmp_path / job(2)
+    (broken / "summary.json" / "x").mkdir(parents=True)  # a folder the run cannot clear
+    r = cli(
+        "-m",
+        "policy.tranches=1,2,3",
+        f"scale={TINY}",
+        "output.figures=false",
+        *QUIET,
+        f"hydra.sweep.dir={tmp_path}",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+    )
+    assert r.returncode == 1, r.stderr[-2000:]
+    assert "1 job(s) of the sweep failed" in r.stdout + r.stderr  # Hydra logs to stdout
+    done = {p.name: status(p)["status"] for p in tmp_path.iterdir() if (p / "status.json").exists()}
+    assert done == {job(1): "complete", job(2): "failed", job(3): "complete"}
+    assert "IsADirectoryError" in (broken / "error.txt").read_text()
+    g = subprocess.run(
+        [sys.executable, "-m", "sim.studies.gather", str(tmp_path), "--no-figures"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert g.returncode == 0, g.stderr
+    md = (tmp_path / "comparison.md").read_text(encoding="utf-8")
+    assert "Left out (1 jobs)" in md and "policy.tranches=2" in md and "failed" in md
+
+
+# --------------------------------------------------------------------------- 5
+
+
+@pytest.fixture
+def finished(tmp_path):
+    cfg = compose_cfg(f"scale={TINY}", "output.figures=false", *QUIET)
+    summary = run(cfg, tmp_path)
+    return cfg, tmp_path, summary
+
+
+def _config_yaml(out: Path) -> str:
+    return (out / "config.yaml").read_text(encoding="utf-8")
+
+
+def test_a_truncated_table_is_not_a_finished_run(finished):
+    """A job whose minutes.parquet was truncated was "already complete", and the gatherer
+    then crashed (ArrowInvalid)."""
+    cfg, out, _ = finished
+    assert finished_summary(out, _config_yaml(out)) is not None
+    data = (out / "minutes.parquet").read_bytes()
+    (out / "minutes.parquet").write_bytes(data[: len(data) // 2])
+    assert finished_summary(out, _config_yaml(out)) is None
+    ok, why = run_state(out)
+    assert not ok and why.startswith("minutes.parquet is not the file the run wrote")
+    before = status(out)["at"]
+    time.sleep(1.1)
+    run(cfg, out)  # resumed: run again, not taken as finished
+    assert status(out)["at"] != before and run_state(out) == (True, "complete")
+
+
+def test_a_run_made_by_other_code_is_run_again(finished, monkeypatch):
+    cfg, out, _ = finished
+    assert status(out)["code"] == code_identity()
+    monkeypatch.setattr(runner, "code_identity", lambda: {"version": "0.1.0", "sha256": "new"})
+    assert finished_summary(out, _config_yaml(out)) is None
+
+
+def test_the_code_identity_covers_the_model_and_its_configs(tmp_path, monkeypatch):
+    for d in ("sim", "conf"):
+        shutil.copytree(ROOT / d, tmp_path / d)
+    monkeypatch.setattr(runner, "ROOT", tmp_path)
+    monkeypatch.setattr(runner, "CONF_DIR", str(tmp_path / "conf"))
+    ident = runner.code_identity.__wrapped__
+    base = ident()["sha256"]
+    (tmp_path / "conf" / "policy" / "y2021.yaml").write_text("# changed\n", encoding="utf-8")
+    assert ident()["sha256"] != base
+    (tmp_path / "conf" / "local").mkdir()
+    changed = ident()["sha256"]
+    (tmp_path / "conf" / "local" / "slurm.yaml").write_text("a: 1\n")  # a site's launcher
+    assert ident()["sha256"] == changed
+
+
+# --------------------------------------------------------------------------- 7
+
+
+def test_sigterm_is_recorded_like_sigint(tmp_path):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "scale=0.05",
+            "output.figures=false",
+            *QUIET,
+            f"hydra.run.dir={tmp_path}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if status(tmp_path)["status"] == "running":
+                break
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    st = status(tmp_path)
+    assert st["status"] == "failed" and "SIGTERM" in st["error"]
+    assert not (tmp_path / "summary.json").exists()
+
+
+def test_a_bad_environment_setting_stops_the_run_before_the_build(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIM_THREADS", "3")
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match="SIM_THREADS: '3'; allowed values are 1 and 2"):
+        run(compose_cfg("scale=0.5", *QUIET), tmp_path)
+    assert time.perf_counter() - t0 < 5  # no population of 2250万 was built first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["error.txt", "status.json"]
+
+
+def test_help_is_the_apps_own():
+    r = cli("--help")
+    assert r.returncode == 0
+    assert r.stdout.startswith("giving-day-sim: a simulator of online charity giving days")
+    assert "_schema" not in r.stdout and "Hydra" not in r.stdout.split("Examples:")[0]
+    for group in ("scenario", "policy", "gaming", "population", "experiment"):
+        for f in (ROOT / "conf" / group).glob("*.yaml"):
+            assert f" {f.stem}" in r.stdout, f"--help does not name {group}={f.stem}"
+    assert "check=true" in r.stdout
+
+
+def test_a_dry_run_checks_everything_and_simulates_nothing(tmp_path):
+    r = cli("check=true", "scenario=y2020", "policy=breadth", f"hydra.run.dir={tmp_path}")
+    assert r.returncode == 0, r.stderr
+    assert "check: the config is valid" in r.stdout and "'expected_gifts'" in r.stdout
+    assert not any(
+        (tmp_path / n).exists() for n in ("summary.json", "status.json", "minutes.parquet")
+    )
+    bad = cli("check=true", "policy.tranches=0", f"hydra.run.dir={tmp_path / 'bad'}")
+    assert bad.returncode == 2 and "policy.tranches=0 is not allowed" in bad.stderr
+    plan = run(compose_cfg("check=true", "scenario=y2018", "scale=0.5"), tmp_path / "p")
+    assert plan["check"] == "ok" and plan["donors"] == round(18_341_000 * 0.5)
+    assert plan["projects"] == round(5498 * 0.5) and plan["expected_gifts"] > 5e6
+
+
+def test_the_gatherer_names_what_it_cannot_read(tmp_path):
+    for seed in (1, 2):
+        run(
+            compose_cfg(f"scale={TINY}", f"seed={seed}", "output.figures=false", *QUIET),
+            tmp_path / f"seed={seed}",
+        )
+    (tmp_path / "seed=2" / "minutes.parquet").write_bytes(b"not parquet")
+    g = subprocess.run(
+        [sys.executable, "-m", "sim.studies.gather", str(tmp_path), "--no-figures"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert g.returncode == 0, g.stderr
+    left = pd.read_csv(tmp_path / "left_out.csv")
+    assert left.job.tolist() == ["seed=2"]
+    assert left.why.iloc[0].startswith("minutes.parquet is not the file the run wrote")

@@ -1,0 +1,15 @@
+"""The year x policy matrix, 2019-2021 (see ``test_year_policy_matrix.py``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.model.test_year_policy_matrix import POLICIES, runs_and_conserves
+
+LATER = ["y2019", "y2020", "y2021"]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("year", LATER)
+def test_every_later_year_runs_under_every_policy(year, policy):
+    runs_and_conserves(year, policy)
