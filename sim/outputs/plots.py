@@ -22,14 +22,19 @@ def campaign_figure(minutes: pd.DataFrame, summary: dict, path: Path) -> None:
     """Money and match over the campaign (per 10 minutes) above the pools' levels, with a
     mark where each Foundation pool ran out."""
     sns.set_theme(style="whitegrid", context="paper")
-    per10 = minutes.set_index("time")[["public_yuan", "foundation_match_yuan",
-                                       "enterprise_match_yuan"]].resample("10min").sum()
+    per10 = (
+        minutes.set_index("time")[["public_yuan", "foundation_match_yuan", "enterprise_match_yuan"]]
+        .resample("10min")
+        .sum()
+    )
     money = (per10 / 1e6).reset_index().melt("time", var_name="flow", value_name="million yuan")
     levels = minutes.set_index("time").filter(like="level:") / 1e6
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7), sharex=True)
     sns.lineplot(money, x="time", y="million yuan", hue="flow", ax=ax1, linewidth=0.8)
-    ax1.set_title(f"{summary['scenario']} ({summary['policy']}), scale {summary['scale']}: "
-                  "money per 10 minutes")
+    ax1.set_title(
+        f"{summary['scenario']} ({summary['policy']}), scale {summary['scale']}: "
+        "money per 10 minutes"
+    )
     lv = levels.reset_index().melt("time", var_name="pool", value_name="million yuan left")
     lv["pool"] = lv["pool"].str.removeprefix("level:")
     sns.lineplot(lv, x="time", y="million yuan left", hue="pool", ax=ax2, linewidth=0.9)
@@ -46,9 +51,12 @@ def campaign_figure(minutes: pd.DataFrame, summary: dict, path: Path) -> None:
 def days_figure(days: pd.DataFrame, path: Path) -> None:
     """Public gifts and match per day."""
     sns.set_theme(style="whitegrid", context="paper")
-    d = days.melt(["date", "kind"], ["public_donations_yuan", "foundation_match_yuan",
-                                     "enterprise_match_yuan"], var_name="flow",
-                  value_name="yuan")
+    d = days.melt(
+        ["date", "kind"],
+        ["public_donations_yuan", "foundation_match_yuan", "enterprise_match_yuan"],
+        var_name="flow",
+        value_name="yuan",
+    )
     d["100 million yuan"] = d["yuan"] / 1e8
     fig, ax = plt.subplots(figsize=(10, 4.5))
     sns.barplot(d, x="date", y="100 million yuan", hue="flow", ax=ax)
@@ -82,10 +90,17 @@ def gift_size_figure(sizes: pd.DataFrame, path: Path) -> None:
     mid = np.sqrt(sizes.from_yuan.clip(lower=1) * sizes.below_yuan.clip(upper=1e8))
     money = sizes.gifts * mid
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    ax.bar(sizes.from_yuan, sizes.gifts / sizes.gifts.sum(),
-           width=sizes.below_yuan - sizes.from_yuan, align="edge", alpha=0.6, label="gifts")
-    ax.step(sizes.from_yuan, money / money.sum(), where="post", color="crimson",
-            label="money (approx.)")
+    ax.bar(
+        sizes.from_yuan,
+        sizes.gifts / sizes.gifts.sum(),
+        width=sizes.below_yuan - sizes.from_yuan,
+        align="edge",
+        alpha=0.6,
+        label="gifts",
+    )
+    ax.step(
+        sizes.from_yuan, money / money.sum(), where="post", color="crimson", label="money (approx.)"
+    )
     ax.set_xscale("log")
     ax.set_xlabel("gift size (yuan)")
     ax.set_ylabel("share per bin")

@@ -12,7 +12,7 @@ SCALE_FREE = {"average_gift_yuan", "top10_org_share", "org_gini"}
 
 ROLE_TEXT = {
     "input": "inputs (the figure is set in config as a budget or a count; the run can "
-             "fall short of it, never exceed a budget)",
+    "fall short of it, never exceed a budget)",
     "fitted": "fitted (a parameter was moved to reach it)",
     "not_fitted": "not fitted (the model's own output)",
 }
@@ -20,19 +20,30 @@ ROLE_TEXT = {
 
 def simulated_figures(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> dict:
     """Every figure a scenario may report, from a run's summary and per-minute table."""
-    fig = {k: summary[k] for k in (
-        "public_donations_yuan", "donation_count", "average_gift_yuan",
-        "foundation_match_yuan", "enterprise_match_yuan", "total_raised_yuan",
-        "enterprises_matching", "flowers_earned", "top10_org_share", "donor_count",
-        "projects_funded", "organisations_funded")}
+    fig = {
+        k: summary[k]
+        for k in (
+            "public_donations_yuan",
+            "donation_count",
+            "average_gift_yuan",
+            "foundation_match_yuan",
+            "enterprise_match_yuan",
+            "total_raised_yuan",
+            "enterprises_matching",
+            "flowers_earned",
+            "top10_org_share",
+            "donor_count",
+            "projects_funded",
+            "organisations_funded",
+        )
+    }
     sc = cfg.scenario
     themes = [i for i, d in enumerate(sc.days) if d.kind == "theme"]
     if themes:
         start = themes[0] * MINUTES_PER_DAY
         end = start + MINUTES_PER_DAY
         if sc.theme_day_until:
-            end = Calendar.from_config(sc).minute("scenario.theme_day_until",
-                                                  sc.theme_day_until)
+            end = Calendar.from_config(sc).minute("scenario.theme_day_until", sc.theme_day_until)
         w = minutes[(minutes.minute >= start) & (minutes.minute < end)]
         fig["theme_day_donation_count"] = int(w.gifts.sum())
         fig["theme_day_public_yuan"] = float(w.public_yuan.sum())
@@ -47,14 +58,25 @@ def comparison_table(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> pd
     rows = []
     for key, rep in cfg.scenario.reported.items():
         value = sim.get(key)
-        per_scale = value if value is None or rep.unit == "share" or key in SCALE_FREE \
+        per_scale = (
+            value
+            if value is None or rep.unit == "share" or key in SCALE_FREE
             else value / cfg.scale
-        rows.append({
-            "figure": key, "reported": rep.value, "simulated": per_scale,
-            "relative_error": None if per_scale is None or rep.value is None
-            else (per_scale - rep.value) / rep.value,
-            "unit": rep.unit, "role": rep.role, "source": rep.source, "note": rep.note,
-        })
+        )
+        rows.append(
+            {
+                "figure": key,
+                "reported": rep.value,
+                "simulated": per_scale,
+                "relative_error": None
+                if per_scale is None or rep.value is None
+                else (per_scale - rep.value) / rep.value,
+                "unit": rep.unit,
+                "role": rep.role,
+                "source": rep.source,
+                "note": rep.note,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -71,54 +93,100 @@ def fmt_figure(x, unit: str) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
 
 
-def write_report(path, cfg: SimConfig, summary: dict, table: pd.DataFrame,
-                 figures: list[str]) -> None:
+def write_report(
+    path, cfg: SimConfig, summary: dict, table: pd.DataFrame, figures: list[str]
+) -> None:
     """A short Markdown report: the comparison table (inputs, fitted, not fitted apart),
     the run's headline figures, its pools and its figures."""
-    lines = [f"# {cfg.scenario.name}: reported and simulated", "",
-             f"Policy `{cfg.policy.name}`, population `{cfg.population.name}`, seed "
-             f"{summary['seed']}, scale {summary['scale']} (simulated figures of counts and "
-             f"money are divided by the scale), {summary['wall_seconds']:.1f} s of "
-             "simulation.", ""]
+    lines = [
+        f"# {cfg.scenario.name}: reported and simulated",
+        "",
+        f"Policy `{cfg.policy.name}`, population `{cfg.population.name}`, seed "
+        f"{summary['seed']}, scale {summary['scale']} (simulated figures of counts and "
+        f"money are divided by the scale), {summary['wall_seconds']:.1f} s of "
+        "simulation.",
+        "",
+    ]
     for role in ("not_fitted", "fitted", "input"):
         part = table[table.role == role]
         if part.empty:
             continue
-        lines += [f"## {ROLE_TEXT[role]}", "",
-                  "| figure | reported | simulated | error | source | note |",
-                  "|---|---:|---:|---:|---|---|"]
+        lines += [
+            f"## {ROLE_TEXT[role]}",
+            "",
+            "| figure | reported | simulated | error | source | note |",
+            "|---|---:|---:|---:|---|---|",
+        ]
         for r in part.itertuples():
-            err = "n/a" if r.relative_error is None or pd.isna(r.relative_error) \
+            err = (
+                "n/a"
+                if r.relative_error is None or pd.isna(r.relative_error)
                 else f"{r.relative_error:+.1%}"
-            lines.append(f"| {r.figure} | {fmt_figure(r.reported, r.unit)} | "
-                         f"{fmt_figure(r.simulated, r.unit)} | {err} | {r.source} | "
-                         f"{r.note} |")
+            )
+            lines.append(
+                f"| {r.figure} | {fmt_figure(r.reported, r.unit)} | "
+                f"{fmt_figure(r.simulated, r.unit)} | {err} | {r.source} | "
+                f"{r.note} |"
+            )
         lines.append("")
     cal = cfg.scenario.calibration
-    lines += ["`fitted` figures were reached by moving the parameter the note names "
-              "(`python -m sim.studies.calibrate`; values in `conf/fit/`"
-              + (f", fitted {cal.get('date')} on seeds {cal.get('seeds')}" if cal else
-                 ", no fit recorded for this scenario") + "). `not fitted` figures are "
-              "the model's own output.", "",
-              "## The run", "", "| figure | value |", "|---|---:|"]
-    for k in ("public_donations_yuan", "donation_count", "donor_count", "average_gift_yuan",
-              "foundation_match_yuan", "enterprise_match_yuan", "total_raised_yuan",
-              "flowers_earned", "projects_funded", "organisations_funded",
-              "enterprises_matching", "top10_org_share", "org_gini"):
+    lines += [
+        "`fitted` figures were reached by moving the parameter the note names "
+        "(`python -m sim.studies.calibrate`; values in `conf/fit/`"
+        + (
+            f", fitted {cal.get('date')} on seeds {cal.get('seeds')}"
+            if cal
+            else ", no fit recorded for this scenario"
+        )
+        + "). `not fitted` figures are "
+        "the model's own output.",
+        "",
+        "## The run",
+        "",
+        "| figure | value |",
+        "|---|---:|",
+    ]
+    for k in (
+        "public_donations_yuan",
+        "donation_count",
+        "donor_count",
+        "average_gift_yuan",
+        "foundation_match_yuan",
+        "enterprise_match_yuan",
+        "total_raised_yuan",
+        "flowers_earned",
+        "projects_funded",
+        "organisations_funded",
+        "enterprises_matching",
+        "top10_org_share",
+        "org_gini",
+    ):
         v = summary[k]
         if isinstance(v, int) or abs(v) >= 1e4:
             lines.append(f"| {k} | {v:,.0f} |")
         else:
             lines.append(f"| {k} | {v:.3f} |" if abs(v) < 10 else f"| {k} | {v:,.2f} |")
-    lines += ["", "## Foundation pools", "",
-              "| pool | opens | budget (yuan) | paid (yuan) | ran out at |",
-              "|---|---|---:|---:|---|"]
+    lines += [
+        "",
+        "## Foundation pools",
+        "",
+        "| pool | opens | budget (yuan) | paid (yuan) | ran out at |",
+        "|---|---|---:|---:|---|",
+    ]
     for p in summary["pools"]:
-        lines.append(f"| {p['name']} | {p['opens_at']} | {p['budget_yuan']:,.0f} | "
-                     f"{p['paid_yuan']:,.0f} | {p['depleted_at'] or 'never'} |")
+        lines.append(
+            f"| {p['name']} | {p['opens_at']} | {p['budget_yuan']:,.0f} | "
+            f"{p['paid_yuan']:,.0f} | {p['depleted_at'] or 'never'} |"
+        )
     ep = summary["enterprise_pools"]
-    lines += ["", f"Enterprise pools: {ep['count']:,}, budget {ep['budget_yuan']:,.0f} yuan, "
-              f"paid {ep['paid_yuan']:,.0f}, {ep['depleted']:,} ran out (median "
-              f"{ep['median_depleted_at']}).", "", "## Figures", ""]
+    lines += [
+        "",
+        f"Enterprise pools: {ep['count']:,}, budget {ep['budget_yuan']:,.0f} yuan, "
+        f"paid {ep['paid_yuan']:,.0f}, {ep['depleted']:,} ran out (median "
+        f"{ep['median_depleted_at']}).",
+        "",
+        "## Figures",
+        "",
+    ]
     lines += [f"![{f}]({f})" for f in figures]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -29,29 +29,39 @@ def gini(x: np.ndarray) -> float:
 
 def project_table(c: CampaignResult) -> pd.DataFrame:
     p = c.projects
-    df = pd.DataFrame({
-        "project": np.arange(p.n), "organisation": p.org,
-        "category": pd.Categorical.from_codes(p.category, p.categories),
-        "less_developed": p.less_developed, "small_org": p.small_org, "reach": p.reach,
-        "goal_yuan": yuan(p.goal), "frozen": p.frozen,
-        "detections": p.detections,
-        "donation_count": p.count, "public_yuan": yuan(p.public),
-        "foundation_match_yuan": yuan(p.foundation_match),
-        "enterprise_match_yuan": yuan(p.enterprise_match),
-        "enterprise_pools": c.pools.links_per_project,
-    })
+    df = pd.DataFrame(
+        {
+            "project": np.arange(p.n),
+            "organisation": p.org,
+            "category": pd.Categorical.from_codes(p.category, p.categories),
+            "less_developed": p.less_developed,
+            "small_org": p.small_org,
+            "reach": p.reach,
+            "goal_yuan": yuan(p.goal),
+            "frozen": p.frozen,
+            "detections": p.detections,
+            "donation_count": p.count,
+            "public_yuan": yuan(p.public),
+            "foundation_match_yuan": yuan(p.foundation_match),
+            "enterprise_match_yuan": yuan(p.enterprise_match),
+            "enterprise_pools": c.pools.links_per_project,
+        }
+    )
     df["total_yuan"] = df.public_yuan + df.foundation_match_yuan + df.enterprise_match_yuan
     return df
 
 
 def organisation_table(projects: pd.DataFrame) -> pd.DataFrame:
     g = projects.groupby("organisation", sort=True)
-    df = g.agg(projects=("project", "size"), donation_count=("donation_count", "sum"),
-               public_yuan=("public_yuan", "sum"),
-               foundation_match_yuan=("foundation_match_yuan", "sum"),
-               enterprise_match_yuan=("enterprise_match_yuan", "sum"),
-               total_yuan=("total_yuan", "sum"),
-               less_developed_projects=("less_developed", "sum")).reset_index()
+    df = g.agg(
+        projects=("project", "size"),
+        donation_count=("donation_count", "sum"),
+        public_yuan=("public_yuan", "sum"),
+        foundation_match_yuan=("foundation_match_yuan", "sum"),
+        enterprise_match_yuan=("enterprise_match_yuan", "sum"),
+        total_yuan=("total_yuan", "sum"),
+        less_developed_projects=("less_developed", "sum"),
+    ).reset_index()
     return df.sort_values("total_yuan", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -63,29 +73,38 @@ def enterprise_table(c: CampaignResult) -> pd.DataFrame:
     cuts = np.cumsum(np.bincount(pl.link_pool, minlength=pl.n)[idx])[:-1]
     projects = [a.tolist() for a in np.split(pl.link_project[by_pool], cuts)] if idx.size else []
     paid = [yuan(a).tolist() for a in np.split(pl.link_paid[by_pool], cuts)] if idx.size else []
-    return pd.DataFrame({
-        "enterprise": np.arange(idx.shape[0]), "projects": projects,
-        "paid_by_project_yuan": paid, "ratio": pl.ratio[idx],
-        "budget_yuan": yuan(pl.budget[idx]), "paid_yuan": yuan(pl.paid[idx]),
-        "opens_at": [c.calendar.iso(x) for x in pl.open_at[idx]],
-        "depleted_at": [c.calendar.iso(x) for x in pl.depleted_at[idx]],
-    })
+    return pd.DataFrame(
+        {
+            "enterprise": np.arange(idx.shape[0]),
+            "projects": projects,
+            "paid_by_project_yuan": paid,
+            "ratio": pl.ratio[idx],
+            "budget_yuan": yuan(pl.budget[idx]),
+            "paid_yuan": yuan(pl.paid[idx]),
+            "opens_at": [c.calendar.iso(x) for x in pl.open_at[idx]],
+            "depleted_at": [c.calendar.iso(x) for x in pl.depleted_at[idx]],
+        }
+    )
 
 
 def minute_table(c: CampaignResult) -> pd.DataFrame:
     s = c.series
     m = np.arange(c.calendar.n_minutes)
-    df = pd.DataFrame({
-        "minute": m,
-        "time": pd.date_range(c.calendar.start, periods=m.shape[0], freq="min"),
-        "gifts": s.gifts, "public_yuan": yuan(s.public_fen),
-        "foundation_match_yuan": yuan(s.foundation_fen),
-        "enterprise_match_yuan": yuan(s.enterprise_fen),
-        "flowers": s.flowers, "matched_gifts": s.matched_gifts,
-        "foundation_matched_gifts": s.foundation_matched_gifts,
-        "gaming_gifts": s.gaming_gifts,
-        "added_public_yuan": yuan(s.added_public_fen),
-    })
+    df = pd.DataFrame(
+        {
+            "minute": m,
+            "time": pd.date_range(c.calendar.start, periods=m.shape[0], freq="min"),
+            "gifts": s.gifts,
+            "public_yuan": yuan(s.public_fen),
+            "foundation_match_yuan": yuan(s.foundation_fen),
+            "enterprise_match_yuan": yuan(s.enterprise_fen),
+            "flowers": s.flowers,
+            "matched_gifts": s.matched_gifts,
+            "foundation_matched_gifts": s.foundation_matched_gifts,
+            "gaming_gifts": s.gaming_gifts,
+            "added_public_yuan": yuan(s.added_public_fen),
+        }
+    )
     pl = c.pools
     live = (pl.open_at[pl.foundation][:, None] <= m) & (m < pl.close_at[pl.foundation][:, None])
     levels = s.foundation_levels
@@ -109,24 +128,36 @@ def size_table(c: CampaignResult) -> pd.DataFrame:
     edges, hist = c.series.size_edges, c.series.size_hist
     lo = np.concatenate([[0], edges])
     hi = np.concatenate([edges, [np.iinfo(np.int64).max]])
-    return pd.DataFrame({"from_yuan": yuan(lo), "below_yuan": yuan(hi),
-                         "gifts": hist})[hist > 0].reset_index(drop=True)
+    return pd.DataFrame({"from_yuan": yuan(lo), "below_yuan": yuan(hi), "gifts": hist})[
+        hist > 0
+    ].reset_index(drop=True)
 
 
 def event_table(c: CampaignResult) -> pd.DataFrame:
     ev = sorted(c.events, key=lambda e: (e.minute, e.kind))
-    return pd.DataFrame({"time": [c.calendar.iso(e.minute) for e in ev],
-                         "minute": [e.minute for e in ev], "kind": [e.kind for e in ev],
-                         "pool": [e.pool for e in ev]})
+    return pd.DataFrame(
+        {
+            "time": [c.calendar.iso(e.minute) for e in ev],
+            "minute": [e.minute for e in ev],
+            "kind": [e.kind for e in ev],
+            "pool": [e.pool for e in ev],
+        }
+    )
 
 
 def tables(c: CampaignResult) -> dict[str, pd.DataFrame]:
     """Every table of a run, by file stem."""
     projects = project_table(c)
     minutes = minute_table(c)
-    out = {"projects": projects, "organisations": organisation_table(projects),
-           "enterprises": enterprise_table(c), "days": day_table(minutes, c),
-           "minutes": minutes, "gift_sizes": size_table(c), "events": event_table(c)}
+    out = {
+        "projects": projects,
+        "organisations": organisation_table(projects),
+        "enterprises": enterprise_table(c),
+        "days": day_table(minutes, c),
+        "minutes": minutes,
+        "gift_sizes": size_table(c),
+        "events": event_table(c),
+    }
     assert tuple(out) == TABLES
     return out
 
@@ -136,26 +167,35 @@ def summary(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
     pl, cal = c.pools, c.calendar
     orgs = t["organisations"]
     ent = pl.is_enterprise
-    foundation = [{
-        "name": pl.names[g], "opens_at": cal.iso(pl.open_at[g]),
-        "closes_at": cal.iso(pl.close_at[g]), "budget_yuan": float(yuan(pl.budget[g])),
-        "paid_yuan": float(yuan(pl.paid[g])), "depleted_at": cal.iso(pl.depleted_at[g]),
-        "gaming_yuan": float(yuan(pl.gamed[g])),
-    } for g in pl.foundation]
+    foundation = [
+        {
+            "name": pl.names[g],
+            "opens_at": cal.iso(pl.open_at[g]),
+            "closes_at": cal.iso(pl.close_at[g]),
+            "budget_yuan": float(yuan(pl.budget[g])),
+            "paid_yuan": float(yuan(pl.paid[g])),
+            "depleted_at": cal.iso(pl.depleted_at[g]),
+            "gaming_yuan": float(yuan(pl.gamed[g])),
+        }
+        for g in pl.foundation
+    ]
     days = t["days"]
     public = float(yuan(c.projects.public.sum()))
     fmatch = float(yuan(pl.paid[pl.foundation].sum()))
     ematch = float(yuan(pl.paid[ent].sum()))
     m = metrics(c, t)
     return {
-        "scenario": c.cfg.scenario.name, "policy": c.cfg.policy.name,
-        "seed": int(c.cfg.seed), "scale": float(c.cfg.scale),
+        "scenario": c.cfg.scenario.name,
+        "policy": c.cfg.policy.name,
+        "seed": int(c.cfg.seed),
+        "scale": float(c.cfg.scale),
         "wall_seconds": round(c.wall_seconds, 3),
         "public_donations_yuan": public,
         "donation_count": int(c.projects.count.sum()),
         "donor_count": int(c.donors.gave),
         "average_gift_yuan": public / max(1, int(c.projects.count.sum())),
-        "foundation_match_yuan": fmatch, "enterprise_match_yuan": ematch,
+        "foundation_match_yuan": fmatch,
+        "enterprise_match_yuan": ematch,
         "total_raised_yuan": public + fmatch + ematch,
         "flowers_earned": int(c.series.flowers.sum()),
         "projects": int(c.projects.n),
@@ -166,18 +206,26 @@ def summary(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
         "enterprises_matching": int(np.count_nonzero(pl.paid[ent])),
         "top10_org_share": m["top10_org_share"],
         "org_gini": m["org_gini"],
-        "days": [{"date": r.date, "kind": r.kind,
-                  "public_donations_yuan": float(r.public_donations_yuan),
-                  "donation_count": int(r.donation_count),
-                  "foundation_match_yuan": float(r.foundation_match_yuan),
-                  "enterprise_match_yuan": float(r.enterprise_match_yuan)}
-                 for r in days.itertuples()],
+        "days": [
+            {
+                "date": r.date,
+                "kind": r.kind,
+                "public_donations_yuan": float(r.public_donations_yuan),
+                "donation_count": int(r.donation_count),
+                "foundation_match_yuan": float(r.foundation_match_yuan),
+                "enterprise_match_yuan": float(r.enterprise_match_yuan),
+            }
+            for r in days.itertuples()
+        ],
         "pools": foundation,
         "enterprise_pools": {
-            "count": int(ent.sum()), "budget_yuan": float(yuan(pl.budget[ent].sum())),
-            "paid_yuan": ematch, "depleted": int(np.isfinite(pl.depleted_at[ent]).sum()),
+            "count": int(ent.sum()),
+            "budget_yuan": float(yuan(pl.budget[ent].sum())),
+            "paid_yuan": ematch,
+            "depleted": int(np.isfinite(pl.depleted_at[ent]).sum()),
             "median_depleted_at": cal.iso(np.nanmedian(pl.depleted_at[ent]))
-            if np.isfinite(pl.depleted_at[ent]).any() else None,
+            if np.isfinite(pl.depleted_at[ent]).any()
+            else None,
         },
         "metrics": m,
     }
@@ -190,16 +238,28 @@ def _windows(c: CampaignResult) -> list[dict]:
     out: dict[str, dict] = {}
     for g in pl.foundation:
         base = pl.names[g].split("/")[0]
-        w = out.setdefault(base, {"name": base, "open": pl.open_at[g], "close": pl.close_at[g],
-                                  "budget": 0, "remaining": 0, "depleted": []})
+        w = out.setdefault(
+            base,
+            {
+                "name": base,
+                "open": pl.open_at[g],
+                "close": pl.close_at[g],
+                "budget": 0,
+                "remaining": 0,
+                "depleted": [],
+            },
+        )
         w["open"] = min(w["open"], pl.open_at[g])
         w["budget"] += int(pl.budget[g])
         w["remaining"] += int(pl.remaining[g])
         w["depleted"].append(pl.depleted_at[g])
     for w in out.values():
         dep = np.array(w["depleted"])
-        w["exhausted_at"] = float(dep.max()) if w["budget"] > 0 and w["remaining"] == 0 \
-            and np.isfinite(dep).all() else None
+        w["exhausted_at"] = (
+            float(dep.max())
+            if w["budget"] > 0 and w["remaining"] == 0 and np.isfinite(dep).all()
+            else None
+        )
     return list(out.values())
 
 
@@ -229,8 +289,8 @@ def metrics(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
     later = np.zeros(c.calendar.n_minutes, dtype=bool)
     for w in wins:
         o, e = int(w["open"]), int(w["close"])
-        first[o:min(o + 60, e)] = True
-        later[min(o + 60, e):e] = True
+        first[o : min(o + 60, e)] = True
+        later[min(o + 60, e) : e] = True
     share = lambda num, den: float(num / den) if den else 0.0  # noqa: E731
     orgs = t["organisations"]
     return {
@@ -241,14 +301,14 @@ def metrics(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
         "foundation_budget_yuan": float(yuan(budget)),
         "foundation_paid_yuan": float(yuan(fpaid)),
         "pool_share_paid": share(fpaid, budget),
-        "pools_exhausted": len(to_exhaust), "pools": len(wins),
+        "pools_exhausted": len(to_exhaust),
+        "pools": len(wins),
         "median_minutes_to_exhaustion": float(np.median(to_exhaust)) if to_exhaust else None,
         "matched_donor_share": share(gave_matched, gave),
         "matched_gift_share": share(c.series.matched_gifts.sum(), gifts.sum()),
         "foundation_matched_gift_share": share(matched.sum(), gifts.sum()),
         "matched_gift_share_first_hour": share(matched[first].sum(), gifts[first].sum()),
-        "matched_gift_share_after_first_hour": share(matched[later].sum(),
-                                                     gifts[later].sum()),
+        "matched_gift_share_after_first_hour": share(matched[later].sum(), gifts[later].sum()),
         "org_gini": gini(orgs.total_yuan.to_numpy()),
         "top10_org_share": share(orgs.total_yuan.head(10).sum(), orgs.total_yuan.sum()),
         "match_share_less_developed": share(match[p.less_developed].sum(), total_match),
