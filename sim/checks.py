@@ -25,6 +25,7 @@ from sim.schema import (
     GamingConfig,
     PolicyConfig,
     PopulationConfig,
+    ResponseConfig,
     ScenarioConfig,
     SimConfig,
     parse_time,
@@ -152,7 +153,7 @@ def check_run_size(obj: SimConfig) -> None:
 
 def check_calendar(sc: ScenarioConfig) -> tuple[datetime, datetime]:
     """The campaign's whole days in order, their kinds and volumes, the intraday profile
-    and the match uplift; returns the campaign's start and end."""
+    and the response; returns the campaign's start and end."""
     start = parse_time("scenario.campaign_start", sc.campaign_start)
     end = parse_time("scenario.campaign_end", sc.campaign_end)
     need(end > start, "scenario.campaign_end", sc.campaign_end, "a time after campaign_start")
@@ -191,15 +192,39 @@ def check_calendar(sc: ScenarioConfig) -> tuple[datetime, datetime]:
         ):
             v = getattr(day, name)
             need(v >= 0, f"{key}.{name}", v, "a number >= 0")
-    need(
-        len(sc.intraday_profile) == 24
-        and all(w >= 0 for w in sc.intraday_profile)
-        and sum(sc.intraday_profile) > 0,
-        "scenario.intraday_profile",
-        list(sc.intraday_profile),
-        "24 hourly weights >= 0, not all zero",
-    )
-    need(sc.match_uplift >= 0, "scenario.match_uplift", sc.match_uplift, "a number >= 0")
+    for kind, profile in sc.intraday_profiles.items():
+        need(
+            kind in DAY_KINDS,
+            f"scenario.intraday_profiles.{kind}",
+            kind,
+            f"a day kind: one of {list(DAY_KINDS)}",
+        )
+        need(
+            len(profile) == 24 and all(w >= 0 for w in profile) and sum(profile) > 0,
+            f"scenario.intraday_profiles.{kind}",
+            list(profile),
+            "24 hourly weights >= 0, not all zero",
+        )
+    for kind in sorted({day.kind for day in sc.days}):
+        need(
+            kind in sc.intraday_profiles,
+            "scenario.intraday_profiles",
+            sorted(sc.intraday_profiles),
+            f"a profile for every day kind of the campaign (a {kind!r} day has none)",
+        )
+    check_response(sc.response)
+    for key, when in (
+        ("scenario.opening_at", sc.opening_at),
+        ("scenario.last_morning_at", sc.last_morning_at),
+    ):
+        if when is not None:
+            t = parse_time(key, when)
+            need(
+                start <= t < end,
+                key,
+                when,
+                f"a time inside the campaign [{start.isoformat()}, {end.isoformat()})",
+            )
     if sc.theme_day_until is not None:
         tu = parse_time("scenario.theme_day_until", sc.theme_day_until)
         themes = [d.date for d in sc.days if d.kind == "theme"]
@@ -210,6 +235,53 @@ def check_calendar(sc: ScenarioConfig) -> tuple[datetime, datetime]:
             f"a time on the one theme day of the campaign (theme days: {themes})",
         )
     return start, end
+
+
+def check_response(r: ResponseConfig) -> None:
+    """How donors respond to the match (sim.model.response)."""
+    key = "scenario.response"
+    need(
+        1 <= r.reference_gift_yuan <= MAX_GIFT_YUAN,
+        f"{key}.reference_gift_yuan",
+        r.reference_gift_yuan,
+        f"yuan from 1 to {MAX_GIFT_YUAN:,}",
+    )
+    need(
+        0 < r.half_response_match <= 10,
+        f"{key}.half_response_match",
+        r.half_response_match,
+        "a share of the gift in (0, 10]",
+    )
+    need(0 < r.steepness <= 20, f"{key}.steepness", r.steepness, "in (0, 20]")
+    need(
+        0 < r.presence_match <= 10,
+        f"{key}.presence_match",
+        r.presence_match,
+        "a share of the gift in (0, 10]",
+    )
+    need(
+        0 <= r.pull_strength <= 10,
+        f"{key}.pull_strength",
+        r.pull_strength,
+        "from 0 to 10 (the pull hazard is capped at 1 a minute anyway)",
+    )
+    for name in (
+        "risk_weight",
+        "post_event_certainty",
+        "wait_share",
+        "loss_share",
+        "stake_selection",
+    ):
+        _check_share(f"{key}.{name}", getattr(r, name))
+    need(r.attention_minutes >= 1, f"{key}.attention_minutes", r.attention_minutes, "minutes >= 1")
+    need(
+        0 <= r.attention_floor <= 0.1,
+        f"{key}.attention_floor",
+        r.attention_floor,
+        "a hazard a minute from 0 to 0.1",
+    )
+    need(r.wait_minutes >= 0, f"{key}.wait_minutes", r.wait_minutes, "minutes >= 0")
+    need(r.estimate_minutes >= 1, f"{key}.estimate_minutes", r.estimate_minutes, "minutes >= 1")
 
 
 def check_levels_and_figures(sc: ScenarioConfig) -> None:
@@ -339,7 +411,7 @@ def check_foundation_pools(
     sc: ScenarioConfig, pol: PolicyConfig, start: datetime, end: datetime
 ) -> None:
     """The Foundation's pools: distinct names, windows inside the campaign, budgets, the
-    rule each names and its opening burst."""
+    rule each names."""
     names = set()
     for i, pool in enumerate(sc.foundation_pools):
         key = f"scenario.foundation_pools[{i}]"
@@ -358,8 +430,6 @@ def check_foundation_pools(
             pool.rule,
             f"a rule of the policy: one of {sorted(pol.rules)}",
         )
-        need(pool.burst_gifts_wan >= 0, f"{key}.burst_gifts_wan", pool.burst_gifts_wan, ">= 0")
-        need(pool.burst_minutes > 0, f"{key}.burst_minutes", pool.burst_minutes, "> 0")
 
 
 def check_enterprise(sc: ScenarioConfig, pol: PolicyConfig, start: datetime, end: datetime) -> None:
@@ -449,7 +519,13 @@ def check_population(pop: PopulationConfig) -> None:
         key = f"population.segments[{i}]"
         need(seg.share > 0, f"{key}.share", seg.share, "> 0")
         need(seg.rate >= 0, f"{key}.rate", seg.rate, ">= 0")
-        need(seg.match_response >= 0, f"{key}.match_response", seg.match_response, ">= 0")
+        need(
+            0 <= seg.lift <= 10,
+            f"{key}.lift",
+            seg.lift,
+            "a share of the baseline gifts from 0 to 10",
+        )
+        need(0 <= seg.timing <= 10, f"{key}.timing", seg.timing, "a weight from 0 to 10")
         need(
             seg.match_attraction > -1,
             f"{key}.match_attraction",
@@ -526,7 +602,7 @@ def _perturbed(cfg: DictConfig) -> DictConfig:
         not key.startswith("perturb") and isinstance(v, int | float) and not isinstance(v, bool),
         "perturb.key",
         key,
-        "the dotted key of a numeric value of the config, e.g. scenario.match_uplift",
+        "the dotted key of a numeric value of the config, e.g. scenario.response.pull_strength",
     )
     need(pt.factor >= 0, "perturb.factor", pt.factor, "a factor >= 0")
     cfg = cfg.copy()

@@ -41,8 +41,11 @@ class SegmentConfig:
     name: str = MISSING
     share: float = MISSING  # share of the donor population
     rate: float = MISSING  # relative number of gifts per member
-    match_response: float = MISSING  # relative weight in the gifts that matching adds
-    match_attraction: float = MISSING  # beta: a matched project is (1 + beta)x as likely
+    # lift: gifts a fully attractive match adds, as a share of the segment's baseline gifts
+    lift: float = MISSING
+    # timing: how strongly members move a gift to a match (x the response's pull and wait)
+    timing: float = MISSING
+    match_attraction: float = MISSING  # beta: a project whose match is visible is (1 + beta)x
     size_shift: float = 0.0  # added to the log gift size of members
 
 
@@ -190,8 +193,6 @@ class PoolConfig:
     closes_at: str = MISSING
     budget_yuan: float = MISSING
     rule: str = MISSING
-    burst_gifts_wan: float = 0.0  # gifts drawn by the window opening, in 万
-    burst_minutes: float = 20.0  # time constant of the opening burst
 
 
 @dataclass
@@ -225,7 +226,7 @@ class LevelsConfig:
     """A year's levels: the per-year inputs that the calibration sets (``conf/fit/``) or
     that are derived from other years (see each scenario). Behaviour is shared by years."""
 
-    gifts: float = 1.0  # x every day's base gifts and every pool's opening burst
+    gifts: float = 1.0  # x every day's base gifts
     gift_size_shift: float = 0.0  # added to population.gift_size.mu (log yuan)
     theme_gifts: float = 1.0  # x the theme day's base gifts, on top of ``gifts``
     theme_size_shift: float = 0.0  # added on the theme day, on top of ``gift_size_shift``
@@ -242,18 +243,44 @@ class ReportedFigure:
 
 
 @dataclass
+class ResponseConfig:
+    """How donors respond to the match they can expect (sim.model.response); the values and
+    their sources are in conf/scenario/common/behaviour.yaml."""
+
+    reference_gift_yuan: float = MISSING  # the gift a donor weighs a rule's match against
+    half_response_match: float = MISSING  # the expected match (share of a gift) of half lift
+    steepness: float = MISSING  # how sharply the lift rises around it
+    presence_match: float = MISSING  # the expected match of half the effect on when and where
+    risk_weight: float = MISSING  # a random match of odds p counts p**risk_weight as certain
+    post_event_certainty: float = MISSING  # an estimate of a match paid after the window
+    pull_strength: float = (
+        MISSING  # how strongly a live match pulls intents due before the next opening
+    )
+    attention_minutes: float = MISSING  # how fast the attention an opening draws decays
+    attention_floor: float = MISSING  # attention a minute while a match is live, after it
+    wait_share: float = MISSING  # of the intents due before an anticipated opening, waiting
+    wait_minutes: float = MISSING  # how long before an opening intents wait for it
+    loss_share: float = MISSING  # of the waiting intents whose match is gone, not given
+    stake_selection: float = MISSING  # how much more the upper half moves a gift than the lower
+    estimate_minutes: int = 60  # how often a post-event rule's estimate is published
+
+
+@dataclass
 class ScenarioConfig:
     name: str = MISSING
     year: int = MISSING
     campaign_start: str = MISSING
     campaign_end: str = MISSING
     days: list[DayConfig] = field(default_factory=list)
-    intraday_profile: list[float] = field(default_factory=list)
-    match_uplift: float = MISSING
+    # hourly weights of a day's activity (00h..23h), one list for each day kind
+    intraday_profiles: dict[str, list[float]] = field(default_factory=dict)
+    response: ResponseConfig = field(default_factory=ResponseConfig)
     foundation_pools: list[PoolConfig] = field(default_factory=list)
     enterprise: EnterpriseConfig = field(default_factory=EnterpriseConfig)
     flowers: FlowerConfig = field(default_factory=FlowerConfig)
     theme_day_until: str | None = None  # the theme-day figures are reported up to this time
+    opening_at: str | None = None  # an opening measured minute by minute is reported from here
+    last_morning_at: str | None = None  # the share of money in by then is reported
     levels: LevelsConfig = field(default_factory=LevelsConfig)
     # the year's donor base and project count (population.donors and
     # population.projects.count, when set, take their place)
@@ -277,7 +304,7 @@ class OutputConfig:
 @dataclass
 class PerturbConfig:
     """One numeric parameter multiplied by ``factor`` (the report's sensitivity sweep:
-    ``perturb.key=scenario.match_uplift perturb.factor=1.2``). ``base`` records the value
+    ``perturb.key=scenario.response.pull_strength perturb.factor=1.2``). ``base`` records the value
     before, and marks the change as made."""
 
     key: str | None = None

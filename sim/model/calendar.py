@@ -38,17 +38,28 @@ def leveled_day(sc: ScenarioConfig, day: DayConfig) -> DayConfig:
 class Calendar:
     start: datetime
     days: list[DayConfig]
-    minute_weight: np.ndarray  # share of a day's activity in each minute of the day (sums to 1)
+    # by day kind: the share of a day's baseline activity in each minute of it (sums to 1)
+    minute_weights: dict[str, np.ndarray]
 
     @classmethod
     def from_config(cls, sc: ScenarioConfig) -> Calendar:
-        hourly = np.asarray(sc.intraday_profile, dtype=float)
-        per_minute = np.repeat(hourly / hourly.sum() / 60.0, 60)
+        weights = {}
+        for kind, hourly in sc.intraday_profiles.items():
+            h = np.asarray(hourly, dtype=float)
+            weights[kind] = np.repeat(h / h.sum() / 60.0, 60)
         return cls(
             parse_time("scenario.campaign_start", sc.campaign_start),
             [leveled_day(sc, d) for d in sc.days],
-            per_minute,
+            weights,
         )
+
+    def weights(self, kind: str) -> np.ndarray:
+        """The share of a day's baseline activity in each minute of a day of ``kind``."""
+        return self.minute_weights[kind]
+
+    def minute_weight(self, minute: int) -> float:
+        """The share of its day's baseline activity in ``minute``."""
+        return float(self.minute_weights[self.day(minute).kind][minute % MINUTES_PER_DAY])
 
     @property
     def n_minutes(self) -> int:

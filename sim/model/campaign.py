@@ -40,10 +40,12 @@ from sim.model.calendar import MINUTES_PER_DAY, Calendar
 from sim.model.choice import Choice
 from sim.model.donors import Donors, giving_counts, segment_sizes
 from sim.model.gaming import Gaming
+from sim.model.match_view import MatchView
 from sim.model.pools import Pools
 from sim.model.post_windows import PostWindow
 from sim.model.projects import Projects
 from sim.model.recorder import Recorder
+from sim.model.response import Response
 from sim.model.result import CampaignResult, Event, GivingCounts
 from sim.model.series import MinuteSeries
 from sim.model.settlement import RowNumbering, Settlement, SettleRules, start_kernels
@@ -91,9 +93,27 @@ class Campaign:
         # the Foundation's pools come first, the enterprises' after (Pools.build)
         n_f = pl.foundation.shape[0]
         assert (pl.foundation == np.arange(n_f)).all() and pl.is_enterprise[n_f:].all()
-        self.choice = Choice(self.projects.reach, self.donors.attraction, pl)
-        self.arrivals = Arrivals(cfg, self.cal, self.donors, pl)
         cm, gm = cfg.policy.countermeasures, cfg.gaming
+        # eligible gifts of the post-event pools' windows (pools sharing a window share them)
+        top_fen = 100 * max(
+            cfg.population.gift_size.max_yuan, gm.machines.gift_yuan, gm.rings.gift_yuan
+        )
+        self.post_windows = PostWindow.for_pools(
+            pl, self.projects.n, np.int32 if top_fen < 2**31 else np.int64
+        )
+        self.response = Response(
+            sc.response,
+            self.cal,
+            pop.segments,
+            self.donors.base_share,
+            pl.open_at[pl.foundation],
+            s,
+        )
+        view = MatchView(sc.response, pl, self.projects, self.post_windows, pop.tenure_q)
+        self.choice = Choice(
+            self.projects.reach, self.donors.attraction, pl, view, self.response.horizon
+        )
+        self.arrivals = Arrivals(cfg, self.cal, self.donors)
         fl = sc.flowers
         self.settlement = Settlement(
             self.donors,
@@ -117,14 +137,7 @@ class Campaign:
             ),
         )
         self.stream = GiftStream(
-            self.arrivals, self.choice, self.settlement.number, RowNumbering(), None
-        )
-        # eligible gifts of the post-event pools' windows (pools sharing a window share them)
-        top_fen = 100 * max(
-            cfg.population.gift_size.max_yuan, gm.machines.gift_yuan, gm.rings.gift_yuan
-        )
-        self.post_windows = PostWindow.for_pools(
-            pl, self.projects.n, np.int32 if top_fen < 2**31 else np.int64
+            self.arrivals, self.response, self.choice, self.settlement.number, RowNumbering(), None
         )
         self.series = MinuteSeries(
             self.cal.n_minutes,
@@ -276,10 +289,11 @@ class Campaign:
         """The SimPy process that makes and settles every minute's gifts."""
         n_minutes = self.cal.n_minutes
         for m in range(n_minutes):
-            if self._dirty:
+            if self._dirty or m >= self.choice.next_refresh:
                 self.choice.refresh(m, self._released)
                 self._released = self._dirty = False
             fe, gifts, rows = self.stream.minute(m, n_minutes)
+            self.series.lost_intents[m] = self.stream.lost
             flowers = self.settlement.flower_events(fe)
             if self.gaming.active and self.choice.foundation_live:
                 with_gaming = self.gaming.add_gifts(gifts, m, stream(self.cfg.seed, "gaming", m))

@@ -1,12 +1,15 @@
 """Where donors choose: the project a gift goes to.
 
-A gift's project is drawn in proportion to reach_j x (1 + beta_s x matched_j), where
-``matched_j`` says whether a paying pool can still match project j and beta_s is the
-attraction of a visible match for the donor's segment (Fang, Tan, Xiao & Tan 2021: warm
-donors 3x, cold donors 2x likelier to give to a matched project). One Walker alias table a
-segment, laid end to end (:class:`ChoiceTable`); the draw itself is in the minute's kernel
-(:func:`sim.model.arrivals.make_gifts`). The tables are made again only when the set of
-matched projects changes (:meth:`Choice.refresh`).
+A baseline or shifted gift's project is drawn in proportion to reach_j x (1 + beta_s x a_j),
+where ``a_j`` is the effect of the match project j offers now (what the donor can see:
+:mod:`sim.model.match_view`) and beta_s the attraction of a visible match for the donor's
+segment (Fang, Tan, Xiao & Tan 2021: warm donors 3x, cold donors 2x likelier to give to a
+matched project): a match draws gifts only while it is visible, and by how much it is worth.
+A lifted gift (one the match brought) goes to a project in proportion to reach_j x a_j:
+the projects whose match brought it. One Walker alias table a segment and kind, laid end to
+end (:class:`ChoiceTable`); the draw itself is in the minute's kernel
+(:func:`sim.model.arrivals.make_gifts`). The tables are made again only when the view's
+effects change (:meth:`Choice.refresh`).
 """
 
 from __future__ import annotations
@@ -16,16 +19,19 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from sim.model.match_view import MatchView
 from sim.model.pools import Pools
 
 
 class ChoiceTable(NamedTuple):
-    """Alias tables of every segment, laid end to end: segment s's table is entries
-    ``s x n_projects`` to ``(s + 1) x n_projects``; ``alias`` holds global entries."""
+    """Alias tables of every segment and kind, laid end to end: block ``kind x n_seg + s``
+    (kind 0: baseline and shifted gifts, 1: lifted gifts) is entries ``block x n_projects``
+    to ``(block + 1) x n_projects``; ``alias`` holds global entries."""
 
     prob: np.ndarray  # float64
     alias: np.ndarray  # int64
     n_projects: int
+    n_seg: int
 
 
 @njit(cache=True, nogil=True)
@@ -64,28 +70,51 @@ def alias_table(w):
 
 
 class Choice:
-    """The choice tables of a campaign, kept in step with the pools that may pay."""
+    """The choice tables of a campaign, kept in step with what donors can see of the match
+    (``view``, a :class:`~sim.model.match_view.MatchView`)."""
 
-    def __init__(self, reach: np.ndarray, attraction: np.ndarray, pools: Pools):
-        self.reach, self.attraction, self.pools = reach, attraction, pools
+    def __init__(
+        self, reach: np.ndarray, attraction: np.ndarray, pools: Pools, view: MatchView, horizon
+    ):
+        self.reach, self.attraction, self.pools, self.view = reach, attraction, pools, view
+        self.horizon = horizon  # minute -> the next opening after it
         self.table: ChoiceTable | None = None
-        self.foundation_live = False  # whether a Foundation pool is paying
-        self._avail: np.ndarray | None = None  # the matched projects of ``table``
+        self.next_refresh = 0  # when a published estimate is next due
+        self._anticipated: dict[int, float] = {}
+
+    @property
+    def foundation_live(self) -> bool:
+        """Whether a Foundation pool is paying."""
+        return self.view.foundation_live
+
+    def anticipated(self, minute: int) -> float:
+        """The effect donors can anticipate of the next opening after ``minute``."""
+        h = self.horizon(minute)
+        if h not in self._anticipated:
+            self._anticipated[h] = self.view.anticipated(h)
+        return self._anticipated[h]
 
     def refresh(self, minute: int, released: bool) -> None:
         """Recompute the pools that may pay from ``minute`` on (:meth:`Pools.refresh_live`;
-        ``released``: a pool was released since the last refresh), which projects are
-        matched, whether a Foundation pool is paying and, if the matched projects changed,
-        the tables (a new :class:`ChoiceTable`; the old one is never changed in place)."""
-        n = self.reach.shape[0]
+        ``released``: a pool was released since the last refresh), what donors can see of
+        the match and, if its effects changed, the tables (a new :class:`ChoiceTable`; the
+        old one is never changed in place)."""
         self.pools.refresh_live(minute, released)
-        avail, self.foundation_live = self.pools.matched_projects(minute, n)
-        if self._avail is not None and np.array_equal(avail, self._avail):
+        changed = self.view.update(minute)
+        self.next_refresh = self.view.next_estimate(minute)
+        if self.table is not None and not changed:
             return
-        self._avail = avail
+        n = self.reach.shape[0]
+        a = self.view.attraction
+        matched = self.reach * self.view.lift
+        lifted = matched if matched.sum() > 0 else self.reach
         prob, alias = [], []
-        for s, beta in enumerate(self.attraction):
-            pr, al = alias_table(self.reach * (1.0 + beta * avail))
+        weights = [self.reach * (1.0 + beta * a) for beta in self.attraction]
+        weights += [lifted] * len(self.attraction)
+        for block, w in enumerate(weights):
+            pr, al = alias_table(w)
             prob.append(pr)
-            alias.append(al + s * n)
-        self.table = ChoiceTable(np.concatenate(prob), np.concatenate(alias), n)
+            alias.append(al + block * n)
+        self.table = ChoiceTable(
+            np.concatenate(prob), np.concatenate(alias), n, len(self.attraction)
+        )

@@ -6,17 +6,12 @@ received today (for daily caps), gifts made so far and a status (matched, banned
 a field view of one 16-byte record array (:data:`sim.codes.DONOR_RECORD`), so settling a
 gift touches one cache line of its donor. What the build fixes, a personal gift-size
 level, the kind (honest or gaming) and the tenure, is kept in arrays of its own. Donors are
-laid out by engagement segment, so drawing "a donor of segment s" is one uniform integer.
+laid out by engagement segment, each in two halves by gift-size level (the groups), so
+drawing "a donor of group g" is one uniform integer.
 
-Response to matching follows ``shared/facts/matching-evidence.md``:
-- *whether*: while the Foundation's matching is live, extra gifts arrive at ``match_uplift``
-  times the base rate (Karlan & List 2007: response rate +22%), drawn mostly from the less
-  engaged segments (``match_response``), and a window's opening brings a burst
-  (:mod:`sim.model.arrivals`);
-- *where*: a matched project is (1 + beta) times as likely to be chosen, beta by segment
-  (Fang et al. 2021: warm donors 3x, cold 2x; new donors prefer unmatched projects;
-  :mod:`sim.model.choice`);
-- *not how much*: gift size never depends on the match or its ratio.
+How donors respond to the match they can expect (whether and when they give) is
+:mod:`sim.model.response`; where, :mod:`sim.model.choice`; gift size never depends on the
+match or its ratio (Karlan & List 2007), though the early are those with more at stake.
 """
 
 from __future__ import annotations
@@ -49,8 +44,10 @@ class Donors:
     segment by segment); the state the settlement changes are field views of one record
     array (``records``), what the build fixes are arrays of their own."""
 
-    seg_start: np.ndarray  # int64, first member of each segment, and the population size last
-    mixes: np.ndarray  # [2, segment] cumulative shares: ordinary gifts, gifts matching adds
+    # int64 the first member of each group, and the population's size last: a group is a
+    # segment's lower or upper half by gift-size level (what a donor has at stake)
+    group_start: np.ndarray
+    base_share: np.ndarray  # float64 each group's share of the baseline gifts
     attraction: np.ndarray  # float64 beta by segment
     level: np.ndarray  # float32 log-yuan shift of each donor's gifts
     tenure: np.ndarray  # int8 years of giving before this event (long-term matching)
@@ -71,7 +68,7 @@ class Donors:
     @property
     def n(self) -> int:
         """The honest population (gaming identities, if any, follow it)."""
-        return int(self.seg_start[-1])
+        return int(self.group_start[-1])
 
     @property
     def matched(self) -> np.ndarray:
@@ -97,8 +94,10 @@ class Donors:
         sizes = segment_sizes(cfg, scale)
         seg_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         n = int(seg_start[-1])
+        # each segment in two halves, the lower and the upper gift-size levels
+        half = seg_start[:-1] + sizes // 2
+        group_start = np.append(np.ravel(np.column_stack([seg_start[:-1], half])), n)
         rate = np.array([s.rate for s in cfg.segments]) * sizes
-        resp = rate * np.array([s.match_response for s in cfg.segments])
         extra = np.zeros(0, dtype=np.int8) if gaming_kinds is None else gaming_kinds
         if n + extra.shape[0] >= 2**31:  # sim.model.settlement.batch_rows packs ids in 32 bits
             raise ValueError(
@@ -116,8 +115,11 @@ class Donors:
         zeroing.start()
         level = np.zeros(n + extra.shape[0], dtype=np.float32)
         rng.standard_normal(dtype=np.float32, out=level[:n])
+        # a normal level, its sign by the half: the lower half's below the segment's mean
+        np.abs(level[:n], out=level[:n])
         level[:n] *= np.float32(cfg.gift_size.donor_sigma)
         for s, seg in enumerate(cfg.segments):
+            level[seg_start[s] : half[s]] *= np.float32(-1)
             level[seg_start[s] : seg_start[s + 1]] += np.float32(seg.size_shift)
         # kind and tenure: zeros the honest donors and the runs without tenure never write,
         # so their pages stay the kernel's shared zero page (read, never allocated)
@@ -132,8 +134,9 @@ class Donors:
         zeroing.join()
         gs = cfg.gift_size
         return cls(
-            seg_start=seg_start,
-            mixes=np.stack([_cumulative(rate), _cumulative(resp if resp.sum() > 0 else rate)]),
+            group_start=group_start,
+            base_share=np.repeat(rate / rate.sum(), 2)
+            * (np.diff(group_start) / np.repeat(sizes, 2)),
             attraction=np.array([s.match_attraction for s in cfg.segments], dtype=float),
             level=level,
             tenure=tenure,
@@ -155,11 +158,6 @@ class Donors:
     def new_day(self) -> None:
         """Daily counters start again at midnight (caps, helps and chances are per day)."""
         reset_daily(self.match_today, self.chances, self.helps_today)
-
-
-def _cumulative(w: np.ndarray) -> np.ndarray:
-    c = np.cumsum(w, dtype=float)
-    return c / c[-1]
 
 
 @njit(cache=True, nogil=True)

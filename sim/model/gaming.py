@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.codes import KIND_MACHINE, KIND_RING
-from sim.model.arrivals import Gifts
+from sim.model.gifts import Gifts
 from sim.model.pools import Pools
 from sim.model.projects import Projects
 from sim.schema import SimConfig
@@ -132,7 +132,7 @@ class Gaming:
             u_fraction=u[1],
             u_bonus=u[2],
             u_detect=u[3],
-            added=np.zeros(n, bool),
+            reason=np.zeros(n, np.int8),
         )
         # merge two time-sorted streams in O(n): the gaming gifts' places among the others
         sub = np.argsort(extra.t, kind="stable")

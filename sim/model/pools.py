@@ -60,8 +60,6 @@ class Pools:
     depleted_at: np.ndarray  # float64 minute of the gift that emptied it, NaN if never
     rules: np.ndarray  # int64 [pool, RULE_FIELDS]
     foundation: np.ndarray  # int64 indices of the Foundation (global) pools
-    burst: np.ndarray  # float64 gifts drawn by each pool's opening (0 for enterprises)
-    burst_minutes: np.ndarray  # float64
     is_enterprise: np.ndarray  # bool, the pools that back a set of projects
     link_ptr: np.ndarray  # CSR over projects: pools linked to project p are
     link_idx: np.ndarray  # link_idx[link_ptr[p]:link_ptr[p + 1]], in priority order
@@ -70,6 +68,7 @@ class Pools:
     gp_paid: np.ndarray  # int64 [foundation pool, project] fen, for per-project caps
     gamed: np.ndarray  # int64 fen of each pool's match that went to gaming identities
     post_rules: dict  # Foundation pool index -> its PostEventRule (allocated at close)
+    foundation_rules: list  # each Foundation pool's MatchRule (what donors can expect)
     # the pools that may pay in the minute being settled (see live_lists), refresh_live sets
     live: LiveLists | None = None
 
@@ -136,17 +135,15 @@ class Pools:
         open_at = np.zeros(n)
         close_at = np.zeros(n)
         budget = np.zeros(n, dtype=np.int64)
-        burst = np.zeros(n)
-        burst_minutes = np.ones(n)
         post_rules = {}
+        foundation_rules = []
         for i, p in enumerate(fp):
             open_at[i], close_at[i], budget[i] = p["open"], p["close"], p["budget_fen"]
             rule = make_rule(p["rule"])
+            foundation_rules.append(rule)
             rules[i] = rule.encode()
             if rule.post_event:
                 post_rules[i] = rule
-            burst[i] = p["burst_gifts"]
-            burst_minutes[i] = p["burst_minutes"]
         link_pool = np.zeros(0, dtype=np.int64)
         link_project = np.zeros(0, dtype=np.int64)
         if n_ent:
@@ -189,8 +186,6 @@ class Pools:
             depleted_at=np.full(n, np.nan),
             rules=rules,
             foundation=np.arange(n_f, dtype=np.int64),
-            burst=burst,
-            burst_minutes=burst_minutes,
             is_enterprise=is_enterprise,
             link_ptr=link_ptr,
             link_idx=link_pool[order],
@@ -199,6 +194,7 @@ class Pools:
             gp_paid=np.zeros((n_f, projects.n), dtype=np.int64),
             gamed=np.zeros(n, dtype=np.int64),
             post_rules=post_rules,
+            foundation_rules=foundation_rules,
         )
 
     def refresh_live(self, minute: int, released: bool) -> None:
@@ -215,30 +211,6 @@ class Pools:
             )
         ng, nl = live_lists(minute, self.close_at, self.remaining, self.foundation, *live)
         self.live = LiveLists(live.foundation[:ng], live.ptr, live.link[:nl], live.pool[:nl])
-
-    def matched_projects(self, minute: int, n_projects: int) -> tuple[np.ndarray, bool]:
-        """Which projects can get a match now, and whether any Foundation pool is live
-        (from the live lists, refreshed for this minute)."""
-        avail = np.zeros(n_projects, dtype=np.bool_)
-        assert self.live is not None, "refresh_live comes first"
-        live = _matched_projects(
-            minute,
-            self.open_at,
-            self.close_at,
-            self.remaining,
-            self.rules,
-            F["mode"],
-            F["project_cap_fen"],
-            self.foundation,
-            self.live.foundation,
-            self.gp_paid,
-            self.live.link,
-            self.live.pool,
-            self.link_project,
-            self.link_paid,
-            avail,
-        )
-        return avail, live
 
 
 @njit(cache=True, nogil=True)
@@ -275,49 +247,6 @@ def live_lists(
     return ng, q
 
 
-@njit(cache=True, nogil=True)
-def _matched_projects(
-    minute,
-    open_at,
-    close_at,
-    remaining,
-    rules,
-    mode,
-    cap_field,
-    foundation,
-    live_global,
-    gp_paid,
-    live_link,
-    live_pool,
-    link_project,
-    link_paid,
-    avail,
-):
-    """Mark in ``avail`` the projects a paying pool (open this minute, released, not empty,
-    with a rule that matches at all) can still match: a Foundation pool every project below
-    its per-project cap, an enterprise pool its linked projects below the cap. Only the
-    live lists are looked at (a paying pool is on them). Returns whether a Foundation pool
-    is paying."""
-    live = False
-    for i in range(live_global.shape[0]):
-        k = live_global[i]
-        g = foundation[k]
-        if open_at[g] <= minute < close_at[g] and remaining[g] > 0 and rules[g, mode] != 0:
-            live = True
-            cap = rules[g, cap_field]
-            for j in range(avail.shape[0]):
-                if cap <= 0 or gp_paid[k, j] < cap:
-                    avail[j] = True
-    for q in range(live_link.shape[0]):
-        j = live_link[q]
-        e = live_pool[q]
-        if open_at[e] <= minute < close_at[e] and remaining[e] > 0 and rules[e, mode] != 0:
-            cap = rules[e, cap_field]
-            if cap == 0 or link_paid[j] < cap:
-                avail[link_project[j]] = True
-    return live
-
-
 def _foundation_tranches(
     sc: ScenarioConfig, policy: PolicyConfig, scale: float, cal: Calendar
 ) -> list[dict]:
@@ -325,7 +254,7 @@ def _foundation_tranches(
     all, else each pool's named rule), budgets scaled to ``policy.budget`` if set (the
     rounding remainder to the last pool, so the total is exact), and each pool split into
     ``policy.tranches`` equal parts released at evenly spaced whole minutes of its window
-    (money a tranche leaves stays available; the opening burst comes with the first)."""
+    (money a tranche leaves stays available)."""
     fp = sc.foundation_pools
     budgets = np.array([round(p.budget_yuan * 100 * scale) for p in fp], dtype=np.int64)
     if policy.budget is not None and budgets.sum() > 0:
@@ -349,10 +278,6 @@ def _foundation_tranches(
                     "close": float(c),
                     "budget_fen": int(parts[k]),
                     "rule": rule,
-                    "burst_gifts": p.burst_gifts_wan * 1e4 * scale * sc.levels.gifts
-                    if k == 0
-                    else 0.0,
-                    "burst_minutes": p.burst_minutes,
                 }
             )
     return out

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from sim.codes import F
-from sim.model.arrivals import Gifts
+from sim.model.gifts import Gifts
 from sim.model.pools import Pools
 from sim.model.projects import Projects
-from sim.policies.post_event import WindowStats, window_stats
+from sim.policies.post_event import WindowSoFar, WindowStats, window_stats
 
 
 class PostWindow:
@@ -32,6 +32,11 @@ class PostWindow:
         self.amount_dtype = amount_dtype
         self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.counts = np.zeros((close_at - open_at, n_projects), dtype=np.int32)
+        # the window's gifts so far by project, for the estimate a platform publishes
+        self.gifts = np.zeros(n_projects)
+        self.yuan = np.zeros(n_projects)
+        self.sum_sqrt = np.zeros(n_projects)
+        self.last_minute = open_at - 1
         self._stats: WindowStats | None = None
 
     @classmethod
@@ -54,9 +59,20 @@ class PostWindow:
                 gifts.amount[sel].astype(self.amount_dtype),
             )
         )
-        self.counts[m - self.open] += np.bincount(project, minlength=self.n_projects).astype(
-            np.int32
-        )
+        counts = np.bincount(project, minlength=self.n_projects)
+        self.counts[m - self.open] += counts.astype(np.int32)
+        yuan = gifts.amount[sel] / 100.0
+        self.gifts += counts
+        self.yuan += np.bincount(project, weights=yuan, minlength=self.n_projects)
+        self.sum_sqrt += np.bincount(project, weights=np.sqrt(yuan), minlength=self.n_projects)
+        self.last_minute = m
+
+    def so_far(self) -> WindowSoFar:
+        """The window's eligible gifts so far, projected to its close at the rate so far."""
+        elapsed = self.last_minute + 1 - self.open
+        k = (self.close - self.open) / elapsed if elapsed > 0 else 0.0
+        # (sum sqrt c)^2 grows with the square of the gifts, so sum sqrt c with their number
+        return WindowSoFar(self.gifts * k, self.yuan * k, self.sum_sqrt * k)
 
     def stats(self, kind: np.ndarray, pr: Projects) -> WindowStats:
         """The window's gifts summed by (donor, project), computed once for its pools."""

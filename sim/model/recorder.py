@@ -12,7 +12,7 @@ from typing import Protocol
 
 import numpy as np
 
-from sim.model.arrivals import FlowerEvents, Gifts
+from sim.model.gifts import FlowerEvents, Gifts
 from sim.model.settlement import Settled
 
 GIFT_COLUMNS = Gifts._fields

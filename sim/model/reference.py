@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.codes import BANNED, MATCHED, F
-from sim.model.arrivals import FlowerEvents
 from sim.model.campaign import Campaign
+from sim.model.gifts import FlowerEvents
 from sim.model.recorder import MemoryRecorder
 from sim.model.result import Event
 from sim.policies.per_gift import offer_one
@@ -147,4 +147,8 @@ class ReferenceCampaign(Campaign):
         s["matched_gifts"][m] += fm + em > 0
         s["foundation_matched_gifts"][m] += fm > 0
         s["gaming_gifts"][m] += gaming
-        s["added_public_fen"][m] += amount if g["added"] else 0
+        r = int(g["reason"])
+        s["shifted_gifts"][m] += r == 1
+        s["shifted_public_fen"][m] += amount if r == 1 else 0
+        s["lifted_gifts"][m] += r == 2
+        s["lifted_public_fen"][m] += amount if r == 2 else 0

@@ -52,11 +52,15 @@ class Series(_ReadOnlyArrays):
     matched_gifts: np.ndarray
     foundation_matched_gifts: np.ndarray
     gaming_gifts: np.ndarray
-    added_public_fen: np.ndarray  # public money of the gifts live matching added
+    shifted_gifts: np.ndarray  # gifts moved in time to a match (sim.model.response)
+    shifted_public_fen: np.ndarray
+    lifted_gifts: np.ndarray  # gifts a match brought that would not have been made
+    lifted_public_fen: np.ndarray
     foundation_levels: np.ndarray  # [Foundation pool, minute] fen left at the minute's end
     enterprise_remaining: np.ndarray  # fen left in all enterprise pools
     size_hist: np.ndarray  # gifts by size bin (bins by size_edges, below the first, above)
     size_edges: np.ndarray  # fen
+    lost_intents: np.ndarray  # float64 intents the response expects lost (not gifts)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
-from sim.model.arrivals import Gifts
+from sim.model.gifts import Gifts
 from sim.model.pools import Pools
 from sim.model.result import Series
 from sim.model.settlement import Settled
@@ -31,7 +31,10 @@ COUNTS = (
     "matched_gifts",
     "foundation_matched_gifts",
     "gaming_gifts",
-    "added_public_fen",
+    "shifted_gifts",
+    "shifted_public_fen",
+    "lifted_gifts",
+    "lifted_public_fen",
 )
 
 
@@ -40,7 +43,7 @@ def minute_totals(
     amount,
     foundation_match,
     enterprise_match,
-    added,
+    reason,
     donor,
     first_gaming,
     size_lut,
@@ -48,10 +51,12 @@ def minute_totals(
     size_hist,
 ):
     """A settled minute's sums: (public fen, Foundation match, enterprise match, matched
-    gifts, Foundation-matched gifts, gaming gifts (donor >= ``first_gaming``), public fen of
-    the gifts matching added); each gift's size is counted in ``size_hist`` (bin by
-    ``size_lut`` below its length, else by the ``size_edges``)."""
-    public = fm = em = matched = fmatched = gaming = added_public = 0
+    gifts, Foundation-matched gifts, gaming gifts (donor >= ``first_gaming``), shifted
+    gifts, their public fen, lifted gifts, their public fen) (``reason``: 1 shifted, 2
+    lifted); each gift's size is counted in ``size_hist`` (bin by ``size_lut`` below its
+    length, else by the ``size_edges``)."""
+    public = fm = em = matched = fmatched = gaming = 0
+    shifted = shifted_public = lifted = lifted_public = 0
     n_lut = size_lut.shape[0]
     for i in range(amount.shape[0]):
         a = amount[i]
@@ -64,13 +69,28 @@ def minute_totals(
             fmatched += 1
         if donor[i] >= first_gaming:
             gaming += 1
-        if added[i]:
-            added_public += a
+        if reason[i] == 1:
+            shifted += 1
+            shifted_public += a
+        elif reason[i] == 2:
+            lifted += 1
+            lifted_public += a
         if a < n_lut:
             size_hist[size_lut[a]] += 1
         else:
             size_hist[np.searchsorted(size_edges, a, side="right")] += 1
-    return public, fm, em, matched, fmatched, gaming, added_public
+    return (
+        public,
+        fm,
+        em,
+        matched,
+        fmatched,
+        gaming,
+        shifted,
+        shifted_public,
+        lifted,
+        lifted_public,
+    )
 
 
 class MinuteSeries:
@@ -78,6 +98,7 @@ class MinuteSeries:
 
     def __init__(self, n_minutes: int, n_foundation: int, flowers_per_gift: int, first_gaming: int):
         self.counts = {k: np.zeros(n_minutes, dtype=np.int64) for k in COUNTS}
+        self.lost_intents = np.zeros(n_minutes)  # expected, of the response (not gifts)
         self.levels = np.zeros((n_foundation, n_minutes), dtype=np.int64)
         self.enterprise_remaining = np.zeros(n_minutes, dtype=np.int64)
         self.size_hist = np.zeros(SIZE_EDGES_FEN.shape[0] + 1, dtype=np.int64)
@@ -100,7 +121,7 @@ class MinuteSeries:
             gifts.amount,
             res.foundation_match,
             res.enterprise_match,
-            gifts.added,
+            gifts.reason,
             gifts.donor,
             self.first_gaming,
             _SIZE_LUT,
@@ -122,14 +143,28 @@ class MinuteSeries:
 
     def _store(self, m: int, totals: tuple) -> None:
         s = self.counts
-        public, f_sum, e_sum, matched, f_matched, gaming, added_public = totals
+        (
+            public,
+            f_sum,
+            e_sum,
+            matched,
+            f_matched,
+            gaming,
+            shifted,
+            shifted_public,
+            lifted,
+            lifted_public,
+        ) = totals
         s["public_fen"][m] = public
         s["foundation_fen"][m] += f_sum  # post-event pay may be there
         s["enterprise_fen"][m] = e_sum
         s["matched_gifts"][m] += matched
         s["foundation_matched_gifts"][m] += f_matched
         s["gaming_gifts"][m] = gaming
-        s["added_public_fen"][m] = added_public
+        s["shifted_gifts"][m] = shifted
+        s["shifted_public_fen"][m] = shifted_public
+        s["lifted_gifts"][m] = lifted
+        s["lifted_public_fen"][m] = lifted_public
 
     def add_post_payment(
         self, minute: int, fen: int, first: int, matched_gifts: np.ndarray
@@ -152,4 +187,5 @@ class MinuteSeries:
             enterprise_remaining=self.enterprise_remaining,
             size_hist=self.size_hist,
             size_edges=SIZE_EDGES_FEN,
+            lost_intents=self.lost_intents,
         )

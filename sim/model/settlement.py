@@ -29,8 +29,8 @@ import numpy as np
 from numba import njit
 
 from sim.codes import BANNED, DONOR_RECORD, MATCHED, F
-from sim.model.arrivals import FlowerEvents, Gifts
 from sim.model.donors import Donors
+from sim.model.gifts import FlowerEvents, Gifts
 from sim.model.pools import Pools
 from sim.model.projects import Projects
 from sim.policies.per_gift import offer

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.model.arrivals import FlowerEvents, Gifts
+from sim.model.gifts import FlowerEvents, Gifts
 from sim.model.recorder import RESULT_COLUMNS
 from sim.model.settlement import Settled
 

@@ -8,7 +8,13 @@ from sim.model.calendar import MINUTES_PER_DAY, Calendar
 from sim.schema import SimConfig
 
 # figures that do not grow with the scale of the run (counts and money do)
-SCALE_FREE = {"average_gift_yuan", "top10_org_share", "org_gini"}
+SCALE_FREE = {
+    "average_gift_yuan",
+    "top10_org_share",
+    "org_gini",
+    "opening_first_minute_average_gift_yuan",
+    "public_share_by_last_morning",
+}
 
 ROLE_TEXT = {
     "input": "inputs (the figure is set in config as a budget or a count; the run can "
@@ -48,6 +54,21 @@ def simulated_figures(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> d
         fig["theme_day_donation_count"] = int(w.gifts.sum())
         fig["theme_day_public_yuan"] = float(w.public_yuan.sum())
         fig["theme_day_foundation_match_yuan"] = float(w.foundation_match_yuan.sum())
+    cal = None
+    if sc.opening_at:  # the figures of an opening measured minute by minute
+        cal = Calendar.from_config(sc)
+        o = cal.minute("scenario.opening_at", sc.opening_at)
+        g, y = minutes.gifts.to_numpy(), minutes.public_yuan.to_numpy()
+        fig["opening_first_minute_gifts"] = int(g[o])
+        fig["opening_first_minute_yuan"] = float(y[o])
+        fig["opening_first_minute_average_gift_yuan"] = float(y[o] / g[o]) if g[o] else 0.0
+        fig["opening_first_30_minutes_yuan"] = float(y[o : o + 30].sum())
+        fig["opening_first_hour_gifts"] = int(g[o : o + 60].sum())
+    if sc.last_morning_at:  # how much of the money was in by the morning of the last day
+        cal = cal or Calendar.from_config(sc)
+        t = cal.minute("scenario.last_morning_at", sc.last_morning_at)
+        y = minutes.public_yuan.to_numpy()
+        fig["public_share_by_last_morning"] = float(y[:t].sum() / y.sum()) if y.sum() else 0.0
     return fig
 
 

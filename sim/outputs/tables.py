@@ -102,7 +102,11 @@ def minute_table(c: CampaignResult) -> pd.DataFrame:
             "matched_gifts": s.matched_gifts,
             "foundation_matched_gifts": s.foundation_matched_gifts,
             "gaming_gifts": s.gaming_gifts,
-            "added_public_yuan": yuan(s.added_public_fen),
+            "shifted_gifts": s.shifted_gifts,
+            "shifted_public_yuan": yuan(s.shifted_public_fen),
+            "lifted_gifts": s.lifted_gifts,
+            "lifted_public_yuan": yuan(s.lifted_public_fen),
+            "lost_intents": s.lost_intents,
         }
     )
     pl = c.pools
@@ -270,9 +274,11 @@ def metrics(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
     each Foundation window that the Foundation matched, against the rest of the window (for
     a post-event rule, a gift counts as matched when its project got an allocation).
 
-    ``added_public_yuan`` is the public giving of the gifts that live matching added to
-    the run (the thinned part of the arrival stream); the gatherer also reports the
-    difference from the no-match run with the same seed when the sweep has one."""
+    Lift and shift (:mod:`sim.model.response`): ``lifted_*`` are the gifts a match brought
+    that would not have been made, ``shifted_*`` those moved in time to a match (not new
+    money), ``lost_intents`` the intents that waited for a match that was gone and were not
+    given; the gatherer also reports the difference from the no-match run with the same
+    seed when the sweep has one."""
     pl, p = c.pools, c.projects
     f = pl.foundation
     budget = int(pl.budget[f].sum())
@@ -296,7 +302,11 @@ def metrics(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
     return {
         "total_raised_yuan": float(yuan(total.sum())),
         "public_donations_yuan": float(yuan(p.public.sum())),
-        "added_public_yuan": float(yuan(c.series.added_public_fen.sum())),
+        "lifted_gifts": int(c.series.lifted_gifts.sum()),
+        "lifted_public_yuan": float(yuan(c.series.lifted_public_fen.sum())),
+        "shifted_gifts": int(c.series.shifted_gifts.sum()),
+        "shifted_public_yuan": float(yuan(c.series.shifted_public_fen.sum())),
+        "lost_intents": float(c.series.lost_intents.sum()),
         "match_yuan": float(yuan(total_match)),
         "foundation_budget_yuan": float(yuan(budget)),
         "foundation_paid_yuan": float(yuan(fpaid)),

@@ -66,3 +66,16 @@ class MatchRule:
 
     def fill(self, row: np.ndarray) -> None:
         """Write the rule's own fields into ``row``."""
+
+    def expected_match(self, ref_yuan: float, tenure_q: float) -> tuple[float, float]:
+        """What a donor can expect of this rule for a gift of ``ref_yuan`` before it is made
+        (what the platform's rules say; the response model, sim.model.response, weighs it):
+        (the match as a share of the gift when there is one, the chance there is one).
+        ``tenure_q``: the population's P(tenure >= k) = q**k (long-term rules). Rules paid
+        after their window give an estimate instead (sim.policies.post_event)."""
+        return 0.0, 1.0
+
+    def _capped(self, share: float, ref_yuan: float) -> float:
+        """A share of the reference gift, within the rule's cap a gift."""
+        cap = self.cfg.gift_cap_yuan
+        return share if cap is None or ref_yuan <= 0 else min(share, cap / ref_yuan)

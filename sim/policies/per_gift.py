@@ -63,6 +63,9 @@ class FixedRatio(MatchRule):
     def fill(self, row: np.ndarray) -> None:
         row[F["ratio_bp"]] = bp(self.cfg.ratio)
 
+    def expected_match(self, ref_yuan: float, tenure_q: float) -> tuple[float, float]:
+        return self._capped(self.cfg.ratio, ref_yuan), 1.0
+
 
 class RandomMatch(MatchRule):
     """A gift is matched with probability p, by a uniform fraction of its size (2018-2021).
@@ -124,6 +127,12 @@ class RandomMatch(MatchRule):
             row[F["mult_lo"]] = int(lo)
             row[F["mult_hi"]] = int(hi)
 
+    def expected_match(self, ref_yuan: float, tenure_q: float) -> tuple[float, float]:
+        """The mean fraction when matched, and the odds (flower bonuses, which few reach,
+        left out; a friend-help chance's better odds too)."""
+        c = self.cfg
+        return self._capped((c.fraction_low + c.fraction_high) / 2, ref_yuan), c.probability
+
 
 class SizeTiers(MatchRule):
     """The match rate rises in steps with the gift: the rate of the highest tier whose
@@ -142,6 +151,13 @@ class SizeTiers(MatchRule):
                 f"{key}.size_tiers={t!r} is not allowed: 1 to 3 [min yuan, "
                 "ratio] pairs, minimums rising, 0 <= ratio <= 100"
             )
+
+    def expected_match(self, ref_yuan: float, tenure_q: float) -> tuple[float, float]:
+        rate = 0.0
+        for lo, ratio in self.cfg.size_tiers:
+            if ref_yuan >= lo:
+                rate = ratio
+        return self._capped(rate, ref_yuan), 1.0
 
     def fill(self, row: np.ndarray) -> None:
         for k, (lo, ratio) in enumerate(self.cfg.size_tiers, start=1):
@@ -167,6 +183,12 @@ class LongTerm(MatchRule):
                 raise ConfigError(
                     f"{key}.{name}={getattr(cfg, name)!r} is not allowed: 0 <= ratio <= 100"
                 )
+
+    def expected_match(self, ref_yuan: float, tenure_q: float) -> tuple[float, float]:
+        """The population's mean: long-term donors' ratio for the share of them."""
+        c = self.cfg
+        long = tenure_q**c.long_term_years
+        return self._capped(long * c.long_term_ratio + (1 - long) * c.ratio, ref_yuan), 1.0
 
     def fill(self, row: np.ndarray) -> None:
         row[F["ratio_bp"]] = bp(self.cfg.ratio)

@@ -39,6 +39,17 @@ from sim.schema import ConfigError, RuleConfig
 
 
 @dataclass
+class WindowSoFar:
+    """A window's eligible gifts so far, by project, projected to the window's end (what
+    a platform can publish while the window runs): gifts, yuan, and the sum of the square
+    roots of the gifts in yuan (each gift taken as a donor of its own)."""
+
+    gifts: np.ndarray  # float64 a project
+    yuan: np.ndarray  # float64
+    sum_sqrt: np.ndarray  # float64
+
+
+@dataclass
 class WindowStats:
     """A window's eligible gifts summed by (donor, project) pair, and by project."""
 
@@ -180,6 +191,18 @@ class PostEventRule(MatchRule):
         """Each (donor, project) pair's share of its project's match; sums to 1 a project."""
         return st.pair_c / st.sum_c[st.pair_project]
 
+    def expected_match(self, ref_yuan: float, tenure_q: float) -> tuple[float, float]:
+        """Nothing at the gift: see :meth:`estimate`."""
+        return 0.0, 1.0
+
+    def estimate(self, so_far: WindowSoFar, budget_yuan: float, ref_yuan: float) -> np.ndarray:
+        """The match a gift of ``ref_yuan`` to each project can expect, as a share of the
+        gift, from what the window's eligible gifts will be at its close (``so_far``,
+        projected): what a platform could publish while the window runs. The default: the
+        pool over the eligible money (a pro-rata bonus rate)."""
+        total = so_far.yuan.sum()
+        return np.full(so_far.yuan.shape[0], budget_yuan / total if total > 0 else np.inf)
+
     def eligible(self, flags: np.ndarray, public_fen: np.ndarray) -> np.ndarray:
         """The projects this pool may pay (``projects``, ``min_project_public_yuan``:
         2020's pools for joint appeals and for projects with 100万 of public gifts)."""
@@ -197,6 +220,12 @@ class Breadth(PostEventRule):
 
     def attribution(self, st):
         return 1.0 / st.n_donors[st.pair_project]
+
+    def estimate(self, so_far, budget_yuan, ref_yuan):
+        """The pool's share a donor, against the reference gift."""
+        n = so_far.gifts.sum()
+        share = budget_yuan / n / ref_yuan if n > 0 else np.inf
+        return np.full(so_far.gifts.shape[0], share)
 
 
 class ProRata(PostEventRule):
@@ -245,6 +274,18 @@ class ThresholdPrizes(PostEventRule):
                 w[won] += share / won.sum()
         return w, False
 
+    def estimate(self, so_far, budget_yuan, ref_yuan):
+        """The prizes a project is on course for, shared by its donors, against the
+        reference gift."""
+        n = so_far.gifts
+        prize = np.zeros(n.shape[0])
+        for threshold, share in self.cfg.donor_thresholds:
+            won = n >= threshold
+            if won.any():
+                prize[won] += share * budget_yuan / won.sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(n > 0, prize / n / ref_yuan, np.inf)
+
     def attribution(self, st):
         return 1.0 / st.n_donors[st.pair_project]
 
@@ -270,6 +311,25 @@ class Quadratic(PostEventRule):
             return st.sum_sqrt**2, False
         return np.maximum(st.sum_sqrt**2 - st.sum_c, 0.0), True
 
+    def estimate(self, so_far, budget_yuan, ref_yuan):
+        """The marginal match of one more gift of ``ref_yuan`` to each project, against the
+        gift: alpha x 2 sqrt(ref) sum sqrt c (the subsidy's growth), or for the
+        proportional variant the pool's share by which (sum sqrt c)^2 grows."""
+        root, c = so_far.sum_sqrt, so_far.yuan
+        grow = 2 * np.sqrt(ref_yuan) * root
+        if self.cfg.qf_variant == "proportional":
+            whole = (root**2).sum()
+            if whole <= 0:
+                return np.full(c.shape[0], np.inf)
+            return budget_yuan * (grow + ref_yuan) / whole / ref_yuan
+        subsidy = np.maximum(root**2 - c, 0.0).sum()
+        alpha = min(1.0, budget_yuan / subsidy) if subsidy > 0 else 1.0
+        return alpha * grow * self._bound(so_far, ref_yuan) / ref_yuan
+
+    def _bound(self, so_far: WindowSoFar, ref_yuan: float) -> np.ndarray | float:
+        """The pair bound on a gift's terms: none for plain QF."""
+        return 1.0
+
     def attribution(self, st):
         return np.sqrt(st.pair_c) / st.sum_sqrt[st.pair_project]
 
@@ -288,6 +348,14 @@ class PairwiseQuadratic(Quadratic):
             raise ConfigError(
                 f"{key}.pairwise_m_yuan={cfg.pairwise_m_yuan!r} is not allowed: M > 0 yuan"
             )
+
+    def _bound(self, so_far, ref_yuan):
+        """The pair bound M / (M + sqrt(c_i c_j)) for the reference gift and a project's
+        typical gift."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            typical = np.where(so_far.gifts > 0, so_far.yuan / so_far.gifts, ref_yuan)
+        m = float(self.cfg.pairwise_m_yuan)
+        return m / (m + np.sqrt(ref_yuan * typical))
 
     def shares(self, st):
         return pairwise_subsidy(

@@ -118,7 +118,34 @@ FITS: dict[int, list[Param]] = {
     ],
     # no public total reported: only the gift level (the donor base), to the gift count
     2019: [Param("scenario.levels.gifts", "donation_count", lo=0.05, hi=20.0)],
-    2020: [Param("scenario.levels.gifts", "donation_count", lo=0.05, hi=20.0)],
+    # 2020 also fits the timing of the donors' response (shared by every year) to its
+    # opening, measured minute by minute (99-giving-day.md section 4)
+    2020: [
+        Param("scenario.levels.gifts", "donation_count", lo=0.05, hi=20.0),
+        Param(
+            "scenario.response.pull_strength",
+            "opening_first_30_minutes_yuan",
+            lo=0.01,
+            hi=10.0,
+            slope=0.5,
+        ),
+        Param(
+            "scenario.response.attention_minutes",
+            "opening_first_minute_gifts",
+            lo=1.0,
+            hi=120.0,
+            slope=-0.6,
+        ),
+        Param(
+            "scenario.response.stake_selection",
+            "opening_first_minute_yuan",
+            per="opening_first_minute_gifts",
+            log=False,
+            lo=0.0,
+            hi=0.95,
+            slope=0.5,
+        ),
+    ],
 }
 # 2019 and 2020: the gift-size shift interpolated in log yuan between these fitted years
 INTERPOLATE = {2019: (2018, 2021), 2020: (2018, 2021)}
@@ -241,9 +268,12 @@ class YearFit:
             v, target = self._response(p, fig)
             if p.key in self.last:
                 u0, v0 = self.last[p.key]
-                if abs(u - u0) > 1e-9:
+                if abs(u - u0) > 1e-3:
                     s = (v - v0) / (u - u0)
-                    if 0.02 <= s <= 20:  # a sensible slope; otherwise keep the last one
+                    # a slope of the expected sign within a factor 5 of the first guess;
+                    # otherwise (noise over a short move, or another parameter's move) keep
+                    # the last one: a near-flat estimate would send the next step far away
+                    if 0.2 <= s / p.slope <= 5:
                         self.slopes[p.key] = s
             self.last[p.key] = (u, v)
             if abs(math.exp(v - target) - 1) < tol / 2:
@@ -350,7 +380,8 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
     }
     if f.interpolated:
         prov["interpolated"] = f.interpolated
-    scen = {k: v for k, v in values.items() if k.startswith("scenario.")}
+    shared = {k: v for k, v in values.items() if k.startswith("scenario.response.")}
+    scen = {k: v for k, v in values.items() if k.startswith("scenario.") and k not in shared}
     pol = {k: v for k, v in values.items() if k.startswith("policy.")}
     if f.policy_from:
         prov["policy_from"] = f"y{POLICY_FROM[f.year]} (the same rules)"
@@ -369,6 +400,20 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
         f"{scale}).\n" + yaml.safe_dump(_nest(scen), allow_unicode=True, sort_keys=False),
         encoding="utf-8",
     )
+    if shared:  # the response is every year's: a file of its own, included by all
+        b = conf / "fit" / "behaviour"
+        b.mkdir(parents=True, exist_ok=True)
+        (b / "response.yaml").write_text(
+            written + f"# The donors' response, fitted with scenario y{f.year} (provenance: "
+            f"conf/fit/y{f.year}/scenario.yaml); every year's scenario includes it\n"
+            "# (conf/scenario/common/behaviour.yaml).\n"
+            + yaml.safe_dump(
+                _nest({k.removeprefix("scenario."): v for k, v in shared.items()}),
+                allow_unicode=True,
+                sort_keys=False,
+            ),
+            encoding="utf-8",
+        )
     pol_path = d / "policy.yaml"
     if pol:
         pol_path.write_text(

@@ -8,7 +8,9 @@ and, at the end of a multirun, the Hydra callback :class:`GatherCallback` (the
 - ``sweep.parquet`` / ``sweep.csv``: one row per complete run: its overrides, then every
   metric of ``summary.json`` ``metrics``, plus ``extra_public_vs_baseline_yuan`` (public
   giving minus that of the no-match run with the same seed and other overrides, where the
-  sweep has one);
+  sweep has one), split into ``extra_lift_yuan`` (the money of the gifts the match brought)
+  and ``extra_other_yuan`` (the rest: intents lost when a match was gone, and where gifts
+  went; money moved in time, ``shifted_public_yuan``, is in neither: it is not new);
 - ``comparison.csv`` / ``comparison.md``: mean and 95% interval (t, over seeds) of the key
   metrics for each setting;
 - ``metrics_by_policy.png``, ``raised_vs_equity.png``, ``pool_level.png``.
@@ -40,7 +42,10 @@ KEY_METRICS = {
     "total_raised_yuan": "raised (yuan)",
     "public_donations_yuan": "public giving (yuan)",
     "extra_public_vs_baseline_yuan": "extra public giving vs no match (yuan)",
-    "added_public_yuan": "public giving added by live matching (yuan)",
+    "extra_lift_yuan": "of it, the gifts the match brought (lift, yuan)",
+    "extra_other_yuan": "of it, the rest (lost intents, where gifts went; yuan)",
+    "lifted_public_yuan": "new public giving the match brought (lift, yuan)",
+    "shifted_public_yuan": "public giving moved in time to the match (shift, yuan)",
     "pool_share_paid": "share of the Foundation pool paid",
     "median_minutes_to_exhaustion": "minutes to exhaustion (median pool)",
     "matched_donor_share": "donors with a matched gift",
@@ -124,6 +129,8 @@ def collect(sweep_dir: Path) -> tuple[pd.DataFrame, LeftOut]:
     df = df.rename(columns={f"set:{k}": k for k in keys})
     df.attrs["settings"] = list(keys)
     df["extra_public_vs_baseline_yuan"] = _vs_baseline(df)
+    df["extra_lift_yuan"] = df["lifted_public_yuan"].where(df.extra_public_vs_baseline_yuan.notna())
+    df["extra_other_yuan"] = df.extra_public_vs_baseline_yuan - df.extra_lift_yuan
     out = df.sort_values(["job"]).reset_index(drop=True)
     out.attrs["settings"] = list(keys)
     return out, left_out
@@ -176,6 +183,7 @@ def comparison(df: pd.DataFrame) -> pd.DataFrame:
 
 AIMS = {  # aim: (metric, best is the largest, tolerance of a tie)
     "most money": ("total_raised_yuan", True, 1e-4),
+    "most new money (lift)": ("lifted_public_yuan", True, 1e-4),
     "most people matched": ("matched_donor_share", True, 1e-3),
     "most equal (lowest Gini across organisations)": ("org_gini", False, 1e-4),
     "most robust to gaming (least Foundation match captured)": (

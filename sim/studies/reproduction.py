@@ -42,12 +42,22 @@ YEARS = (2016, 2017, 2018, 2019, 2020, 2021)
 # the parameters the sensitivity sweep moves, and why each matters
 SENSITIVITY = {
     "scenario.levels.gifts": "the year's gift level (fitted to the gift count)",
-    "scenario.match_uplift": "extra gifts while matching is live (Karlan & List: +22%)",
     "population.gift_size.sigma": "spread of a donor's gifts (sets the mean gift)",
     "population.gift_size.donor_sigma": "spread of donors' own gift levels",
     "scenario.donors": "potential donors (caps and flowers per donor)",
     "population.projects.org_reach_sigma": "spread of organisations' reach (concentration)",
     "policy.rules.action.probability": "odds of an action-day random match",
+    "policy.rules.action.gift_cap_yuan": "the action days' cap a gift",
+    "scenario.response.half_response_match": "the expected match of half effect (Meier 2007)",
+    "scenario.response.risk_weight": "how much less an uncertain match counts",
+    "scenario.response.pull_strength": "intents pulled to a live match (fitted, 2020 opening)",
+    "scenario.response.attention_minutes": "how fast an opening's attention decays (fitted)",
+    "scenario.response.wait_share": "intents waiting for an announced opening",
+    "scenario.response.loss_share": "waiting intents lost when the match is gone",
+    "scenario.response.stake_selection": "the early's larger gifts (fitted, 2020 opening)",
+    "population.segments.1.lift": "lift of the regular donors (Karlan & List 2007)",
+    "population.segments.2.lift": "lift of the occasional donors",
+    "population.segments.1.match_attraction": "beta of the regular donors (Fang et al. 2021)",
 }
 # headline figures of the sensitivity table: (summary key, metrics key), label
 HEADLINES = {

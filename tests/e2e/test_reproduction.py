@@ -46,10 +46,10 @@ def sweeps(tmp_path_factory):
                 "scale=0.002",
                 "output.figures=false",
                 "output.progress=false",
-                "perturb.key=scenario.match_uplift",
+                "perturb.key=population.segments.2.lift",
                 f"perturb.factor={f}",
             ),
-            sens / f"perturb.factor={f},perturb.key=scenario.match_uplift",
+            sens / f"perturb.factor={f},perturb.key=population.segments.2.lift",
         )
     (runs / "scenario=y2016,seed=9").mkdir()  # a job that never finished
     (runs / "scenario=y2016,seed=9" / "config.yaml").write_text("seed: 9\n")
@@ -97,10 +97,15 @@ def test_the_report_is_written_with_its_figures_and_sensitivity(sweeps, tmp_path
     ):
         assert (tmp_path / f).stat().st_size > 10_000 and f"({f})" in text
     s = pd.read_csv(tmp_path / "sensitivity.csv")
-    assert list(s.parameter) == ["(base)", "scenario.match_uplift", "scenario.match_uplift"]
+    assert list(s.parameter) == [
+        "(base)",
+        "population.segments.2.lift",
+        "population.segments.2.lift",
+    ]
     up = s[s.factor == 1.2].iloc[0]
-    assert up.base_value == pytest.approx(0.22)
-    # more uplift, more gifts, against the base run of the same seed
+    # the occasional donors' lift (conf/population/y2021.yaml)
+    assert up.base_value == pytest.approx(0.35)
+    # more lift, more gifts, against the base run of the same seed
     assert up["donation_count:change"] > 0 > s[s.factor == 0.8].iloc[0]["donation_count:change"]
     t = pd.read_csv(tmp_path / "figures.csv")
     assert {

@@ -49,7 +49,8 @@ def test_a_rate_limit_stops_machines_and_spares_honest_donors(machines):
 @pytest.fixture(scope="module")
 def rings():
     return {
-        label: metrics("gaming=rings", "policy=fixed_ratio", *extra)
+        # pools that last (donors rush a 1:1 match: the scenario's run out in minutes)
+        label: metrics("gaming=rings", "policy=fixed_ratio", "policy.budget=3e9", *extra)
         for label, extra in {
             "open": (),
             "freeze": ("policy.countermeasures.freeze_after_detections=5",),
@@ -83,15 +84,16 @@ def test_the_pairwise_bound_stops_two_colluders_taking_the_pool():
 
 def test_honest_gifts_are_the_same_with_and_without_gaming():
     """Gaming gifts come from their own random stream (common random numbers): where
-    gaming changes no pool during the event (quadratic funding pays at the close), the
-    honest gifts are the same; the rings' projects then get more of the pool."""
+    gaming changes nothing donors can see (quadratic funding pays at the close, and its
+    estimate is first published an hour into the window), the honest gifts are the same;
+    the rings' projects then get more of the pool. After that, the fake gifts are in the
+    published estimate, and donors respond to it."""
     (m_g, with_g), (m_0, without) = (metrics("policy=qf", *g) for g in (("gaming=both",), ()))
     honest = slice(0, without.donors.n)
     np.testing.assert_array_equal(with_g.donors.level[honest], without.donors.level[honest])
     g, g0 = with_g.series.counts, without.series.counts
-    np.testing.assert_array_equal(g["gifts"] - g["gaming_gifts"], g0["gifts"])
-    np.testing.assert_array_equal(
-        with_g.donors.gifts_made[honest], without.donors.gifts_made[honest]
-    )
+    first = int(with_g.pools.open_at[0]) + with_g.cfg.scenario.response.estimate_minutes
+    np.testing.assert_array_equal((g["gifts"] - g["gaming_gifts"])[:first], g0["gifts"][:first])
+    assert (g["gaming_gifts"][:first] > 0).any()
     assert m_g["gaming_match_yuan"] > 0 and m_0["gaming_match_yuan"] == 0
-    assert m_g["foundation_paid_yuan"] == pytest.approx(m_0["foundation_paid_yuan"], rel=1e-6)
+    assert m_g["foundation_paid_yuan"] == pytest.approx(m_0["foundation_paid_yuan"], rel=1e-3)

@@ -125,10 +125,11 @@ def test_bad_year_inputs_are_named(override, key):
 
 
 def test_perturb_multiplies_one_value_once_and_records_it():
-    cfg = tiny_cfg("perturb.key=scenario.match_uplift", "perturb.factor=1.2")
-    assert cfg.scenario.match_uplift == pytest.approx(0.22 * 1.2)
-    assert cfg.perturb.base == pytest.approx(0.22)
+    cfg = tiny_cfg("perturb.key=scenario.response.pull_strength", "perturb.factor=1.2")
+    base = tiny_cfg().scenario.response.pull_strength
+    assert cfg.scenario.response.pull_strength == pytest.approx(base * 1.2)
+    assert cfg.perturb.base == pytest.approx(base)
     again = validate(cfg)  # a validated config is not perturbed twice
-    assert again.scenario.match_uplift == pytest.approx(0.22 * 1.2)
+    assert again.scenario.response.pull_strength == pytest.approx(base * 1.2)
     ints = tiny_cfg("perturb.key=scenario.donors", "perturb.factor=0.8")
     assert ints.scenario.donors == 36_000_000 and isinstance(ints.scenario.donors, int)

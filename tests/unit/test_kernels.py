@@ -6,17 +6,37 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.codes import DONOR_RECORD, MATCHED
-from sim.model.arrivals import Crowd, Rates, draw_minute_kernel, make_gifts
-from sim.model.choice import ChoiceTable, alias_table
+from sim.model.arrivals import Rates, draw_minute_kernel, make_gifts
+from sim.model.choice import alias_table
 from sim.model.donors import giving_counts
 from sim.model.series import _SIZE_LUT, SIZE_EDGES_FEN, minute_totals
 from sim.model.settlement import batch_rows, flower_events, gather_records, restore_donors
 
+# eight groups: four segments, each in a lower and an upper half
+GROUP_START = np.array([0, 3, 7, 20, 40, 41, 42, 70, 100])
+MIXES = np.array(
+    [
+        [0.05, 0.1, 0.3, 0.5, 0.55, 0.6, 0.8, 1.0],
+        [0.2, 0.4, 0.6, 0.9, 0.92, 0.95, 0.97, 1.0],
+        [0.0, 0.1, 0.2, 0.25, 0.3, 0.5, 0.7, 1.0],
+    ]
+)
+N_P = 13
+
+
+def tables(w_of_block):
+    """Alias tables of 2 kinds x 4 segments laid end to end."""
+    made = [alias_table(w_of_block(b)) for b in range(8)]
+    return (
+        np.concatenate([t[0] for t in made]),
+        np.concatenate([t[1] + b * N_P for b, t in enumerate(made)]),
+    )
+
 
 def numpy_gifts(
     minute,
-    u_added,
-    p_added,
+    u_reason,
+    p_reason,
     u_pick,
     spacings,
     u_one,
@@ -24,72 +44,74 @@ def numpy_gifts(
     z,
     u_help,
     u_project,
-    mixes,
-    seg_start,
     level,
     size_shift,
     sigma,
     max_yuan,
     prob,
     alias,
-    n_p,
 ):
-    """The chain of numpy operations make_gifts replaced (the engine before 2026-11-22)."""
+    """The gifts of make_gifts, in plain numpy."""
 
     def pick(u, which):
-        row = mixes[which]
-        seg = (u[0][:, None] >= row[:, :-1]).sum(axis=1) if row.ndim == 2 else None
-        size = seg_start[seg + 1] - seg_start[seg]
+        rows = MIXES[which]
+        seg = (u[0][:, None] >= rows[:, :-1]).sum(axis=1)
+        size = GROUP_START[seg + 1] - GROUP_START[seg]
         k = np.minimum((u[1] * size).astype(np.int64), size - 1)
-        return seg, seg_start[seg] + k
+        return seg, GROUP_START[seg] + k
 
-    n = u_added.shape[0]
-    added = u_added < p_added
-    seg, donor = pick(u_pick, added.astype(np.int64))
+    n = u_reason.shape[0]
+    reason = np.where(
+        u_reason < p_reason[0], 0, np.where(u_reason < p_reason[0] + p_reason[1], 1, 2)
+    ).astype(np.int8)
+    group, donor = pick(u_pick, reason.astype(np.int64))
+    seg = group // 2
     gaps = np.cumsum(spacings)
     t = minute + gaps[:n] / gaps[n]
     one = u_one < one_share
-    log_yuan = size_shift + level[donor] + sigma * z
+    log_yuan = (np.float32(size_shift) + level[donor]).astype(np.float64) + sigma * z
     yuan = np.rint(np.exp(np.minimum(log_yuan, 30.0)))
     amount = np.clip(yuan, 1, max_yuan).astype(np.int64) * 100
     amount[one] = 100
     helpee = np.full(n, -1, dtype=np.int64)
     helpee[one] = pick(u_help, np.zeros(int(one.sum()), dtype=np.int64))[1]
-    x = u_project * n_p
-    k = np.minimum(x.astype(np.int64), n_p - 1)
+    block = seg + np.where(reason == 2, 4, 0)
+    x = u_project * N_P
+    k = np.minimum(x.astype(np.int64), N_P - 1)
     x -= k
-    k += seg * n_p
-    project = np.where(x < prob[k], k, alias[k]) - seg * n_p
+    k += block * N_P
+    project = np.where(x < prob[k], k, alias[k]) - block * N_P
     return {
         "t": t,
         "donor": donor,
         "project": project,
         "amount": amount,
         "helpee": helpee,
-        "added": added,
+        "reason": reason,
     }
+
+
+def _crowd(one_share, level):
+    return (one_share, MIXES, GROUP_START, level, 3.1, 1.4, 5000)
 
 
 @settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(0, 400),
     seed=st.integers(0, 2**32 - 1),
-    p_added=st.floats(0, 1),
+    p0=st.floats(0, 1),
+    p1=st.floats(0, 1),
     one_share=st.floats(0, 0.5),
 )
-def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
+def test_make_gifts_is_the_numpy_chain(n, seed, p0, p1, one_share):
     rng = np.random.default_rng(seed)
-    seg_start = np.array([0, 7, 40, 41, 100])
-    mixes = np.array([[0.1, 0.5, 0.6, 1.0], [0.4, 0.9, 0.95, 1.0]])
     level = rng.normal(0, 1, 100).astype(np.float32)
-    n_p = 13
-    w = np.concatenate([rng.lognormal(0, 1, n_p) * (1 + s) for s in range(4)])
-    tables = [alias_table(w[s * n_p : (s + 1) * n_p]) for s in range(4)]
-    prob = np.concatenate([t[0] for t in tables])
-    alias = np.concatenate([t[1] + s * n_p for s, t in enumerate(tables)])
-    u_one = rng.random(n)
-    draws = dict(
-        u_added=rng.random(n),
+    w = rng.lognormal(0, 1, (8, N_P))
+    prob, alias = tables(lambda b: w[b])
+    p_reason = np.array([p0, (1 - p0) * p1])
+    u_reason, u_one = rng.random(n), rng.random(n)
+    d = dict(
+        u_reason=u_reason,
         u_pick=rng.random((2, n)),
         spacings=rng.standard_exponential(n + 1),
         u_one=u_one,
@@ -103,21 +125,28 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
         "project": np.empty(n, np.int64),
         "amount": np.empty(n, np.int64),
         "helpee": np.empty(n, np.int64),
-        "added": np.empty(n, np.bool_),
+        "reason": np.empty(n, np.int8),
     }
-    d = draws
     make_gifts(
         17,
-        (d["u_added"], d["u_pick"], d["spacings"], d["u_one"], d["z"], d["u_help"], d["u_project"]),
-        p_added,
-        Crowd(one_share, mixes, seg_start, level, 3.1, 1.4, 5000),
-        ChoiceTable(prob, alias, n_p),
-        (out["t"], out["donor"], out["project"], out["amount"], out["helpee"], out["added"]),
+        (
+            d["u_reason"],
+            d["u_pick"],
+            d["spacings"],
+            d["u_one"],
+            d["z"],
+            d["u_help"],
+            d["u_project"],
+        ),
+        p_reason,
+        _crowd(one_share, level),
+        (prob, alias, N_P, 4),
+        (out["t"], out["donor"], out["project"], out["amount"], out["helpee"], out["reason"]),
     )
     ref = numpy_gifts(
         17,
-        d["u_added"],
-        p_added,
+        d["u_reason"],
+        p_reason,
         d["u_pick"],
         d["spacings"],
         d["u_one"],
@@ -125,15 +154,12 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
         d["z"],
         d["u_help"],
         d["u_project"],
-        mixes,
-        seg_start,
         level,
         3.1,
         1.4,
         5000,
         prob,
         alias,
-        n_p,
     )
     for k, v in ref.items():
         np.testing.assert_array_equal(out[k], v, err_msg=k)
@@ -143,7 +169,7 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p_added, one_share):
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
-    lam=st.lists(st.sampled_from([0.0, 0.4, 3.0, 25.0, 310.5]), min_size=5, max_size=5),
+    lam=st.lists(st.sampled_from([0.0, 0.4, 3.0, 25.0, 310.5]), min_size=6, max_size=6),
     one_share=st.floats(0, 0.5),
 )
 def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
@@ -151,42 +177,37 @@ def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
     numbers numpy's calls, in the same order, give (both Poisson methods, below and above
     a mean of 10), made into the same gifts, and the stream left where numpy leaves it. A
     numba that drew otherwise would change every run."""
-    seg_start = np.array([0, 7, 40, 41, 100])
-    mixes = np.array([[0.1, 0.5, 0.6, 1.0], [0.4, 0.9, 0.95, 1.0]])
     level = np.random.default_rng(1).normal(0, 1, 100).astype(np.float32)
-    n_p = 13
-    tables = [alias_table(np.arange(1.0, n_p + 1) ** s) for s in range(4)]
-    prob = np.concatenate([t[0] for t in tables])
-    alias = np.concatenate([t[1] + s * n_p for s, t in enumerate(tables)])
-    lam_quiz, lam_steps, lam_help, lam_base, lam_extra = lam
+    prob, alias = tables(lambda b: np.arange(1.0, N_P + 1) ** (b % 4) * (1 + b))
+    lam_quiz, lam_steps, lam_help, lam_base, lam_shift, lam_lift = lam
     rng = np.random.Generator(np.random.PCG64(seed))
     got = draw_minute_kernel(
-        rng,
-        17,
-        Rates(lam_quiz, lam_steps, lam_help, lam_base, lam_extra),
-        Crowd(one_share, mixes, seg_start, level, 3.1, 1.4, 5000),
-        ChoiceTable(prob, alias, n_p),
+        rng, 17, tuple(Rates(*lam)), _crowd(one_share, level), (prob, alias, N_P, 4)
     )
 
-    ref = np.random.Generator(np.random.PCG64(seed))  # the engine's calls before the kernel
+    ref = np.random.Generator(np.random.PCG64(seed))  # the engine's calls, in numpy
     picks = []
     for lam_events, rows in ((lam_quiz, 2), (lam_steps, 2), (lam_help, 4)):
         u = ref.random((rows, ref.poisson(lam_events)))
         for r in range(0, rows, 2):
-            seg = (u[r][:, None] >= mixes[0][:-1]).sum(axis=1)
-            size = seg_start[seg + 1] - seg_start[seg]
-            picks.append(seg_start[seg] + np.minimum((u[r + 1] * size).astype(np.int64), size - 1))
-    n = ref.poisson(lam_base + lam_extra)
+            seg = (u[r][:, None] >= MIXES[0][:-1]).sum(axis=1)
+            size = GROUP_START[seg + 1] - GROUP_START[seg]
+            picks.append(
+                GROUP_START[seg] + np.minimum((u[r + 1] * size).astype(np.int64), size - 1)
+            )
+    total = lam_base + lam_shift + lam_lift
+    n = ref.poisson(total)
     u = ref.random((3, n))
     spacings = ref.standard_exponential(n + 1)
     u_one = ref.random(n)
     z = ref.standard_normal(n)
+    p_reason = np.array([lam_base / total, lam_shift / total]) if n else np.zeros(2)
     u_help = ref.random((2, int(np.count_nonzero(u_one < one_share))))
     rest = ref.random((5, n))
     gifts = numpy_gifts(
         17,
         u[0],
-        lam_extra / (lam_base + lam_extra) if n else 0.0,
+        p_reason,
         u[1:],
         spacings,
         u_one,
@@ -194,15 +215,12 @@ def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
         z,
         u_help,
         rest[0],
-        mixes,
-        seg_start,
         level,
         3.1,
         1.4,
         5000,
         prob,
         alias,
-        n_p,
     )
     want = [
         *picks,
@@ -211,7 +229,7 @@ def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
         gifts["project"],
         gifts["amount"],
         gifts["helpee"],
-        gifts["added"],
+        gifts["reason"],
         rest[1:],
     ]
     for i, (a, b) in enumerate(zip(got, want, strict=True)):
@@ -269,10 +287,10 @@ def test_minute_totals_against_numpy():
     amount = rng.choice([100, 500, 10_000, 999_900, 1_000_000, 5 * 10**9], n)
     fm = np.where(rng.random(n) < 0.3, rng.integers(1, 1000, n), 0)
     em = np.where(rng.random(n) < 0.2, rng.integers(1, 1000, n), 0)
-    added = rng.random(n) < 0.1
     donor = rng.integers(0, 120, n)
     hist = np.zeros(SIZE_EDGES_FEN.shape[0] + 1, dtype=np.int64)
-    got = minute_totals(amount, fm, em, added, donor, 100, _SIZE_LUT, SIZE_EDGES_FEN, hist)
+    reason = rng.integers(0, 3, n).astype(np.int8)
+    got = minute_totals(amount, fm, em, reason, donor, 100, _SIZE_LUT, SIZE_EDGES_FEN, hist)
     assert got == (
         amount.sum(),
         fm.sum(),
@@ -280,7 +298,10 @@ def test_minute_totals_against_numpy():
         np.count_nonzero(fm + em),
         np.count_nonzero(fm),
         np.count_nonzero(donor >= 100),
-        amount[added].sum(),
+        np.count_nonzero(reason == 1),
+        amount[reason == 1].sum(),
+        np.count_nonzero(reason == 2),
+        amount[reason == 2].sum(),
     )
     expect = np.bincount(
         np.searchsorted(SIZE_EDGES_FEN, amount, side="right"), minlength=hist.shape[0]

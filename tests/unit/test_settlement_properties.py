@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.codes import BANNED, MATCHED, F
-from sim.model.arrivals import Gifts
+from sim.model.gifts import Gifts
 from sim.model.pools import LiveLists, PoolState, live_lists
 from sim.model.projects import ProjectState
 from sim.model.settlement import BatchDonors, Settled, SettleRules, settle_batch
@@ -196,7 +196,7 @@ def settle(w, budget=None, minute=None):
         w["u"][1],
         w["u"][2],
         w["u"][3],
-        np.zeros(n, np.bool_),
+        np.zeros(n, np.int8),
     )
     donors = BatchDonors(
         s["flowers"],
