@@ -282,6 +282,7 @@ def check_response(r: ResponseConfig) -> None:
     )
     need(r.wait_minutes >= 0, f"{key}.wait_minutes", r.wait_minutes, "minutes >= 0")
     need(r.estimate_minutes >= 1, f"{key}.estimate_minutes", r.estimate_minutes, "minutes >= 1")
+    need(r.display_minutes >= 1, f"{key}.display_minutes", r.display_minutes, "minutes >= 1")
 
 
 def check_levels_and_figures(sc: ScenarioConfig) -> None:

@@ -263,6 +263,7 @@ class ResponseConfig:
     loss_share: float = MISSING  # of the waiting intents whose match is gone, not given
     stake_selection: float = MISSING  # how much more the upper half moves a gift than the lower
     estimate_minutes: int = 60  # how often a post-event rule's estimate is published
+    display_minutes: int = 5  # how often the listings show a pool or budget that ran out
 
 
 @dataclass

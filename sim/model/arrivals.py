@@ -293,9 +293,11 @@ class GiftStream:
         fe, gifts = self.arrivals.draw(minute, plan, table)
         return plan, fe, gifts, number(gifts)
 
-    def minute(self, m: int, n_minutes: int) -> tuple:
+    def minute(self, m: int, n_minutes: int, before_next=None) -> tuple:
         """Minute ``m``'s (flower events, gifts, rows), its plan committed to the response;
-        starts minute ``m + 1`` on the other thread if there is one."""
+        then ``before_next(m)`` (on either thread count: what minute ``m + 1`` is drawn
+        from may change there), and minute ``m + 1`` started on the other thread if there
+        is one."""
         inputs = self._inputs(m)
         ahead = self._ahead
         state = self.response.state
@@ -307,6 +309,8 @@ class GiftStream:
         plan = made[0]
         self.response.commit(plan)
         self.lost = plan.lost
+        if before_next is not None:
+            before_next(m)
         if self.executor is not None and m + 1 < n_minutes:
             nxt = self._inputs(m + 1)
             self._ahead = (

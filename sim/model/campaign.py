@@ -150,6 +150,10 @@ class Campaign:
         self.env = simpy.Environment()
         self._dirty = True  # the pools changed since the choice tables were refreshed
         self._released = True  # a pool was released since the live lists were made
+        # a pool or budget ran out since the view was made: the live lists follow at once,
+        # what donors see at the next display mark (scenario.response.display_minutes)
+        self._ran_out = False
+        self._display = self.cfg.scenario.response.display_minutes
         self.wall_seconds = 0.0
         kernels.join()
 
@@ -285,14 +289,24 @@ class Campaign:
             Event(float(self.pools.depleted_at[g]), "pool_depleted", self.pools.names[g])
         )
 
+    def _next_listings(self, m: int) -> None:
+        """Before minute ``m + 1`` is drawn: if a pool or budget ran out and ``m + 1`` is a
+        display mark, the listings donors see from it on, made from the pools as minute
+        ``m`` found them (so a minute drawn ahead on the other thread stays good)."""
+        if self._ran_out and (m + 1) % self._display == 0:
+            self.choice.refresh_view(m + 1)
+            self._ran_out = False
+
     def _minutes(self):
         """The SimPy process that makes and settles every minute's gifts."""
         n_minutes = self.cal.n_minutes
         for m in range(n_minutes):
             if self._dirty or m >= self.choice.next_refresh:
                 self.choice.refresh(m, self._released)
-                self._released = self._dirty = False
-            fe, gifts, rows = self.stream.minute(m, n_minutes)
+                self._released = self._dirty = self._ran_out = False
+            elif self.pools.live_stale:
+                self.pools.refresh_live(m, False)
+            fe, gifts, rows = self.stream.minute(m, n_minutes, self._next_listings)
             self.series.lost_intents[m] = self.stream.lost
             flowers = self.settlement.flower_events(fe)
             if self.gaming.active and self.choice.foundation_live:
@@ -307,7 +321,7 @@ class Campaign:
                 self.recorder.add(m, fe, gifts, res)
             self.series.record(m, gifts, res, flowers, self.pools)
             if changes:
-                self._dirty = True
+                self._ran_out = self.pools.live_stale = True
                 dep = self.pools.depleted_at
                 for g in np.flatnonzero((dep >= m) & (dep < m + 1)):
                     self.env.process(self._announce_depletion(int(g), dep[g] - m))

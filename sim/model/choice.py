@@ -100,6 +100,11 @@ class Choice:
         the match and, if its effects changed, the tables (a new :class:`ChoiceTable`; the
         old one is never changed in place)."""
         self.pools.refresh_live(minute, released)
+        self.refresh_view(minute)
+
+    def refresh_view(self, minute: int) -> None:
+        """What donors see of the match from ``minute`` on, from the live lists as they
+        are, and the tables if its effects changed."""
         changed = self.view.update(minute)
         self.next_refresh = self.view.next_estimate(minute)
         if self.table is not None and not changed:

@@ -71,6 +71,7 @@ class Pools:
     foundation_rules: list  # each Foundation pool's MatchRule (what donors can expect)
     # the pools that may pay in the minute being settled (see live_lists), refresh_live sets
     live: LiveLists | None = None
+    live_stale: bool = False  # a pool or budget ran out since the live lists were made
 
     @property
     def n(self) -> int:
@@ -211,6 +212,7 @@ class Pools:
             )
         ng, nl = live_lists(minute, self.close_at, self.remaining, self.foundation, *live)
         self.live = LiveLists(live.foundation[:ng], live.ptr, live.link[:nl], live.pool[:nl])
+        self.live_stale = False
 
 
 @njit(cache=True, nogil=True)

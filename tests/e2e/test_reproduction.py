@@ -46,10 +46,10 @@ def sweeps(tmp_path_factory):
                 "scale=0.002",
                 "output.figures=false",
                 "output.progress=false",
-                "perturb.key=population.segments.2.lift",
+                "perturb.key=scenario.levels.gifts",
                 f"perturb.factor={f}",
             ),
-            sens / f"perturb.factor={f},perturb.key=population.segments.2.lift",
+            sens / f"perturb.factor={f},perturb.key=scenario.levels.gifts",
         )
     (runs / "scenario=y2016,seed=9").mkdir()  # a job that never finished
     (runs / "scenario=y2016,seed=9" / "config.yaml").write_text("seed: 9\n")
@@ -99,13 +99,14 @@ def test_the_report_is_written_with_its_figures_and_sensitivity(sweeps, tmp_path
     s = pd.read_csv(tmp_path / "sensitivity.csv")
     assert list(s.parameter) == [
         "(base)",
-        "population.segments.2.lift",
-        "population.segments.2.lift",
+        "scenario.levels.gifts",
+        "scenario.levels.gifts",
     ]
     up = s[s.factor == 1.2].iloc[0]
-    # the occasional donors' lift (conf/population/y2021.yaml)
-    assert up.base_value == pytest.approx(0.35)
-    # more lift, more gifts, against the base run of the same seed
+    # the fitted gift level of 2021 (conf/fit/y2021/scenario.yaml)
+    fit = OmegaConf.load(Path(__file__).parents[2] / "conf" / "fit" / "y2021" / "scenario.yaml")
+    assert up.base_value == pytest.approx(fit.scenario.levels.gifts)
+    # a higher gift level, more gifts, against the base run of the same seed
     assert up["donation_count:change"] > 0 > s[s.factor == 0.8].iloc[0]["donation_count:change"]
     t = pd.read_csv(tmp_path / "figures.csv")
     assert {

@@ -207,3 +207,29 @@ def test_flowers_and_friend_help(tiny_run):
     helped = rec.column("helpee") >= 0
     assert 0.2 < helped.mean() < 0.3  # the 1-yuan friend-help gifts (one_yuan_share 0.25)
     assert (rec.column("amount")[helped] == 100).all()
+
+
+def test_a_pool_that_runs_out_leaves_the_listings_at_the_next_display_mark(monkeypatch):
+    """What ran out is seen at the next 5-minute mark (scenario.response.display_minutes),
+    made from the pools as the minute before found them; settlement stays exact."""
+    from sim.model.campaign import Campaign as C
+
+    marks: list[int] = []
+    orig = C._next_listings
+
+    def spy(self, m):
+        before = self.choice.table
+        orig(self, m)
+        if self.choice.table is not before:
+            marks.append(m + 1)
+
+    monkeypatch.setattr(C, "_next_listings", spy)
+    c = Campaign(tiny_cfg()).run()
+    ran_out = np.isfinite(c.pools.depleted_at)
+    assert ran_out.sum() > 10 and len(marks) > 10  # budgets ran out, the listings followed
+    assert all(m % 5 == 0 for m in marks)
+    first = c.pools.depleted_at[ran_out].min()
+    assert min(marks) > first
+    ten = Campaign(tiny_cfg("scenario.response.display_minutes=10")).run()
+    assert (ten.pools.paid <= ten.pools.budget).all()
+    assert ten.series.gifts.sum() != c.series.gifts.sum()  # what donors see moves gifts

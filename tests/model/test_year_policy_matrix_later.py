@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from tests.model.test_year_policy_matrix import POLICIES, runs_and_conserves
+from tests.model.test_year_policy_matrix import POLICIES, YEARS, cfg_of, runs_and_conserves
 
 LATER = ["y2019", "y2020", "y2021"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("year", LATER)
 def test_every_later_year_runs_under_every_policy(year, policy):
     runs_and_conserves(year, policy)
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_every_cell_of_the_matrix_composes_and_validates(year):
+    for policy in POLICIES:
+        cfg = cfg_of(year, policy)
+        assert cfg.scenario.name == year and cfg.policy.name
