@@ -147,6 +147,7 @@ class ReferenceCampaign(Campaign):
         s["matched_gifts"][m] += fm + em > 0
         s["foundation_matched_gifts"][m] += fm > 0
         s["gaming_gifts"][m] += gaming
+        s["gaming_public_fen"][m] += amount if gaming else 0
         r = int(g["reason"])
         s["shifted_gifts"][m] += r == 1
         s["shifted_public_fen"][m] += amount if r == 1 else 0

@@ -52,6 +52,7 @@ class Series(_ReadOnlyArrays):
     matched_gifts: np.ndarray
     foundation_matched_gifts: np.ndarray
     gaming_gifts: np.ndarray
+    gaming_public_fen: np.ndarray  # the gaming identities' gifts (machine donors, rings)
     shifted_gifts: np.ndarray  # gifts moved in time to a match (sim.model.response)
     shifted_public_fen: np.ndarray
     lifted_gifts: np.ndarray  # gifts a match brought that would not have been made

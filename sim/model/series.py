@@ -31,6 +31,7 @@ COUNTS = (
     "matched_gifts",
     "foundation_matched_gifts",
     "gaming_gifts",
+    "gaming_public_fen",
     "shifted_gifts",
     "shifted_public_fen",
     "lifted_gifts",
@@ -51,11 +52,11 @@ def minute_totals(
     size_hist,
 ):
     """A settled minute's sums: (public fen, Foundation match, enterprise match, matched
-    gifts, Foundation-matched gifts, gaming gifts (donor >= ``first_gaming``), shifted
-    gifts, their public fen, lifted gifts, their public fen) (``reason``: 1 shifted, 2
+    gifts, Foundation-matched gifts, gaming gifts (donor >= ``first_gaming``), their public
+    fen, shifted gifts, their public fen, lifted gifts, their public fen) (``reason``: 1 shifted, 2
     lifted); each gift's size is counted in ``size_hist`` (bin by ``size_lut`` below its
     length, else by the ``size_edges``)."""
-    public = fm = em = matched = fmatched = gaming = 0
+    public = fm = em = matched = fmatched = gaming = gaming_public = 0
     shifted = shifted_public = lifted = lifted_public = 0
     n_lut = size_lut.shape[0]
     for i in range(amount.shape[0]):
@@ -69,6 +70,7 @@ def minute_totals(
             fmatched += 1
         if donor[i] >= first_gaming:
             gaming += 1
+            gaming_public += a
         if reason[i] == 1:
             shifted += 1
             shifted_public += a
@@ -86,6 +88,7 @@ def minute_totals(
         matched,
         fmatched,
         gaming,
+        gaming_public,
         shifted,
         shifted_public,
         lifted,
@@ -150,6 +153,7 @@ class MinuteSeries:
             matched,
             f_matched,
             gaming,
+            gaming_public,
             shifted,
             shifted_public,
             lifted,
@@ -161,6 +165,7 @@ class MinuteSeries:
         s["matched_gifts"][m] += matched
         s["foundation_matched_gifts"][m] += f_matched
         s["gaming_gifts"][m] = gaming
+        s["gaming_public_fen"][m] = gaming_public
         s["shifted_gifts"][m] = shifted
         s["shifted_public_fen"][m] = shifted_public
         s["lifted_gifts"][m] = lifted

@@ -8,9 +8,11 @@ and, at the end of a multirun, the Hydra callback :class:`GatherCallback` (the
 - ``sweep.parquet`` / ``sweep.csv``: one row per complete run: its overrides, then every
   metric of ``summary.json`` ``metrics``, plus ``extra_public_vs_baseline_yuan`` (public
   giving minus that of the no-match run with the same seed and other overrides, where the
-  sweep has one), split into ``extra_lift_yuan`` (the money of the gifts the match brought)
-  and ``extra_other_yuan`` (the rest: intents lost when a match was gone, and where gifts
-  went; money moved in time, ``shifted_public_yuan``, is in neither: it is not new);
+  sweep has one), split into ``extra_lift_yuan`` (the money of the gifts the match
+  brought), ``extra_gaming_yuan`` (the gaming identities' gifts, against the no-match run's)
+  and ``extra_other_yuan`` (the rest: intents lost when a match was gone, and the spread of
+  draws that differ once donors decide differently); money moved in time,
+  ``shifted_public_yuan``, is in none: it is not new;
 - ``comparison.csv`` / ``comparison.md``: mean and 95% interval (t, over seeds) of the key
   metrics for each setting;
 - ``metrics_by_policy.png``, ``raised_vs_equity.png``, ``pool_level.png``.
@@ -43,7 +45,8 @@ KEY_METRICS = {
     "public_donations_yuan": "public giving (yuan)",
     "extra_public_vs_baseline_yuan": "extra public giving vs no match (yuan)",
     "extra_lift_yuan": "of it, the gifts the match brought (lift, yuan)",
-    "extra_other_yuan": "of it, the rest (lost intents, where gifts went; yuan)",
+    "extra_gaming_yuan": "of it, the gaming identities' gifts (yuan)",
+    "extra_other_yuan": "of it, the rest (intents lost, the draws' spread; yuan)",
     "lifted_public_yuan": "new public giving the match brought (lift, yuan)",
     "shifted_public_yuan": "public giving moved in time to the match (shift, yuan)",
     "pool_share_paid": "share of the Foundation pool paid",
@@ -130,7 +133,11 @@ def collect(sweep_dir: Path) -> tuple[pd.DataFrame, LeftOut]:
     df.attrs["settings"] = list(keys)
     df["extra_public_vs_baseline_yuan"] = _vs_baseline(df)
     df["extra_lift_yuan"] = df["lifted_public_yuan"].where(df.extra_public_vs_baseline_yuan.notna())
-    df["extra_other_yuan"] = df.extra_public_vs_baseline_yuan - df.extra_lift_yuan
+    # the gaming identities (machine donors, rings) give only where there is match to take
+    df["extra_gaming_yuan"] = _vs_baseline(df, "gaming_public_yuan")
+    df["extra_other_yuan"] = (
+        df.extra_public_vs_baseline_yuan - df.extra_lift_yuan - df.extra_gaming_yuan.fillna(0.0)
+    )
     out = df.sort_values(["job"]).reset_index(drop=True)
     out.attrs["settings"] = list(keys)
     return out, left_out
@@ -141,20 +148,20 @@ def _setting_columns(df: pd.DataFrame) -> list[str]:
     return list(df.attrs.get("settings", []))
 
 
-def _vs_baseline(df: pd.DataFrame) -> pd.Series:
-    """Public giving minus that of the no-match run with the same seed and the same other
-    settings; settings of the policy itself (``policy.*``: a budget, a cap) do not change
-    the no-match run, so they are not matched on."""
-    if "policy" not in df:
+def _vs_baseline(df: pd.DataFrame, column: str = "public_donations_yuan") -> pd.Series:
+    """``column`` (public giving) minus that of the no-match run with the same seed and the
+    same other settings; settings of the policy itself (``policy.*``: a budget, a cap) do
+    not change the no-match run, so they are not matched on."""
+    if "policy" not in df or column not in df:
         return pd.Series(np.nan, index=df.index)
     others = [c for c in _setting_columns(df) if c != "policy" and not c.startswith("policy.")]
     key = ["seed_run", *others]
-    base = df[df.policy == "none"].drop_duplicates(key).set_index(key)["public_donations_yuan"]
+    base = df[df.policy == "none"].drop_duplicates(key).set_index(key)[column]
     if base.empty:
         return pd.Series(np.nan, index=df.index)
     idx = pd.MultiIndex.from_frame(df[key]) if len(key) > 1 else pd.Index(df[key[0]])
     ref = base.reindex(idx).to_numpy()
-    return pd.Series(df.public_donations_yuan.to_numpy() - ref, index=df.index)
+    return pd.Series(df[column].to_numpy() - ref, index=df.index)
 
 
 def comparison(df: pd.DataFrame) -> pd.DataFrame:

@@ -59,9 +59,9 @@ def test_the_callback_writes_one_row_per_run_with_overrides_and_metrics(swept):
     assert (none.extra_public_vs_baseline_yuan == 0).all() and (none.extra_lift_yuan == 0).all()
     assert (matched.extra_lift_yuan > 0).all()
     assert (matched.extra_lift_yuan == matched.lifted_public_yuan).all()
-    assert (
-        matched.extra_lift_yuan + matched.extra_other_yuan - matched.extra_public_vs_baseline_yuan
-    ).abs().max() < 1e-6
+    parts = matched.extra_lift_yuan + matched.extra_gaming_yuan + matched.extra_other_yuan
+    assert (parts - matched.extra_public_vs_baseline_yuan).abs().max() < 1e-6
+    assert (matched.extra_gaming_yuan >= 0).all() and (none.gaming_public_yuan == 0).all()
     assert pd.read_csv(d / "sweep.csv").shape == df.shape
     for f in (
         "comparison.csv",

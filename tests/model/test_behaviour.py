@@ -194,7 +194,7 @@ def test_rules_paid_after_the_window_differ_through_the_behaviour_they_induce():
     """Breadth, pro rata and quadratic funding publish different estimates of the match,
     so donors respond differently: the six post-event rules no longer tie."""
     counts = {
-        p: Campaign(tiny_cfg(f"policy={p}")).run().series.gifts.sum()
+        p: Campaign(tiny_cfg(f"policy={p}", scale=0.001)).run().series.gifts.sum()
         for p in ("breadth", "pro_rata", "threshold_prizes", "qf", "qf_proportional", "qf_pairwise")
     }
     assert len(set(counts.values())) >= 4, counts

@@ -94,6 +94,11 @@ def test_honest_gifts_are_the_same_with_and_without_gaming():
     g, g0 = with_g.series.counts, without.series.counts
     first = int(with_g.pools.open_at[0]) + with_g.cfg.scenario.response.estimate_minutes
     np.testing.assert_array_equal((g["gifts"] - g["gaming_gifts"])[:first], g0["gifts"][:first])
-    assert (g["gaming_gifts"][:first] > 0).any()
+    # and their money: public giving is the honest gifts' plus the gaming identities'
+    np.testing.assert_array_equal(
+        (g["public_fen"] - g["gaming_public_fen"])[:first], g0["public_fen"][:first]
+    )
+    assert (g["gaming_gifts"][:first] > 0).any() and m_g["gaming_public_yuan"] > 0
+    assert m_0["gaming_public_yuan"] == 0
     assert m_g["gaming_match_yuan"] > 0 and m_0["gaming_match_yuan"] == 0
     assert m_g["foundation_paid_yuan"] == pytest.approx(m_0["foundation_paid_yuan"], rel=1e-3)

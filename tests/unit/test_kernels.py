@@ -298,6 +298,7 @@ def test_minute_totals_against_numpy():
         np.count_nonzero(fm + em),
         np.count_nonzero(fm),
         np.count_nonzero(donor >= 100),
+        amount[donor >= 100].sum(),
         np.count_nonzero(reason == 1),
         amount[reason == 1].sum(),
         np.count_nonzero(reason == 2),
