@@ -30,7 +30,7 @@ from sim.codes import FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG, MODE_FIXED, MODE_NONE
 from sim.model.pools import Pools
 from sim.model.post_windows import PostWindow
 from sim.model.projects import Projects
-from sim.model.response import presence
+from sim.model.response import effect, presence
 from sim.schema import ResponseConfig
 
 E_MAX = 3.0  # an expected share beyond 3x the gift counts as 3x (the effect is full long before)
@@ -82,6 +82,7 @@ class MatchView:
         whether the projects' attraction changed."""
         p, pr, cfg = self.pools, self.projects, self.cfg
         paying = []  # Foundation pools paying now, by position
+        per_gift_paying = []  # of them, those settled gift by gift
         post = np.zeros(pr.n)  # the published estimates of those paid after their window
         for k in range(p.foundation.shape[0]):
             g = int(p.foundation[k])
@@ -93,6 +94,8 @@ class MatchView:
                 continue
             if g in p.post_rules:
                 post += self._estimate(g, minute) * cfg.post_event_certainty
+            else:
+                per_gift_paying.append(k)
             paying.append(k)
         self.foundation_live = bool(paying)
         live = p.live
@@ -102,7 +105,7 @@ class MatchView:
         a, lift = self.attraction.copy(), self.lift.copy()
         changed, self.mean, self.mean_lift = _view(
             minute,
-            np.array(paying, dtype=np.int64),
+            np.array(per_gift_paying, dtype=np.int64),
             self.per_gift,
             self.weights,
             p.rules[:, F["project_cap_fen"]],
@@ -123,10 +126,6 @@ class MatchView:
             cfg.half_response_match,
             cfg.presence_match,
             E_MAX,
-            np.array(
-                [k for k in range(p.foundation.shape[0]) if int(p.foundation[k]) in p.post_rules],
-                dtype=np.int64,
-            ),
             a,
             lift,
         )
@@ -164,7 +163,7 @@ class MatchView:
                 and g not in p.post_rules
             ):
                 best = max(best, self.per_gift[k])
-        return float(presence(np.array([min(best, E_MAX)]), self.cfg)[0])
+        return presence(min(best, E_MAX), self.cfg.presence_match)
 
     def next_estimate(self, minute: int) -> int:
         """The minute the next published estimate is due (the campaign's end if none)."""
@@ -196,7 +195,6 @@ def _view(
     half,
     presence_c,
     e_max,
-    post_positions,
     a,
     lift,
 ):
@@ -204,22 +202,13 @@ def _view(
     written into ``a`` (presence) and ``lift`` (effect), rounded to 0.001. Returns whether
     any changed and their reach-weighted means."""
     n = a.shape[0]
-    k_pow = steepness
-    half_k = half**k_pow
-    at_one = 1.0 / (1.0 + half_k)
     changed = False
     mean_a = mean_l = 0.0
     for j in range(n):
         e = post[j]
         if frozen[j] == 0:
-            for i in range(paying.shape[0]):
+            for i in range(paying.shape[0]):  # the per-gift pools paying now
                 k = paying[i]
-                is_post = False
-                for q in range(post_positions.shape[0]):
-                    if post_positions[q] == k:
-                        is_post = True
-                if is_post:
-                    continue
                 c = cap[foundation[k]]
                 if c <= 0 or gp_paid[k, j] < c:
                     e += per_gift[k] * weights[k, j]
@@ -233,11 +222,8 @@ def _view(
                 e += link_share[p_]
                 break
         e = min(max(e, 0.0), e_max)
-        new_a = min(1.0, e / (e + presence_c) * (1.0 + presence_c))
-        ek = e**k_pow
-        new_l = min(1.0, ek / (ek + half_k) / at_one)
-        new_a = np.round(new_a, 3)
-        new_l = np.round(new_l, 3)
+        new_a = np.round(presence(e, presence_c), 3)
+        new_l = np.round(effect(e, steepness, half), 3)
         if new_a != a[j] or new_l != lift[j]:
             changed = True
             a[j] = new_a

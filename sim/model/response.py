@@ -45,25 +45,28 @@ from sim.schema import ResponseConfig, SegmentConfig
 REASONS = ("baseline", "shifted", "lifted")  # a gift's reason code, by index
 
 
-def effect(e: np.ndarray, cfg: ResponseConfig) -> np.ndarray:
+@njit(cache=True, inline="always")
+def effect(e: float, steepness: float, half: float) -> float:
     """The effect of an expected match ``e`` (a share of the gift) on whether a donor gives
-    (lift), in [0, 1]: e^k / (e^k + e50^k), scaled to be 1 at e = 1 and capped there (a
-    ratio above 1:1 adds nothing; a quarter of the gift does little: Meier 2007)."""
-    k, half = cfg.steepness, cfg.half_response_match
-    e = np.maximum(e, 0.0)
-    at_one = 1.0 / (1.0 + half**k)
-    return np.minimum(1.0, e**k / (e**k + half**k) / at_one)
+    (lift), in [0, 1]: e^k / (e^k + e50^k) (k ``steepness``, e50 ``half_response_match``),
+    scaled to be 1 at e = 1 and capped there (a ratio above 1:1 adds nothing; a quarter of
+    the gift does little: Meier 2007)."""
+    e = max(e, 0.0)
+    half_k = half**steepness
+    at_one = 1.0 / (1.0 + half_k)
+    ek = e**steepness
+    return min(1.0, ek / (ek + half_k) / at_one)
 
 
-def presence(e: np.ndarray, cfg: ResponseConfig) -> np.ndarray:
+@njit(cache=True, inline="always")
+def presence(e: float, c: float) -> float:
     """The effect of an expected match ``e`` on when and where a donor who gives anyway
     gives, in [0, 1]: e / (e + c), scaled to be 1 at e = 1 and capped there. Moving a gift
     in time or to another project costs the donor nothing, so even a small match moves it
     (``presence_match`` = c, half the effect): what a matched badge does (Fang et al.
     2021), not what it takes to give at all."""
-    c = cfg.presence_match
-    e = np.maximum(e, 0.0)
-    return np.minimum(1.0, e / (e + c) * (1.0 + c))
+    e = max(e, 0.0)
+    return min(1.0, e / (e + c) * (1.0 + c))
 
 
 class State(NamedTuple):

@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 QUIET = ("output.progress=false",)
 
 
-def cli(*args: str, cwd: Path = ROOT, env: dict | None = None, **kw):
+def cli(*args: str, cwd: Path = ROOT, env: dict | None = None, module: str = "sim", **kw):
     return subprocess.run(
-        [sys.executable, "-m", "sim", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -145,12 +145,7 @@ def test_a_job_that_fails_while_it_runs_does_not_end_the_sweep(tmp_path):
     done = {p.name: status(p)["status"] for p in tmp_path.iterdir() if (p / "status.json").exists()}
     assert done == {job(1): "complete", job(2): "failed", job(3): "complete"}
     assert "IsADirectoryError" in (broken / "error.txt").read_text()
-    g = subprocess.run(
-        [sys.executable, "-m", "sim.studies.gather", str(tmp_path), "--no-figures"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    g = cli(str(tmp_path), "--no-figures", module="sim.studies.gather")
     assert g.returncode == 0, g.stderr
     md = (tmp_path / "comparison.md").read_text(encoding="utf-8")
     assert "Left out (1 jobs)" in md and "policy.tranches=2" in md and "failed" in md
@@ -285,12 +280,7 @@ def test_the_gatherer_names_what_it_cannot_read(tmp_path):
             tmp_path / f"seed={seed}",
         )
     (tmp_path / "seed=2" / "minutes.parquet").write_bytes(b"not parquet")
-    g = subprocess.run(
-        [sys.executable, "-m", "sim.studies.gather", str(tmp_path), "--no-figures"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    g = cli(str(tmp_path), "--no-figures", module="sim.studies.gather")
     assert g.returncode == 0, g.stderr
     left = pd.read_csv(tmp_path / "left_out.csv")
     assert left.job.tolist() == ["seed=2"]
