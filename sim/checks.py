@@ -365,6 +365,29 @@ def check_policy(pol: PolicyConfig, sc: ScenarioConfig) -> None:
         cm.freeze_after_detections,
         "a count >= 0 (0: never freeze)",
     )
+    pc = pol.pacing
+    need(1 <= pc.minutes <= 1440, "policy.pacing.minutes", pc.minutes, "whole minutes 1..1440")
+    need(0 < pc.gain <= 2, "policy.pacing.gain", pc.gain, "a power in (0, 2]")
+    need(
+        0 <= pc.hold_minutes <= 1440,
+        "policy.pacing.hold_minutes",
+        pc.hold_minutes,
+        "whole minutes 0..1440",
+    )
+    need(
+        1 <= pc.lookback_minutes <= 1440,
+        "policy.pacing.lookback_minutes",
+        pc.lookback_minutes,
+        "whole minutes 1..1440",
+    )
+    need(1 < pc.max_step <= 100, "policy.pacing.max_step", pc.max_step, "a factor in (1, 100]")
+    need(1 < pc.max_cut <= 100, "policy.pacing.max_cut", pc.max_cut, "a factor in (1, 100]")
+    need(
+        0 < pc.min_intensity <= 1 <= pc.max_intensity <= 1000,
+        "policy.pacing.min_intensity/max_intensity",
+        [pc.min_intensity, pc.max_intensity],
+        "0 < min_intensity <= 1 <= max_intensity <= 1000 (x the rule's published match)",
+    )
     ent_rule = rules.get(sc.enterprise.rule)
     if sc.enterprise.count > 0 and ent_rule is not None:
         need(
@@ -505,6 +528,21 @@ def check_flowers(fl: FlowerConfig) -> None:
         "at most 32767 chances a day: max_helps_per_day x the larger of chances_per_help "
         f"and chances_per_help_gift, here {most}",
     )
+    c = fl.collections
+    key = "scenario.flowers.collections"
+    launches = ("none", "before_event", "on_match")
+    need(c.launch in launches, f"{key}.launch", c.launch, f"one of {list(launches)}")
+    _check_share(f"{key}.share", c.share)
+    _check_share(f"{key}.help_probability", c.help_probability)
+    lo_hi = list(c.flowers_per_help)
+    need(
+        len(lo_hi) == 2 and 0 <= lo_hi[0] <= lo_hi[1] <= 1000,
+        f"{key}.flowers_per_help",
+        lo_hi,
+        "[low, high]: whole flowers, 0 <= low <= high <= 1000",
+    )
+    need(1 <= c.days <= 60, f"{key}.days", c.days, "whole days 1..60")
+    need(0 <= c.minutes <= 1440, f"{key}.minutes", c.minutes, "minutes 0..1440")
 
 
 def check_population(pop: PopulationConfig) -> None:
@@ -550,6 +588,32 @@ def check_population(pop: PopulationConfig) -> None:
         f"whole yuan from 1 to {MAX_GIFT_YUAN:,} (sim.codes: the fen arithmetic's bounds)",
     )
     need(abs(gs.mu) <= 30, "population.gift_size.mu", gs.mu, "a log-yuan level from -30 to 30")
+    nw = pop.network
+    need(
+        1 <= nw.mean_friends <= 1000,
+        "population.network.mean_friends",
+        nw.mean_friends,
+        "friends 1..1000",
+    )
+    need(
+        1.2 <= nw.exponent <= 10,
+        "population.network.exponent",
+        nw.exponent,
+        "a Pareto exponent from 1.2 to 10",
+    )
+    need(
+        nw.max_friends >= nw.mean_friends and nw.max_friends <= 100_000,
+        "population.network.max_friends",
+        nw.max_friends,
+        "friends from mean_friends to 100,000",
+    )
+    _check_share("population.network.team_share", nw.team_share)
+    need(
+        nw.team_leader_friends >= nw.mean_friends * (nw.exponent - 1) / nw.exponent,
+        "population.network.team_leader_friends",
+        nw.team_leader_friends,
+        "at least the smallest degree, mean_friends x (exponent - 1) / exponent",
+    )
     pr = pop.projects
     for key, n in (("count", pr.count), ("organisations", pr.organisations)):
         need(

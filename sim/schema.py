@@ -82,6 +82,19 @@ class ProjectsConfig:
 
 
 @dataclass
+class NetworkConfig:
+    """The friendship network over the donors (:mod:`sim.model.network`): ASSUMPTIONS."""
+
+    mean_friends: float = 20.0  # friends who are in the donor population, on average
+    exponent: float = 2.0  # Pareto exponent of the degrees (heavy tail)
+    max_friends: int = 5000  # WeChat's friend limit until 2021
+    # teams (一起捐): a share of gifts join a friend's team, the leader drawn in proportion
+    # to its friends among those with at least team_leader_friends
+    team_share: float = 0.0
+    team_leader_friends: float = 200.0
+
+
+@dataclass
 class PopulationConfig:
     name: str = MISSING
     donors: int | None = None  # potential donors; null: the scenario's (scenario.donors)
@@ -90,6 +103,7 @@ class PopulationConfig:
     projects: ProjectsConfig = field(default_factory=ProjectsConfig)
     # years a donor has given before this event: P(tenure >= k) = tenure_q**k, at most 7
     tenure_q: float = 0.5
+    network: NetworkConfig = field(default_factory=NetworkConfig)
 
 
 @dataclass
@@ -135,6 +149,21 @@ class CounterConfig:
 
 
 @dataclass
+class PacingConfig:
+    """The platform's pacing of its random match (:mod:`sim.model.pacing`)."""
+
+    enabled: bool = True
+    minutes: int = 5  # a step every so many minutes (the listings' refresh)
+    hold_minutes: int = 120  # the published rule holds this long after an opening
+    lookback_minutes: int = 60  # the giving of the last so many minutes makes the forecast
+    gain: float = 0.5  # the power of the wanted-to-paid rate ratio a step moves by
+    max_step: float = 2.0  # at most x this a step
+    max_cut: float = 1.2  # at most / this a step
+    min_intensity: float = 0.05  # x the rule's published expected match
+    max_intensity: float = 20.0
+
+
+@dataclass
 class PolicyConfig:
     name: str = MISSING
     rules: dict[str, RuleConfig] = field(default_factory=dict)
@@ -143,6 +172,7 @@ class PolicyConfig:
     budget: float | None = None  # yuan: the Foundation's pools scaled to this total
     tranches: int = 1  # each Foundation pool released in this many equal, evenly spaced parts
     countermeasures: CounterConfig = field(default_factory=CounterConfig)
+    pacing: PacingConfig = field(default_factory=PacingConfig)
 
 
 @dataclass
@@ -211,6 +241,18 @@ class EnterpriseConfig:
 
 
 @dataclass
+class CollectionsConfig:
+    """Flower collections: a donor shares a page, friends help (:mod:`sim.model.collections`)."""
+
+    launch: str = "none"  # none | before_event (2018) | on_match (2020)
+    share: float = 0.0  # before_event: of the donors; on_match: of the matched gifts
+    help_probability: float = 0.0  # each friend helps a collection with this probability
+    flowers_per_help: list[int] = field(default_factory=lambda: [1, 1])  # [low, high]
+    days: int = 1  # before_event: the days of the collection
+    minutes: float = 60.0  # on_match: mean minutes until the helps arrive
+
+
+@dataclass
 class FlowerConfig:
     per_gift: int = 1
     per_quiz: int = 1
@@ -219,6 +261,7 @@ class FlowerConfig:
     chances_per_help_gift: int = 5
     chances_per_help: int = 1
     max_helps_per_day: int = 30
+    collections: CollectionsConfig = field(default_factory=CollectionsConfig)
 
 
 @dataclass

@@ -26,6 +26,15 @@ from sim.model.calendar import Calendar
 from sim.model.choice import Choice, ChoiceTable
 from sim.model.donors import Donors
 from sim.model.gifts import FlowerEvents, Gifts
+from sim.model.network import (
+    Network,
+    friend_at,
+    group_of,
+    leader_index,
+    some_friend,
+    team_leader,
+    uniform,
+)
 from sim.model.response import Plan, Response
 from sim.model.streams import stream
 from sim.schema import SimConfig
@@ -52,6 +61,8 @@ class Crowd(NamedTuple):
     size_shift: float  # the gift-size mu plus the day's shift
     sigma: float  # spread of a donor's gifts (log scale)
     max_yuan: int  # the largest gift
+    net: tuple  # the friendship network (sim.model.network.Network)
+    team_share: float  # share of gifts that join a friend's team (一起捐)
 
 
 @njit(cache=True, inline="always")
@@ -78,10 +89,32 @@ def pick_members(u_seg, u_member, mix, seg_start):
 
 
 @njit(cache=True, nogil=True)
+def helped_friends(net, helper, u):
+    """The friend each helper helps: the ``u[i]``-th along its friend list."""
+    out = np.empty(helper.shape[0], dtype=np.int64)
+    for i in range(helper.shape[0]):
+        f = some_friend(net, helper[i], u[i])
+        out[i] = f if f >= 0 else helper[i]
+    return out
+
+
+@njit(cache=True, inline="always")
+def _alias(u, block, alias_prob, alias, n_projects):
+    """A project by the alias table of ``block`` from one uniform."""
+    x = u * n_projects
+    k = np.int64(x)
+    if k > n_projects - 1:
+        k = n_projects - 1
+    x -= k
+    k += block * n_projects
+    return (k if x < alias_prob[k] else alias[k]) - block * n_projects
+
+
+@njit(cache=True, nogil=True)
 def make_gifts(minute, draws, p_reason, crowd, choice, out):
     """A minute's gifts, in timestamp order, from its random numbers ``draws`` =
     (u_reason, u_pick, spacings, u_one, z, u_help, u_project), into ``out`` = (t, donor,
-    project, amount, helpee, reason).
+    project, amount, helpee, reason, team).
 
     Gift i is baseline if ``u_reason[i] < p_reason[0]``, shifted if below ``p_reason[0] +
     p_reason[1]``, else lifted (thinning one Poisson stream); its donor comes from its
@@ -92,12 +125,17 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
     ``u_help[:, j]``, else its size is lognormal around its donor's level, whole yuan in
     [1, ``max_yuan``]: the float32 sum ``size_shift + level`` plus ``sigma z``; its project
     is drawn by the alias table of its segment and kind (``u_project``: one uniform; lifted
-    gifts use the second half of the tables, the match-directed ones). The arguments are
+    gifts use the second half of the tables, the match-directed ones), unless it joins a
+    team (``u_one[i]``, above ``one_share``, in the next ``team_share`` of what is left):
+    then its project is
+    its leader's (a leader drawn in proportion to its friends, its project a pure function
+    of the leader) and ``team`` the leader's index (-1: no team). The 1-yuan help's friend
+    is the ``u_help``-th along the donor's friend list (:mod:`sim.model.network`). The arguments are
     plain tuples in the orders of :class:`Crowd` and :class:`~sim.model.choice.ChoiceTable`
     (:mod:`sim.model.settlement` says why)."""
     u_reason, u_pick, spacings, u_one, z, u_help, u_project = draws
-    t, donor, project, amount, helpee, reason = out
-    one_share, mixes, group_start, level, size_shift, sigma, max_yuan = crowd
+    t, donor, project, amount, helpee, reason, team = out
+    one_share, mixes, group_start, level, size_shift, sigma, max_yuan, net, team_share = crowd
     alias_prob, alias, n_projects, n_seg = choice
     n = u_reason.shape[0]
     total = 0.0
@@ -105,14 +143,13 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
         total += spacings[i]
         if i < n:
             t[i] = total
-    seg = np.empty(n, dtype=np.int64)
+    grp = np.empty(n, dtype=np.int64)
     p0, p01 = p_reason[0], p_reason[0] + p_reason[1]
     for i in range(n):
         t[i] = minute + t[i] / total
         r = 0 if u_reason[i] < p0 else (1 if u_reason[i] < p01 else 2)
         reason[i] = r
-        g, donor[i] = _member(u_pick[0, i], u_pick[1, i], mixes[r], group_start)
-        seg[i] = g // 2
+        grp[i], donor[i] = _member(u_pick[0, i], u_pick[1, i], mixes[r], group_start)
     # The donors' levels in a loop of their own: the loads are independent, so the CPU
     # overlaps their cache misses (in the loop below, each would wait for the one before).
     lv = np.empty(n, dtype=np.float32)
@@ -123,7 +160,7 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
     for i in range(n):
         if u_one[i] < one_share:
             amount[i] = 100
-            helpee[i] = _member(u_help[0, j], u_help[1, j], mixes[0], group_start)[1]
+            helpee[i] = friend_at(net, grp[i], donor[i], u_help[0, j])
             j += 1
         else:
             log_yuan = np.float64(shift32 + lv[i]) + sigma * z[i]
@@ -134,14 +171,18 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
                 yuan = np.float64(max_yuan)
             amount[i] = np.int64(yuan) * 100
             helpee[i] = -1
-        block = seg[i] + (n_seg if reason[i] == 2 else 0)
-        x = u_project[i] * n_projects
-        k = np.int64(x)
-        if k > n_projects - 1:
-            k = n_projects - 1
-        x -= k
-        k += block * n_projects
-        project[i] = (k if x < alias_prob[k] else alias[k]) - block * n_projects
+        team[i] = -1
+        # a team gift: the uniform that says a gift is not a 1-yuan help, in the next
+        # ``team_share`` of its range (no draw of its own for the 97% that are not)
+        if one_share <= u_one[i] < one_share + team_share * (1.0 - one_share):
+            tk = net[6]
+            leader = team_leader(net, uniform(tk, minute, 2 * i), uniform(tk, minute, 2 * i + 1))
+            team[i] = leader_index(net, leader)
+            block = group_of(group_start, leader) // 2  # the leader's own project
+            project[i] = _alias(uniform(tk, -1, leader), block, alias_prob, alias, n_projects)
+        else:
+            block = grp[i] // 2 + (n_seg if reason[i] == 2 else 0)
+            project[i] = _alias(u_project[i], block, alias_prob, alias, n_projects)
 
 
 @njit(cache=True, nogil=True)
@@ -159,7 +200,7 @@ def draw_minute_kernel(rng, minute, rates, crowd, choice):
     are plain tuples in the orders of :class:`Rates`, :class:`Crowd` and
     :class:`~sim.model.choice.ChoiceTable` (see :mod:`sim.model.settlement` on why)."""
     lam_quiz, lam_steps, lam_help, lam_base, lam_shift, lam_lift = rates
-    one_share, mixes, group_start = crowd[0], crowd[1], crowd[2]
+    one_share, mixes, group_start, net = crowd[0], crowd[1], crowd[2], crowd[7]
     mix = mixes[0]
     u = rng.random((2, rng.poisson(lam_quiz)))
     quiz = pick_members(u[0], u[1], mix, group_start)
@@ -167,7 +208,7 @@ def draw_minute_kernel(rng, minute, rates, crowd, choice):
     steps = pick_members(u[0], u[1], mix, group_start)
     u = rng.random((4, rng.poisson(lam_help)))
     helper = pick_members(u[0], u[1], mix, group_start)
-    helped = pick_members(u[2], u[3], mix, group_start)
+    helped = helped_friends(net, helper, u[2])
     lam = lam_base + lam_shift + lam_lift
     n = rng.poisson(lam)
     u_reason_pick = rng.random((3, n))
@@ -190,23 +231,25 @@ def draw_minute_kernel(rng, minute, rates, crowd, choice):
     amount = np.empty(n, dtype=np.int64)
     helpee = np.empty(n, dtype=np.int64)
     reason = np.empty(n, dtype=np.int8)
+    team = np.empty(n, dtype=np.int64)
     make_gifts(
         minute,
         (u_reason_pick[0], u_reason_pick[1:], spacings, u_one, z, u_help, u_rest[0]),
         p_reason,
         crowd,
         choice,
-        (t, donor, project, amount, helpee, reason),
+        (t, donor, project, amount, helpee, reason, team),
     )
-    return quiz, steps, helper, helped, t, donor, project, amount, helpee, reason, u_rest[1:]
+    return quiz, steps, helper, helped, t, donor, project, amount, helpee, reason, team, u_rest[1:]
 
 
 class Arrivals:
     """A campaign's expected acts minute by minute, and each minute's random part."""
 
-    def __init__(self, cfg: SimConfig, cal: Calendar, donors: Donors):
+    def __init__(self, cfg: SimConfig, cal: Calendar, donors: Donors, net: Network):
         self.seed, self.scale = cfg.seed, cfg.scale
-        self.cal, self.donors = cal, donors
+        self.cal, self.donors, self.net = cal, donors, net
+        self.team_share = float(cfg.population.network.team_share)
 
     def per_minute(self, minute: int) -> float:
         """What a daily figure in 万 becomes in this minute of the day, at this scale."""
@@ -243,15 +286,17 @@ class Arrivals:
             d.mu + day.gift_size_shift,
             d.sigma,
             d.max_fen // 100,
+            tuple(self.net),
+            self.team_share,
         )
-        (quiz, steps, helper, helped, t, donor, project, amount, helpee, reason, u) = (
+        (quiz, steps, helper, helped, t, donor, project, amount, helpee, reason, team, u) = (
             draw_minute_kernel(
                 stream(self.seed, "minute", minute), minute, tuple(rates), crowd, tuple(choice)
             )
         )
         return (
             FlowerEvents(quiz, steps, helper, helped),
-            Gifts(t, donor, project, amount, helpee, u[0], u[1], u[2], u[3], reason),
+            Gifts(t, donor, project, amount, helpee, u[0], u[1], u[2], u[3], reason, team),
         )
 
 

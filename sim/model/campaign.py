@@ -32,21 +32,32 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import simpy
+from numba import njit
 
 from sim.checks import year_population
 from sim.codes import MATCHED
 from sim.model.arrivals import Arrivals, GiftStream
 from sim.model.calendar import MINUTES_PER_DAY, Calendar
 from sim.model.choice import Choice
-from sim.model.donors import Donors, giving_counts, segment_sizes
+from sim.model.collections import Collections
+from sim.model.donors import (
+    FLOWER_EDGES,
+    FLOWER_THRESHOLDS,
+    Donors,
+    flower_counts,
+    giving_counts,
+    segment_sizes,
+)
 from sim.model.gaming import Gaming
 from sim.model.match_view import MatchView
+from sim.model.network import Network, n_leaders
+from sim.model.pacing import Pacing
 from sim.model.pools import Pools
 from sim.model.post_windows import PostWindow
 from sim.model.projects import Projects
 from sim.model.recorder import Recorder
 from sim.model.response import Response
-from sim.model.result import CampaignResult, Event, GivingCounts
+from sim.model.result import CampaignResult, Event, FlowerLedger, GivingCounts
 from sim.model.series import MinuteSeries
 from sim.model.settlement import RowNumbering, Settlement, SettleRules, start_kernels
 from sim.model.streams import stream
@@ -89,6 +100,14 @@ class Campaign:
             with_tenure=any(r is not None and r.type == "long_term" for r in rules),
         )
         assert self.gaming.first_id == self.donors.n
+        # the friendship network (made on demand) and the collections before the event
+        self.net = Network.build(cfg.seed, self.donors.group_start, pop.network)
+        self.collections = Collections(cfg, self.net, self.donors, self.pools, self.projects)
+        self.collections.start(self.cal.n_minutes)
+        self.pacing = Pacing(cfg.policy.pacing, self.pools, self.cal)
+        n_lead = n_leaders(self.net)
+        self.team_fen = np.zeros(n_lead, dtype=np.int64)
+        self.team_gifts = np.zeros(n_lead, dtype=np.int64)
         pl = self.pools
         # the Foundation's pools come first, the enterprises' after (Pools.build)
         n_f = pl.foundation.shape[0]
@@ -113,7 +132,7 @@ class Campaign:
         self.choice = Choice(
             self.projects.reach, self.donors.attraction, pl, view, self.response.horizon
         )
-        self.arrivals = Arrivals(cfg, self.cal, self.donors)
+        self.arrivals = Arrivals(cfg, self.cal, self.donors, self.net)
         fl = sc.flowers
         self.settlement = Settlement(
             self.donors,
@@ -197,6 +216,25 @@ class Campaign:
     def result(self) -> CampaignResult:
         """The campaign as it stands, frozen (read-only views of its ledgers)."""
         d = self.donors
+        at, m_at, hist, hist_m, most = flower_counts(
+            d.flowers, d.gifts_made, d.status, d.n, FLOWER_THRESHOLDS, FLOWER_EDGES
+        )
+        co = self.collections
+        flowers = FlowerLedger(
+            thresholds=FLOWER_THRESHOLDS,
+            donors_at=at,
+            matched_at=m_at,
+            hist_edges=FLOWER_EDGES,
+            hist_donors=hist,
+            hist_matched=hist_m,
+            max_flowers=int(most),
+            collections=co.launched,
+            collection_helps=co.helps,
+            before_event=(int(co.before[0]), int(co.before[1]), int(co.before[2])),
+            team_fen=self.team_fen,
+            team_gifts=self.team_gifts,
+            pacing=tuple((m, self.pools.names[g], x) for m, g, x in self.pacing.history),
+        )
         return CampaignResult(
             cfg=self.cfg,
             calendar=self.cal,
@@ -206,6 +244,7 @@ class Campaign:
             donors=GivingCounts(*giving_counts(d.gifts_made, d.status, d.n)),
             events=tuple(self.events),
             wall_seconds=self.wall_seconds,
+            flowers=flowers,
         )
 
     def _release(self, idx: np.ndarray) -> None:
@@ -297,9 +336,29 @@ class Campaign:
             self.choice.refresh_view(m + 1)
             self._ran_out = False
 
+    def _before_gifts(self, m: int) -> tuple[int, int]:
+        """Before minute ``m``'s gifts settle (both engines): the pacing's step, then the
+        collections due (their flowers, their top-ups). Returns (flowers, pools emptied)."""
+        self.pacing.step(m)
+        flowers, top_up, emptied = self.collections.before_minute(m)
+        if top_up:
+            self.series.counts["foundation_fen"][m] += top_up
+        return int(flowers), int(emptied)
+
+    def _after_gifts(self, m: int, gifts, foundation_match: np.ndarray) -> None:
+        """After minute ``m``'s gifts settled (both engines): the collections they launch,
+        the pacing's view of the giving, the teams' tallies."""
+        self.collections.after_minute(m, gifts.donor, gifts.project, foundation_match)
+        self.pacing.observe(m, int(gifts.amount.sum()))
+        if self.arrivals.team_share > 0:
+            tally_teams(gifts.team, gifts.amount, self.team_fen, self.team_gifts)
+
     def _minutes(self):
         """The SimPy process that makes and settles every minute's gifts."""
         n_minutes = self.cal.n_minutes
+        # the releases due at the campaign's start come first: a pool that opens at 00:00
+        # pays the first minute's gifts (as in the reference engine)
+        yield self.env.timeout(0)
         for m in range(n_minutes):
             if self._dirty or m >= self.choice.next_refresh:
                 self.choice.refresh(m, self._released)
@@ -308,12 +367,15 @@ class Campaign:
                 self.pools.refresh_live(m, False)
             fe, gifts, rows = self.stream.minute(m, n_minutes, self._next_listings)
             self.series.lost_intents[m] = self.stream.lost
-            flowers = self.settlement.flower_events(fe)
+            collected, emptied = self._before_gifts(m)
+            flowers = self.settlement.flower_events(fe) + collected
             if self.gaming.active and self.choice.foundation_live:
                 with_gaming = self.gaming.add_gifts(gifts, m, stream(self.cfg.seed, "gaming", m))
                 if with_gaming is not gifts:  # gaming gifts merged in: numbered again
                     gifts, rows = with_gaming, None
             res, changes = self.settlement.settle(gifts, rows)
+            changes += emptied
+            self._after_gifts(m, gifts, res.foundation_match)
             for win in self.post_windows:
                 if win.open <= m < win.close and (self.pools.remaining[win.pools] > 0).any():
                     win.add(m, gifts, res.ok)
@@ -326,6 +388,16 @@ class Campaign:
                 for g in np.flatnonzero((dep >= m) & (dep < m + 1)):
                     self.env.process(self._announce_depletion(int(g), dep[g] - m))
             yield self.env.timeout(1)
+
+
+@njit(cache=True, nogil=True)
+def tally_teams(team, amount, team_fen, team_gifts):
+    """Each team gift's money and count to its leader's tally."""
+    for i in range(team.shape[0]):
+        k = team[i]
+        if k >= 0:
+            team_fen[k] += amount[i]
+            team_gifts[k] += 1
 
 
 # Below this scale a run's minutes are too small for a second thread: handing a minute to

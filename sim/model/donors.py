@@ -183,3 +183,39 @@ def giving_counts(gifts_made, status, n_honest):
                 if status[i] & MATCHED:
                     matched_honest += 1
     return gave, gave_honest, matched_honest
+
+
+FLOWER_THRESHOLDS = np.array([39, 99, 199, 299], dtype=np.int64)  # 2018 tiers, 2020's 299
+FLOWER_EDGES = np.array([0, 1, 5, 10, 20, 39, 99, 199, 299, 500, 1000], dtype=np.int64)
+
+
+@njit(cache=True, nogil=True)
+def flower_counts(flowers, gifts_made, status, n_honest, thresholds, edges):
+    """In one pass over the honest donors who gave: how many hold at least each of
+    ``thresholds`` flowers, and of them how many were matched; both by the bins of
+    ``edges`` (lower edges); the most flowers any donor holds."""
+    nt, nb = thresholds.shape[0], edges.shape[0]
+    at = np.zeros(nt, dtype=np.int64)
+    matched_at = np.zeros(nt, dtype=np.int64)
+    hist = np.zeros(nb, dtype=np.int64)
+    hist_m = np.zeros(nb, dtype=np.int64)
+    most = 0
+    for i in range(n_honest):
+        f = flowers[i]
+        if f > most:
+            most = f
+        if gifts_made[i] <= 0:
+            continue
+        m = (status[i] & MATCHED) != 0
+        for k in range(nt):
+            if f >= thresholds[k]:
+                at[k] += 1
+                if m:
+                    matched_at[k] += 1
+        b = nb - 1
+        while b > 0 and f < edges[b]:
+            b -= 1
+        hist[b] += 1
+        if m:
+            hist_m[b] += 1
+    return at, matched_at, hist, hist_m, most

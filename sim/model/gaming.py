@@ -133,6 +133,7 @@ class Gaming:
             u_bonus=u[2],
             u_detect=u[3],
             reason=np.zeros(n, np.int8),
+            team=np.full(n, -1, np.int64),
         )
         # merge two time-sorted streams in O(n): the gaming gifts' places among the others
         sub = np.argsort(extra.t, kind="stable")

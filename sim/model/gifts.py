@@ -11,7 +11,8 @@ import numpy as np
 
 class FlowerEvents(NamedTuple):
     """A minute's acts that earn flowers but are not gifts: the donors who answered a quiz,
-    made a step donation, or helped a friend (``helper``, with the friend ``helpee``)."""
+    made a step donation, or helped a friend (``helper``, with the friend ``helpee``, who
+    is credited)."""
 
     quiz: np.ndarray
     steps: np.ndarray
@@ -33,3 +34,4 @@ class Gifts(NamedTuple):
     u_bonus: np.ndarray  # float64 a flower bonus or multiple
     u_detect: np.ndarray  # float64 whether the platform flags the gift
     reason: np.ndarray  # int8 why it was made: 0 baseline, 1 shifted, 2 lifted (response)
+    team: np.ndarray  # int64 the team (一起捐) leader's index, -1 for none

@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.codes import BANNED, MATCHED, F
 from sim.model.campaign import Campaign
-from sim.model.gifts import FlowerEvents
+from sim.model.gifts import FlowerEvents, Gifts
 from sim.model.recorder import MemoryRecorder
 from sim.model.result import Event
 from sim.policies.per_gift import offer_one
@@ -33,6 +33,7 @@ class ReferenceCampaign(Campaign):
                 "foundation_match",
                 "enterprise_match",
                 "enterprise_pool",
+                "ok",  # passed the platform's checks
             )
         }
 
@@ -41,13 +42,24 @@ class ReferenceCampaign(Campaign):
         i = 0
         for minute, fe, gifts, _ in self.recorded.minutes:
             yield env.timeout(minute - env.now)
+            collected, emptied = self._before_gifts(minute)
+            if emptied:  # a collection's top-up emptied a pool
+                pl = self.pools
+                for g in np.flatnonzero(pl.depleted_at == minute):
+                    self.events.append(Event(float(minute), "pool_depleted", pl.names[g]))
             flowers = self.settlement.flower_events(FlowerEvents(**fe))
-            self.series.counts["flowers"][minute] += flowers
+            self.series.counts["flowers"][minute] += flowers + collected
             self._minute_gifts = {}  # gifts of each account in this minute (rate limits)
+            first = i
             for k in range(gifts["t"].shape[0]):
                 yield env.timeout(float(gifts["t"][k]) - env.now)
                 self._settle_one(i, {name: col[k] for name, col in gifts.items()})
                 i += 1
+            g_all = Gifts(**gifts)
+            for win in self.post_windows:  # the gifts the post-event pools allocate over
+                if win.open <= minute < win.close and (self.pools.remaining[win.pools] > 0).any():
+                    win.add(minute, g_all, self.out["ok"][first:i].astype(bool))
+            self._after_gifts(minute, g_all, self.out["foundation_match"][first:i])
         yield env.timeout(self.cal.n_minutes - env.now)
 
     def _settle_one(self, i: int, g: dict) -> None:
@@ -131,6 +143,7 @@ class ReferenceCampaign(Campaign):
         self.out["foundation_match"][i] = fm
         self.out["enterprise_match"][i] = em
         self.out["enterprise_pool"][i] = ep
+        self.out["ok"][i] = eligible
         d.flowers[donor] += fl.per_gift
         d.gifts_made[donor] += 1
         h = int(g["helpee"])

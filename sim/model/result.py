@@ -124,6 +124,25 @@ class GivingCounts(NamedTuple):
 
 
 @dataclass(frozen=True)
+class FlowerLedger(_ReadOnlyArrays):
+    """Flowers per donor at the end, collections, teams and the pacing's steps."""
+
+    thresholds: np.ndarray  # int64 the rules' flower thresholds reported (39 / 99 / 199 / 299)
+    donors_at: np.ndarray  # int64 honest donors who gave, holding at least each threshold
+    matched_at: np.ndarray  # int64 of them, those matched
+    hist_edges: np.ndarray  # int64 flower bins' lower edges
+    hist_donors: np.ndarray  # int64 honest donors who gave, by bin
+    hist_matched: np.ndarray  # int64 of them matched, by bin
+    max_flowers: int  # the most any donor holds
+    collections: np.ndarray  # int64 collections launched, per minute
+    collection_helps: int  # helps the collections got (before and during the event)
+    before_event: tuple[int, int, int]  # (collections, helps, flowers) before the event
+    team_fen: np.ndarray  # int64 public fen each team leader rallied
+    team_gifts: np.ndarray  # int64 gifts each team leader rallied
+    pacing: tuple[tuple[int, str, float], ...]  # (minute, pool, intensity) of each step
+
+
+@dataclass(frozen=True)
 class CampaignResult:
     """A finished campaign."""
 
@@ -135,3 +154,4 @@ class CampaignResult:
     donors: GivingCounts
     events: tuple[Event, ...]
     wall_seconds: float
+    flowers: FlowerLedger

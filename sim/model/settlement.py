@@ -124,7 +124,7 @@ def settle_batch(gifts, row_donor, row_helpee, donors, projects, pools, live, ru
     project reaching a pool's cap or frozen), so the caller knows when to refresh.
     """
     # each group unpacked in its named tuple's order (the module docstring says why)
-    t, _, project, amount, _, u_match, u_fraction, u_bonus, u_detect, _ = gifts
+    t, _, project, amount, _, u_match, u_fraction, u_bonus, u_detect, _, _ = gifts
     (flowers, chances, helps_today, match_today, gifts_made, status, tenure, kind, batch_gifts) = (
         donors
     )
@@ -398,22 +398,24 @@ def flower_events(
     chances_per_help,
 ):
     """A minute's events that are not gifts, in one pass: flowers to each donor who
-    answered a quiz (``per_quiz``), made a step donation (``per_step``) or helped a friend
-    (``per_help``), a donor as often as listed; and each help gives the friend helped
-    (``helpee``) ``chances_per_help`` chances, at most ``max_helps`` helps a friend a day
-    (sending flowers, answering a quiz for a friend). Returns the flowers earned."""
+    answered a quiz (``per_quiz``) or made a step donation (``per_step``), a donor as often
+    as listed; and each help (sending flowers, answering a quiz for a friend, a like)
+    credits the friend helped (``helpee``): ``per_help`` flowers and ``chances_per_help``
+    chances, at most ``max_helps`` helps a friend a day (a help beyond it is refused).
+    Returns the flowers earned."""
     for i in range(quiz.shape[0]):
         flowers[quiz[i]] += per_quiz
     for i in range(steps.shape[0]):
         flowers[steps[i]] += per_step
-    for i in range(helper.shape[0]):
-        flowers[helper[i]] += per_help
+    helped = 0
     for i in range(helpee.shape[0]):
         h = helpee[i]
         if helps_today[h] < max_helps:
             helps_today[h] += 1
             chances[h] += chances_per_help
-    return quiz.shape[0] * per_quiz + steps.shape[0] * per_step + helper.shape[0] * per_help
+            flowers[h] += per_help
+            helped += 1
+    return quiz.shape[0] * per_quiz + steps.shape[0] * per_step + helped * per_help
 
 
 _NO_TENURE = np.zeros(0, dtype=np.int8)  # gather_records: every donor's tenure is 0

@@ -4,8 +4,17 @@ The names of every file a run can write are here (:data:`RUN_FILES`), so that a 
 starts in a folder clears exactly those (:mod:`sim.runner`), whatever it writes itself.
 """
 
-TABLES = ("projects", "organisations", "enterprises", "days", "minutes", "gift_sizes", "events")
-FIGURES = ("campaign.png", "days.png", "lorenz.png", "gift_sizes.png")
+TABLES = (
+    "projects",
+    "organisations",
+    "enterprises",
+    "days",
+    "minutes",
+    "gift_sizes",
+    "events",
+    "flowers",
+)
+FIGURES = ("campaign.png", "days.png", "lorenz.png", "gift_sizes.png", "flowers.png")
 GIFT_LEDGER = "gifts.parquet"
 # every file of a run folder the runner writes (Hydra's .hydra/ and log are Hydra's)
 RUN_FILES = (

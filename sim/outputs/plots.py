@@ -111,11 +111,38 @@ def gift_size_figure(sizes: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+def flower_figure(flowers: pd.DataFrame, summary: dict, path: Path) -> None:
+    """Donors and matched donors by the flowers they hold, with the rules' thresholds."""
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    labels = [
+        f"{a}-{b - 1}" if b < 10**9 else f"{a}+"
+        for a, b in zip(flowers.from_flowers, flowers.below_flowers, strict=True)
+    ]
+    x = np.arange(len(labels))
+    ax.bar(x - 0.2, 100 * flowers.share_of_donors, width=0.4, label="donors who gave")
+    ax.bar(x + 0.2, 100 * flowers.share_of_matched, width=0.4, label="matched donors")
+    ax.set_yscale("log")
+    ax.set_xticks(x, labels, rotation=30)
+    ax.set_xlabel("flowers held at the end (bins; 39 / 99 / 199 / 299: the rules' thresholds)")
+    ax.set_ylabel("share of donors (%), log scale")
+    th = summary["flowers"]["thresholds"]
+    ax.set_title(
+        "flowers per donor: "
+        + ", ".join(f">={k}: {100 * v['share_of_donors']:.2f}%" for k, v in th.items())
+    )
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def all_figures(t: dict[str, pd.DataFrame], summary: dict, out: Path) -> list[str]:
     """Write every figure (:data:`sim.outputs.FIGURES`) into ``out``; returns their names."""
-    campaign, days, lorenz, sizes = FIGURES
+    campaign, days, lorenz, sizes, flowers = FIGURES
     campaign_figure(t["minutes"], summary, out / campaign)
     days_figure(t["days"], out / days)
     lorenz_figure(t["organisations"], summary["org_gini"], out / lorenz)
     gift_size_figure(t["gift_sizes"], out / sizes)
+    flower_figure(t["flowers"], summary, out / flowers)
     return list(FIGURES)

@@ -43,6 +43,10 @@ def simulated_figures(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> d
             "organisations_funded",
         )
     }
+    fl = summary["flowers"]
+    fig["flower_collections_first_30_minutes"] = fl["collections_first_30_minutes"]
+    fig["top_team_gifts"] = fl["teams"]["top_team_gifts"]
+    fig["top_team_yuan"] = fl["teams"]["top_team_yuan"]
     sc = cfg.scenario
     themes = [i for i, d in enumerate(sc.days) if d.kind == "theme"]
     if themes:

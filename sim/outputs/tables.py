@@ -108,6 +108,7 @@ def minute_table(c: CampaignResult) -> pd.DataFrame:
             "lifted_gifts": s.lifted_gifts,
             "lifted_public_yuan": yuan(s.lifted_public_fen),
             "lost_intents": s.lost_intents,
+            "collections": c.flowers.collections,
         }
     )
     pl = c.pools
@@ -150,6 +151,71 @@ def event_table(c: CampaignResult) -> pd.DataFrame:
     )
 
 
+def flower_table(c: CampaignResult) -> pd.DataFrame:
+    """Honest donors who gave, by the flowers they hold at the end (bins from each lower
+    edge to the next), and of them those matched."""
+    f = c.flowers
+    edges = np.asarray(f.hist_edges)
+    upper = np.append(edges[1:], np.iinfo(np.int64).max)
+    donors, matched = np.asarray(f.hist_donors), np.asarray(f.hist_matched)
+    return pd.DataFrame(
+        {
+            "from_flowers": edges,
+            "below_flowers": upper,
+            "donors": donors,
+            "matched_donors": matched,
+            "share_of_donors": donors / max(1, donors.sum()),
+            "share_of_matched": matched / max(1, matched.sum()),
+        }
+    )
+
+
+def flower_summary(c: CampaignResult) -> dict:
+    """The flowers per donor at the thresholds of the rules (2018's 39 / 99 tiers, 199,
+    2020's 299), the collections, the teams (一起捐) and the pacing's last intensities."""
+    f, s = c.flowers, c.series
+    gave = max(1, int(f.hist_donors.sum()))
+    matched = max(1, int(f.hist_matched.sum()))
+    sc = c.cfg.scenario
+    first_30 = None
+    if sc.opening_at:
+        o = c.calendar.minute("scenario.opening_at", sc.opening_at)
+        first_30 = int(f.collections[o : o + 30].sum())
+    top = int(np.argmax(f.team_fen)) if f.team_fen.shape[0] and f.team_fen.max() > 0 else None
+    last: dict[str, float] = {}
+    for _, pool, x in f.pacing:
+        last[pool] = round(float(x), 4)
+    return {
+        "thresholds": {
+            str(int(thr)): {
+                "donors": int(n),
+                "share_of_donors": int(n) / gave,
+                "matched_donors": int(m),
+                "share_of_matched": int(m) / matched,
+            }
+            for thr, n, m in zip(f.thresholds, f.donors_at, f.matched_at, strict=True)
+        },
+        "max_flowers": int(f.max_flowers),
+        "flowers_with_before_event": int(s.flowers.sum()) + int(f.before_event[2]),
+        "collections": int(f.collections.sum()) + int(f.before_event[0]),
+        "collections_first_30_minutes": first_30,
+        "collection_helps": int(f.collection_helps),
+        "before_event": {
+            "collections": int(f.before_event[0]),
+            "helps": int(f.before_event[1]),
+            "flowers": int(f.before_event[2]),
+        },
+        "teams": {
+            "gifts": int(f.team_gifts.sum()),
+            "public_yuan": float(yuan(f.team_fen.sum())),
+            "top_team_gifts": int(f.team_gifts[top]) if top is not None else 0,
+            "top_team_yuan": float(yuan(f.team_fen[top])) if top is not None else 0.0,
+        },
+        "pacing_steps": len(f.pacing),
+        "pacing_last_intensity": last,
+    }
+
+
 def tables(c: CampaignResult) -> dict[str, pd.DataFrame]:
     """Every table of a run, by file stem."""
     projects = project_table(c)
@@ -162,6 +228,7 @@ def tables(c: CampaignResult) -> dict[str, pd.DataFrame]:
         "minutes": minutes,
         "gift_sizes": size_table(c),
         "events": event_table(c),
+        "flowers": flower_table(c),
     }
     assert tuple(out) == TABLES
     return out
@@ -233,6 +300,7 @@ def summary(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
             else None,
         },
         "metrics": m,
+        "flowers": flower_summary(c),
     }
 
 

@@ -20,8 +20,9 @@ in log yuan between the 2018 and 2021 fits, so their public totals are predictio
 
 The fitted values are written to ``conf/fit/y<year>/scenario.yaml`` (the year's levels, with
 their provenance under ``scenario.calibration``; the primary config includes it for that
-scenario) and ``conf/fit/y<year>/policy.yaml`` (odds of that year's own rules, included by
-``conf/policy/y<year>.yaml``, so only when that policy is run). Every run of a round is
+scenario) and ``conf/fit/y<year>/policy.yaml`` (a parameter of that year's own rules, 2021's
+theme-day cap, included by ``conf/policy/y<year>.yaml``, so only when that policy is run;
+no odds are fitted: the platform's pacing sets a random match's odds). Every run of a round is
 kept under ``outputs/calibration/<time>/``.
 """
 
@@ -96,12 +97,9 @@ def _levels(theme: bool = False) -> list[Param]:
 FITS: dict[int, list[Param]] = {
     2016: _levels(),
     2017: _levels(),
-    2018: [
-        *_levels(),
-        Param(
-            "policy.rules.action.probability", "foundation_match_yuan", lo=0.01, hi=1.0, slope=0.7
-        ),
-    ],
+    # the random match's odds are the platform's pacing (sim.model.pacing), not fitted:
+    # the Foundation's money paid is a result
+    2018: _levels(),
     2021: [
         *_levels(theme=True),
         Param("scenario.levels.flower_acts", "flowers_earned", lo=0.001, hi=10.0, slope=0.3),
@@ -111,9 +109,6 @@ FITS: dict[int, list[Param]] = {
             lo=1.0,
             hi=100_000.0,
             slope=0.5,
-        ),
-        Param(
-            "policy.rules.daily.probability", "foundation_match_yuan", lo=0.01, hi=1.0, slope=0.3
         ),
     ],
     # no public total reported: only the gift level (the donor base), to the gift count
@@ -149,8 +144,6 @@ FITS: dict[int, list[Param]] = {
 }
 # 2019 and 2020: the gift-size shift interpolated in log yuan between these fitted years
 INTERPOLATE = {2019: (2018, 2021), 2020: (2018, 2021)}
-# 2019 ran 2018's rules (99-giving-day.md section 3): it takes 2018's fitted odds
-POLICY_FROM = {2019: 2018}
 FIRST, SECOND = (2016, 2017, 2018, 2021), (2019, 2020)
 MAX_STEP = 0.5  # largest move a round, in the fitted coordinate
 
@@ -226,7 +219,6 @@ class YearFit:
         self.values = dict(values)
         self.reported = reported(year, conf)
         self.interpolated: dict[str, str] = {}
-        self.policy_from: dict[str, float] | None = None
         self.slopes = {p.key: p.slope for p in self.params}
         self.last: dict[str, tuple[float, float]] = {}  # key -> (coordinate, response)
         self.history: list[dict] = []
@@ -383,8 +375,6 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
     shared = {k: v for k, v in values.items() if k.startswith("scenario.response.")}
     scen = {k: v for k, v in values.items() if k.startswith("scenario.") and k not in shared}
     pol = {k: v for k, v in values.items() if k.startswith("policy.")}
-    if f.policy_from:
-        prov["policy_from"] = f"y{POLICY_FROM[f.year]} (the same rules)"
     scen["scenario.calibration"] = prov
     written = (
         f"# Written by python -m sim.studies.calibrate ({prov['date']}, commit "
@@ -462,18 +452,7 @@ def calibrate(
         )
         w = (y - a) / (b - a)
         values["scenario.levels.gift_size_shift"] = round(sa + w * (sb - sa), 6)
-        src = POLICY_FROM.get(y)
-        pol = None
-        if src is not None:  # the year runs (and keeps) the source year's fitted odds
-            cfg = compose(src, 1, {}, conf=c)
-            pol = {
-                p.key: float(OmegaConf.select(cfg, p.key))
-                for p in FITS[src]
-                if p.key.startswith("policy.")
-            }
-            values.update(pol)
         f = YearFit(y, values, c)
-        f.policy_from = pol
         f.interpolated = {
             "scenario.levels.gift_size_shift": f"y{a} {sa:+.4f} + {w:.3f} x (y{b} {sb:+.4f} - y{a} {sa:+.4f})"
         }

@@ -46,7 +46,7 @@ SENSITIVITY = {
     "population.gift_size.donor_sigma": "spread of donors' own gift levels",
     "scenario.donors": "potential donors (caps and flowers per donor)",
     "population.projects.org_reach_sigma": "spread of organisations' reach (concentration)",
-    "policy.rules.action.probability": "odds of an action-day random match",
+    "policy.rules.action.probability": "an action-day random match's published odds (what donors expect; the pacing starts there)",
     "policy.rules.action.gift_cap_yuan": "the action days' cap a gift",
     "scenario.response.half_response_match": "the expected match of half effect (Meier 2007)",
     "scenario.response.risk_weight": "how much less an uncertain match counts",

@@ -98,7 +98,9 @@ def test_report_sets_fitted_apart_from_not_fitted(run_dir):
         "theme_day_donation_count",
         "foundation_match_yuan",
     } <= set(table.figure)
-    assert set(table.role) == {"fitted", "not_fitted"}
+    assert set(table.role) == {"fitted", "not_fitted", "input"}
+    # the Foundation's 6亿 is the pools' budgets: paid by the pacing, not fitted
+    assert (table.role[table.figure == "foundation_match_yuan"] == "input").all()
     assert table.simulated.notna().all()
 
 

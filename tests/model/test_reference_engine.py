@@ -40,8 +40,20 @@ GAMING = (
         ("policy=equity", *GAMING),
         ("policy=long_term", *GAMING),
         ("policy=size_tiers", "policy.tranches=4", "gaming=machines"),
+        # collections on a match, the 299-flower multiplier's top-ups and the pacing
+        ("scenario=y2020", "policy=y2020", "scenario.flowers.max_helps_per_day=12"),
+        # the collection before the event, the flower tiers and the pacing
+        ("scenario=y2018", "policy=y2018"),
     ],
-    ids=["y2021", "strict-caps", "equity-gaming", "long-term-gaming", "size-tiers-tranches"],
+    ids=[
+        "y2021",
+        "strict-caps",
+        "equity-gaming",
+        "long-term-gaming",
+        "size-tiers-tranches",
+        "y2020-collections",
+        "y2018-before-event",
+    ],
 )
 def test_reference_engine_gives_the_identical_ledger(overrides):
     cfg = tiny_cfg(*overrides, scale=0.001)
@@ -87,6 +99,9 @@ def test_reference_engine_gives_the_identical_ledger(overrides):
     if overrides == STRICT:
         assert (batched.pools.paid_by_project == 80_000).any()  # a project cap bound
         assert (batched.pools.link_paid == 4_000).any()  # an enterprise's project cap bound
+    if "policy=y2020" in overrides:  # collections launched and the multiplier topped up
+        assert batched.flowers.collections.sum() > 0 and batched.flowers.donors_at[-1] > 0
+        assert batched.flowers.pacing
     if "gaming=both" in overrides:  # every counter-measure acted, and gaming got match
         assert batched_campaign.donors.banned.any() and batched.projects.frozen.any()
         assert batched.pools.gamed.sum() > 0

@@ -51,6 +51,17 @@ def test_every_reported_figure_names_its_source():
         ("scenario.enterprise.opens_at=2022-09-07T10:00", "scenario.enterprise.opens_at"),
         ("population.segments.0.share=0.5", "population.segments[].share"),
         ("population.gift_size.one_yuan_share=1.2", "population.gift_size.one_yuan_share"),
+        # the network, the collections and the pacing (issue 16)
+        ("population.network.exponent=1.0", "population.network.exponent"),
+        ("population.network.team_share=1.5", "population.network.team_share"),
+        ("population.network.max_friends=5", "population.network.max_friends"),
+        ("scenario.flowers.collections.launch=always", "scenario.flowers.collections.launch"),
+        (
+            "scenario.flowers.collections.flowers_per_help=[5,2]",
+            "scenario.flowers.collections.flowers_per_help",
+        ),
+        ("policy.pacing.minutes=0", "policy.pacing.minutes"),
+        ("policy.pacing.max_intensity=0.5", "policy.pacing.min_intensity/max_intensity"),
         # the widths of a donor record's daily counters (sim.donors.DONOR_RECORD)
         ("scenario.flowers.max_helps_per_day=128", "scenario.flowers.max_helps_per_day"),
         (

@@ -9,6 +9,7 @@ from sim.codes import DONOR_RECORD, MATCHED
 from sim.model.arrivals import Rates, draw_minute_kernel, make_gifts
 from sim.model.choice import alias_table
 from sim.model.donors import giving_counts
+from sim.model.network import Network, some_friend
 from sim.model.series import _SIZE_LUT, SIZE_EDGES_FEN, minute_totals
 from sim.model.settlement import batch_rows, flower_events, gather_records, restore_donors
 
@@ -22,6 +23,16 @@ MIXES = np.array(
     ]
 )
 N_P = 13
+# a small network over the 100 members (sim.model.network)
+NET = tuple(Network(np.uint64(12345), GROUP_START, 2.0, 2.0, 50, 0.1, np.uint64(99)))
+
+
+def friends_along(helper, u):
+    """The friend each helper helps, the u-th along its list (the network's own function:
+    the network's law is tested in test_network_collections_pacing.py)."""
+    return np.array(
+        [some_friend(NET, int(h), float(x)) for h, x in zip(helper, u, strict=True)], np.int64
+    )
 
 
 def tables(w_of_block):
@@ -74,7 +85,7 @@ def numpy_gifts(
     amount = np.clip(yuan, 1, max_yuan).astype(np.int64) * 100
     amount[one] = 100
     helpee = np.full(n, -1, dtype=np.int64)
-    helpee[one] = pick(u_help, np.zeros(int(one.sum()), dtype=np.int64))[1]
+    helpee[one] = friends_along(donor[one], u_help[0])
     block = seg + np.where(reason == 2, 4, 0)
     x = u_project * N_P
     k = np.minimum(x.astype(np.int64), N_P - 1)
@@ -88,11 +99,12 @@ def numpy_gifts(
         "amount": amount,
         "helpee": helpee,
         "reason": reason,
+        "team": np.full(n, -1, dtype=np.int64),
     }
 
 
 def _crowd(one_share, level):
-    return (one_share, MIXES, GROUP_START, level, 3.1, 1.4, 5000)
+    return (one_share, MIXES, GROUP_START, level, 3.1, 1.4, 5000, NET, 0.0)
 
 
 @settings(max_examples=40, deadline=None)
@@ -126,6 +138,7 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p0, p1, one_share):
         "amount": np.empty(n, np.int64),
         "helpee": np.empty(n, np.int64),
         "reason": np.empty(n, np.int8),
+        "team": np.empty(n, np.int64),
     }
     make_gifts(
         17,
@@ -141,7 +154,15 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p0, p1, one_share):
         p_reason,
         _crowd(one_share, level),
         (prob, alias, N_P, 4),
-        (out["t"], out["donor"], out["project"], out["amount"], out["helpee"], out["reason"]),
+        (
+            out["t"],
+            out["donor"],
+            out["project"],
+            out["amount"],
+            out["helpee"],
+            out["reason"],
+            out["team"],
+        ),
     )
     ref = numpy_gifts(
         17,
@@ -189,12 +210,11 @@ def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
     picks = []
     for lam_events, rows in ((lam_quiz, 2), (lam_steps, 2), (lam_help, 4)):
         u = ref.random((rows, ref.poisson(lam_events)))
-        for r in range(0, rows, 2):
-            seg = (u[r][:, None] >= MIXES[0][:-1]).sum(axis=1)
-            size = GROUP_START[seg + 1] - GROUP_START[seg]
-            picks.append(
-                GROUP_START[seg] + np.minimum((u[r + 1] * size).astype(np.int64), size - 1)
-            )
+        seg = (u[0][:, None] >= MIXES[0][:-1]).sum(axis=1)
+        size = GROUP_START[seg + 1] - GROUP_START[seg]
+        picks.append(GROUP_START[seg] + np.minimum((u[1] * size).astype(np.int64), size - 1))
+        if rows == 4:  # a help: its helper, and the friend it helps along the network
+            picks.append(friends_along(picks[-1], u[2]))
     total = lam_base + lam_shift + lam_lift
     n = ref.poisson(total)
     u = ref.random((3, n))
@@ -230,6 +250,7 @@ def test_the_minute_kernel_draws_numpys_numbers(seed, lam, one_share):
         gifts["amount"],
         gifts["helpee"],
         gifts["reason"],
+        gifts["team"],
         rest[1:],
     ]
     for i, (a, b) in enumerate(zip(got, want, strict=True)):
@@ -313,8 +334,9 @@ def test_minute_totals_against_numpy():
 @settings(max_examples=100, deadline=None)
 @given(st.data())
 def test_flower_events_are_the_numpy_they_replace(data):
-    """Flowers by quiz, step donation and help (a donor may be listed more than once), and
-    chances to friends helped, at most max_helps a day, helps counted in list order."""
+    """Flowers by quiz and step donation (a donor may be listed more than once); a help
+    credits the friend helped (flowers and chances), at most max_helps a day, helps counted
+    in list order, and nothing to the helper."""
     n = data.draw(st.integers(1, 8))
     ids = st.lists(st.integers(0, n - 1), max_size=20)
     quiz, steps, helper, helpee = (np.array(data.draw(ids), dtype=np.int64) for _ in range(4))
@@ -325,16 +347,20 @@ def test_flower_events_are_the_numpy_they_replace(data):
     helps = np.array(data.draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), dtype=np.int16)
     chances = np.zeros(n, dtype=np.int32)
     want_flowers, want_helps, want_chances = flowers.copy(), helps.copy(), chances.copy()
-    for who, per in ((quiz, 1), (steps, 2), (helper, 3)):
+    for who, per in ((quiz, 1), (steps, 2)):
         np.add.at(want_flowers, who, per)
+    helped = 0
     for h in helpee:  # in order: the cap binds at the help that reaches it
         if want_helps[h] < max_helps:
             want_helps[h] += 1
             want_chances[h] += 5
+            want_flowers[h] += 3
+            helped += 1
     earned = flower_events(
         quiz, steps, helper, helpee, flowers, helps, chances, 1, 2, 3, max_helps, 5
     )
-    assert earned == quiz.size + 2 * steps.size + 3 * helper.size
+    assert earned == quiz.size + 2 * steps.size + 3 * helped
+    assert (helps <= max(max_helps, 3)).all()
     np.testing.assert_array_equal(flowers, want_flowers)
     np.testing.assert_array_equal(helps, want_helps)
     np.testing.assert_array_equal(chances, want_chances)

@@ -197,6 +197,7 @@ def settle(w, budget=None, minute=None):
         w["u"][2],
         w["u"][3],
         np.zeros(n, np.int8),
+        np.full(n, -1, np.int64),
     )
     donors = BatchDonors(
         s["flowers"],
