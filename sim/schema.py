@@ -160,7 +160,7 @@ class PacingConfig:
     max_step: float = 2.0  # at most x this a step
     max_cut: float = 1.2  # at most / this a step
     min_intensity: float = 0.05  # x the rule's published expected match
-    max_intensity: float = 20.0
+    max_intensity: float = 50.0  # the match of a whole gift bounds it first (2020: 0.3 x 33)
 
 
 @dataclass
