@@ -2,7 +2,8 @@
 
 Build (:meth:`Campaign.__init__`, in this order, each part from its own random stream,
 :mod:`sim.model.streams`): the calendar, the projects, the pools, the gaming identities,
-the donors, then the parts that run them: the choice tables (:mod:`sim.model.choice`), the
+the donors, the friendship network (made on demand, :mod:`sim.model.network`), the flower
+collections before the event and the pacing, then the parts that run them: the choice tables (:mod:`sim.model.choice`), the
 arrivals and the gift stream (:mod:`sim.model.arrivals`), the settlement
 (:mod:`sim.model.settlement`), the post-event windows and the series.
 
@@ -13,9 +14,11 @@ Run (:meth:`Campaign.run`), SimPy processes:
   enterprise pools are released together at their opening time;
 - the day clock: at each midnight daily counters restart and a progress line is logged;
 - the minutes: every simulated minute one SimPy event refreshes the choice tables if the
-  pools changed, takes the minute's flower events and gifts from the gift stream, credits
-  the flowers, merges in the gaming gifts, settles the gifts in timestamp order and records
-  the minute. A pool's exhaustion is stamped with the exact gift that empties it and
+  pools changed, takes the minute's flower events and gifts from the gift stream, lets the
+  pacing set the random match's odds (:mod:`sim.model.pacing`), completes the flower
+  collections due (:mod:`sim.model.collections`), credits the flowers, merges in the gaming
+  gifts, settles the gifts in timestamp order, launches the collections they start and
+  records the minute. A pool's exhaustion is stamped with the exact gift that empties it and
   announced as a SimPy event at that time.
 
 Collect: :meth:`Campaign.run` returns a frozen :class:`~sim.model.result.CampaignResult`.

@@ -82,9 +82,20 @@ EXPLAIN = {
     "top10_org_share": "organisations' reach is lognormal with sigma 2.9, hand-set on one "
     "seed (issue 2); over seeds the top-10 share moves by about 20 points and its mean is "
     "above the reported ~43%",
-    "foundation_match_yuan": "the pools are the reported budgets; the run pays less where "
-    "the year's rule, with its assumed odds, does not use them up (2016: 1:1 with a 10万 "
-    "cap a project; 2020: a base match of 2-10% and a multiplier few donors reach)",
+    "foundation_match_yuan": "the pools are the reported budgets; a random match's odds are "
+    "paced to spend them (2018-2021), but a fixed ratio is first come, first served and "
+    "pays less where demand does not use it up (2016: 1:1 with a 10万 cap a project; the "
+    "seed spread is the pools' luck with the projects that draw the gifts)",
+    "top_team_gifts": "a team's members are its leader's friends (at most "
+    "`population.network.max_friends`, 5,000) and 3% of gifts spread over every leader "
+    "with 200 friends or more; a leader who rallies beyond friends (moments, groups, "
+    "organisations' own campaigns) is not modelled",
+    "top_team_yuan": "as the largest team's gifts, and its members give ordinary gifts",
+    "flower_collections_first_30_minutes": "a collection is launched by a gift that got the "
+    "base match (odds 0.3 under the published rule, held for the opening's two hours), with "
+    "odds 0.5 (`scenario.flowers.collections.share`, an assumption); donors who share a "
+    "page before their gift is matched, or without giving, are not modelled",
+    "opening_first_hour_gifts": 'a lower bound ("more than 872万"): above it is as reported',
     "total_raised_yuan": "public giving plus the Foundation's and enterprises' match: short "
     "by the match the pools do not pay",
 }

@@ -13,6 +13,7 @@ from omegaconf import OmegaConf
 from sim.app import job_threads
 from sim.model.campaign import Campaign, threads_to_use
 from sim.model.recorder import MemoryRecorder
+from sim.outputs import TABLES
 from sim.outputs.tables import summary, tables
 from sim.runner import run
 from tests.conftest import tiny_cfg
@@ -26,15 +27,7 @@ def test_same_seed_gives_identical_summary_and_tables(tmp_path):
     a = run(tiny_cfg(), tmp_path / "a")
     b = run(tiny_cfg(), tmp_path / "b")
     assert _strip(a) == _strip(b)
-    for name in (
-        "projects",
-        "organisations",
-        "enterprises",
-        "days",
-        "minutes",
-        "gift_sizes",
-        "events",
-    ):
+    for name in TABLES:
         pd.testing.assert_frame_equal(
             pd.read_parquet(tmp_path / "a" / f"{name}.parquet"),
             pd.read_parquet(tmp_path / "b" / f"{name}.parquet"),
