@@ -88,8 +88,9 @@ class NetworkConfig:
     mean_friends: float = 20.0  # friends who are in the donor population, on average
     exponent: float = 2.0  # Pareto exponent of the degrees (heavy tail)
     max_friends: int = 5000  # WeChat's friend limit until 2021
-    # teams (一起捐): a share of gifts join a friend's team, the leader drawn in proportion
-    # to its friends among those with at least team_leader_friends
+    # teams (一起捐): a share of the gifts not 1-yuan helps join a friend's team, the
+    # leader drawn in proportion to its friends among those with at least
+    # team_leader_friends
     team_share: float = 0.0
     team_leader_friends: float = 200.0
 

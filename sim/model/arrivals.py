@@ -62,7 +62,7 @@ class Crowd(NamedTuple):
     sigma: float  # spread of a donor's gifts (log scale)
     max_yuan: int  # the largest gift
     net: tuple  # the friendship network (sim.model.network.Network)
-    team_share: float  # share of gifts that join a friend's team (一起捐)
+    team_share: float  # share of the gifts not 1-yuan helps that join a friend's team (一起捐)
 
 
 @njit(cache=True, inline="always")

@@ -87,7 +87,7 @@ EXPLAIN = {
     "pays less where demand does not use it up (2016: 1:1 with a 10万 cap a project; the "
     "seed spread is the pools' luck with the projects that draw the gifts)",
     "top_team_gifts": "a team's members are its leader's friends (at most "
-    "`population.network.max_friends`, 5,000) and 3% of gifts spread over every leader "
+    "`population.network.max_friends`, 5,000) and 3% of the other gifts spread over every leader "
     "with 200 friends or more; a leader who rallies beyond friends (moments, groups, "
     "organisations' own campaigns) is not modelled",
     "top_team_yuan": "as the largest team's gifts, and its members give ordinary gifts",
