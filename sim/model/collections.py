@@ -10,12 +10,13 @@ helped (99-giving-day.md section 3).
 - ``on_match`` (2020): a donor whose gift got the base match launches a collection with
   probability ``share`` (the 2020 opening: 220万 launches in its first 30 minutes [P]);
   friends' helps arrive together after a delay of mean ``minutes`` (exponential, in eight
-  classes, ASSUMPTION) and
-  credit the donor ``flowers_per_help`` each, at most ``max_helps_per_day`` helps a day;
+  classes, ASSUMPTION) and credit the donor ``flowers_per_help`` each, at most
+  ``max_helps_per_day`` helps a day;
   when they take the donor to the multiplier's threshold (299), the gift's base match is
   multiplied by a random 3-10 (the worked example: 200 yuan, base 8 yuan, 15 friends, 299
   flowers, x5, +40 yuan [P]): the top-up is paid by the open Foundation pool of that rule
-  (:func:`complete`), within the pool's money and the donor's daily cap.
+  (:func:`complete`), within the pool's money, the gift cap, the donor's daily cap and
+  the project cap.
 
 The draws are counter-based (a hash of the seed, the minute and the gift's place), so a
 collection is the same in the batched and the reference engines, on one thread or two.

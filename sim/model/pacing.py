@@ -1,7 +1,7 @@
 """A platform that paces its random match: the odds (and, above odds of 1, the match's size)
 of each Foundation pool under a random rule set by a controller that sees the pool's
 level and the time left in its window (``policy.pacing``; ASSUMPTIONS, the settings
-documented in ``conf/policy/*.yaml`` and docs/model.md).
+in :class:`sim.schema.PacingConfig`, described in docs/model.md).
 
 A pool opens under its rule as published (intensity 1) and keeps it for ``hold_minutes``
 after it opens (the opening's burst, which no forecast from the last hour can read); from
