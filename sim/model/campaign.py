@@ -105,9 +105,9 @@ class Campaign:
         assert self.gaming.first_id == self.donors.n
         # the friendship network (made on demand) and the collections before the event
         self.net = Network.build(cfg.seed, self.donors.group_start, pop.network)
-        self.collections = Collections(cfg, self.net, self.donors, self.pools, self.projects)
-        self.collections.start(self.cal.n_minutes)
-        self.pacing = Pacing(cfg.policy.pacing, self.pools, self.cal)
+        self.collections = Collections(
+            cfg, self.net, self.donors, self.pools, self.projects, self.cal.n_minutes
+        )
         n_lead = n_leaders(self.net)
         self.team_fen = np.zeros(n_lead, dtype=np.int64)
         self.team_gifts = np.zeros(n_lead, dtype=np.int64)
@@ -131,6 +131,7 @@ class Campaign:
             pl.open_at[pl.foundation],
             s,
         )
+        self.pacing = Pacing(cfg.policy.pacing, pl, self.response.cum)
         view = MatchView(sc.response, pl, self.projects, self.post_windows, pop.tenure_q)
         self.choice = Choice(
             self.projects.reach, self.donors.attraction, pl, view, self.response.horizon
@@ -352,9 +353,17 @@ class Campaign:
         """After minute ``m``'s gifts settled (both engines): the collections they launch,
         the pacing's view of the giving, the teams' tallies."""
         self.collections.after_minute(m, gifts.donor, gifts.project, foundation_match)
-        self.pacing.observe(m, int(gifts.amount.sum()))
+        if self.pacing.paced:
+            self.pacing.observe(m, int(gifts.amount.sum()))
         if self.arrivals.team_share > 0:
             tally_teams(gifts.team, gifts.amount, self.team_fen, self.team_gifts)
+
+    def _keep_for_post(self, m: int, gifts, ok: np.ndarray) -> None:
+        """Minute ``m``'s gifts that passed the checks (``ok``) into the windows of the
+        post-event pools open now with money left (both engines)."""
+        for win in self.post_windows:
+            if win.open <= m < win.close and (self.pools.remaining[win.pools] > 0).any():
+                win.add(m, gifts, ok)
 
     def _minutes(self):
         """The SimPy process that makes and settles every minute's gifts."""
@@ -379,9 +388,7 @@ class Campaign:
             res, changes = self.settlement.settle(gifts, rows)
             changes += emptied
             self._after_gifts(m, gifts, res.foundation_match)
-            for win in self.post_windows:
-                if win.open <= m < win.close and (self.pools.remaining[win.pools] > 0).any():
-                    win.add(m, gifts, res.ok)
+            self._keep_for_post(m, gifts, res.ok)
             if self.recorder is not None:
                 self.recorder.add(m, fe, gifts, res)
             self.series.record(m, gifts, res, flowers, self.pools)

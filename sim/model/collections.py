@@ -222,7 +222,7 @@ class Collections:
     before the event at the build, and those launched by matched gifts, completed minute by
     minute."""
 
-    def __init__(self, cfg, net, donors, pools, projects):
+    def __init__(self, cfg, net, donors, pools, projects, n_minutes: int):
         fl = cfg.scenario.flowers
         c = fl.collections
         self.cfg, self.net, self.donors, self.pools, self.projects = c, net, donors, pools, projects
@@ -232,7 +232,7 @@ class Collections:
         self.on_match = c.launch == "on_match"
         self.delays = delays(c.minutes)
         self.pending: dict[int, list[tuple]] = {}
-        self.launched = np.zeros(0, dtype=np.int64)  # per minute (set by the campaign)
+        self.launched = np.zeros(n_minutes, dtype=np.int64)  # collections launched a minute
         self.helps = 0
         self.before = (0, 0, 0)  # (collections, helps, flowers) before the event
         if c.launch == "before_event":
@@ -248,9 +248,6 @@ class Collections:
                 donors.flowers,
             )
             self.helps = int(self.before[1])
-
-    def start(self, n_minutes: int) -> None:
-        self.launched = np.zeros(n_minutes, dtype=np.int64)
 
     def before_minute(self, m: int) -> tuple[int, int, int]:
         """The collections due in minute ``m``: (flowers, top-up fen, pools emptied)."""

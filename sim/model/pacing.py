@@ -39,7 +39,10 @@ _P, _FLO, _FHI = F["p_ppm"], F["frac_lo_bp"], F["frac_hi_bp"]
 class Pacing:
     """The controllers of a campaign's paced pools."""
 
-    def __init__(self, cfg, pools, cal):
+    def __init__(self, cfg, pools, forecast_cum: np.ndarray):
+        """``forecast_cum``: the platform's traffic forecast, cumulated minute by minute
+        (the baseline activity of :class:`sim.model.response.Response`, ``cum``; its
+        scale cancels in the forecast's ratios)."""
         self.cfg = cfg
         self.pools = pools
         rows = pools.rules
@@ -50,12 +53,9 @@ class Pacing:
         ]
         self.nominal = {g: rows[g].copy() for g in self.paced}
         self.x = {g: 1.0 for g in self.paced}
-        # the platform's traffic forecast: the baseline activity of each minute, cumulated
-        w = np.array(
-            [cal.day(m).base_gifts_wan * cal.minute_weight(m) for m in range(cal.n_minutes)]
-        )
-        self.cum = np.concatenate([[0.0], np.cumsum(w)])
-        self.public = np.zeros(cal.n_minutes + 1, dtype=np.int64)  # cumulated public fen
+        self.cum = forecast_cum
+        n_minutes = forecast_cum.shape[0] - 1
+        self.public = np.zeros(n_minutes + 1, dtype=np.int64)  # cumulated public fen
         self.paid_at_step = {g: 0 for g in self.paced}
         self.public_at_step = {g: 0 for g in self.paced}
         self.history: list[tuple[int, int, float]] = []  # (minute, pool, intensity)

@@ -56,9 +56,7 @@ class ReferenceCampaign(Campaign):
                 self._settle_one(i, {name: col[k] for name, col in gifts.items()})
                 i += 1
             g_all = Gifts(**gifts)
-            for win in self.post_windows:  # the gifts the post-event pools allocate over
-                if win.open <= minute < win.close and (self.pools.remaining[win.pools] > 0).any():
-                    win.add(minute, g_all, self.out["ok"][first:i].astype(bool))
+            self._keep_for_post(minute, g_all, self.out["ok"][first:i].astype(bool))
             self._after_gifts(minute, g_all, self.out["foundation_match"][first:i])
         yield env.timeout(self.cal.n_minutes - env.now)
 

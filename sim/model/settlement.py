@@ -386,7 +386,6 @@ def restore_donors(records, local, ids):
 def flower_events(
     quiz,
     steps,
-    helper,
     helpee,
     flowers,
     helps_today,
@@ -445,8 +444,7 @@ class Settlement:
         return flower_events(
             fe.quiz,
             fe.steps,
-            fe.helper,
-            fe.helpee,
+            fe.helpee,  # the helper earns nothing by helping: the friend helped does
             d.flowers,
             d.helps_today,
             d.chances,

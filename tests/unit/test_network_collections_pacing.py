@@ -188,15 +188,11 @@ def test_the_pacing_never_overspends_and_spends_what_demand_can_fill():
             remaining=np.array([budget], dtype=np.int64),
             paid=np.zeros(1, dtype=np.int64),
         )
-        cal = SimpleNamespace(
-            n_minutes=1440,
-            day=lambda m: SimpleNamespace(base_gifts_wan=1.0),
-            minute_weight=lambda m: 1.0 + np.sin(m / 229.0) ** 2,
-        )
-        pacing = Pacing(PacingConfig(), pools, cal)
+        weight = 1.0 + np.sin(np.arange(1440) / 229.0) ** 2  # the platform's forecast
+        pacing = Pacing(PacingConfig(), pools, np.concatenate([[0.0], np.cumsum(weight)]))
         for m in range(1440):
             pacing.step(m)
-            public = int(100_000 * cal.minute_weight(m) * (3.0 if 60 <= m < 120 else 1.0))
+            public = int(100_000 * weight[m] * (3.0 if 60 <= m < 120 else 1.0))
             if 60 <= m < 1440:
                 p = rows[0, F["p_ppm"]] / 1e6
                 f = (rows[0, F["frac_lo_bp"]] + rows[0, F["frac_hi_bp"]]) / 2e4
