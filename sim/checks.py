@@ -34,6 +34,7 @@ from sim.schema import (
 DAY_KINDS = ("normal", "theme", "action")
 FIGURE_ROLES = ("input", "fitted", "not_fitted")
 PROJECT_SETS = ("all", "joint_appeal")
+MACHINE_TIMINGS = ("traffic", "openings")
 
 
 def need(cond: bool, key: str, value: Any, allowed: str) -> None:
@@ -400,19 +401,39 @@ def check_policy(pol: PolicyConfig, sc: ScenarioConfig) -> None:
 
 
 def check_gaming(gm: GamingConfig) -> None:
-    """Machine donors and 套捐 rings: counts, rates, gift sizes and detection odds."""
+    """Machine donors and 套捐 rings: counts, rates, gift sizes and detection odds, and the
+    roles of the figures published about them."""
+    for k, fig in gm.reported.items():
+        need(
+            fig.role in FIGURE_ROLES,
+            f"gaming.reported.{k}.role",
+            fig.role,
+            f"one of {list(FIGURE_ROLES)}",
+        )
     for key, v in (
-        ("gaming.machines.active_minutes", gm.machines.active_minutes),
         ("gaming.machines.accounts", gm.machines.accounts),
+        ("gaming.machines.hirers", gm.machines.hirers),
         ("gaming.rings.count", gm.rings.count),
         ("gaming.rings.identities", gm.rings.identities),
     ):
         need(v >= 0, key, v, "a count >= 0")
     for key, x in (
-        ("gaming.machines.gifts_per_minute", gm.machines.gifts_per_minute),
         ("gaming.rings.gifts_per_day", gm.rings.gifts_per_day),
+        ("gaming.rings.reimbursement_budget_yuan", gm.rings.reimbursement_budget_yuan),
     ):
         need(x >= 0, key, x, "a rate >= 0")
+    need(
+        1 <= gm.machines.gifts_per_account <= 1000,
+        "gaming.machines.gifts_per_account",
+        gm.machines.gifts_per_account,
+        "a mean burst from 1 to 1000 gifts",
+    )
+    need(
+        gm.machines.timing in MACHINE_TIMINGS,
+        "gaming.machines.timing",
+        gm.machines.timing,
+        f"one of {list(MACHINE_TIMINGS)}",
+    )
     for key, x in (
         ("gaming.machines.gift_yuan", gm.machines.gift_yuan),
         ("gaming.rings.gift_yuan", gm.rings.gift_yuan),
@@ -461,12 +482,19 @@ def check_enterprise(sc: ScenarioConfig, pol: PolicyConfig, start: datetime, end
     ent = sc.enterprise
     need(ent.count >= 0, "scenario.enterprise.count", ent.count, "a count >= 0")
     need(
-        0 <= ent.budget_median_yuan <= MAX_MONEY_YUAN,
-        "scenario.enterprise.budget_median_yuan",
-        ent.budget_median_yuan,
+        0 <= ent.pledge_yuan <= MAX_MONEY_YUAN,
+        "scenario.enterprise.pledge_yuan",
+        ent.pledge_yuan,
         f"a budget from 0 to {MAX_MONEY_YUAN:.0e} yuan",
     )
-    # a pool's budget is drawn lognormal and kept within MAX_MONEY_YUAN (sim.model.pools)
+    need(
+        -5 <= ent.recruit_exponent <= 5,
+        "scenario.enterprise.recruit_exponent",
+        ent.recruit_exponent,
+        "an exponent from -5 to 5",
+    )
+    _check_share("scenario.enterprise.own_share", ent.own_share)
+    # a pool's budget is a share of the pledge (sim.model.pools), so within MAX_MONEY_YUAN
     need(
         0 <= ent.budget_sigma <= 5,
         "scenario.enterprise.budget_sigma",
@@ -483,12 +511,11 @@ def check_enterprise(sc: ScenarioConfig, pol: PolicyConfig, start: datetime, end
         list(ent.ratios),
         "ratios >= 0 with as many weights >= 0 (ratio_weights)",
     )
-    ppe = list(ent.projects_per_enterprise)
     need(
-        len(ppe) == 2 and 1 <= ppe[0] <= ppe[1] <= 1000,
-        "scenario.enterprise.projects_per_enterprise",
-        ppe,
-        "[min, max] with 1 <= min <= max <= 1000",
+        ent.yuan_per_project > 0,
+        "scenario.enterprise.yuan_per_project",
+        ent.yuan_per_project,
+        "yuan > 0",
     )
     if ent.count > 0:
         _check_window("scenario.enterprise", ent.opens_at, ent.closes_at, start, end)
@@ -629,6 +656,12 @@ def check_population(pop: PopulationConfig) -> None:
         ">= 1",
     )
     need(pr.org_reach_sigma >= 0, "population.projects.org_reach_sigma", pr.org_reach_sigma, ">= 0")
+    need(
+        pr.head_organisations >= 0,
+        "population.projects.head_organisations",
+        pr.head_organisations,
+        "a count >= 0",
+    )
     need(
         pr.project_share_concentration > 0,
         "population.projects.project_share_concentration",

@@ -66,6 +66,9 @@ class ProjectsConfig:
         4.0  # ASSUMPTION: 10,000 projects of 2,500 organisations in 2021
     )
     org_reach_sigma: float = MISSING  # lognormal spread of organisations' reach
+    # the largest organisations sit at the lognormal's fixed quantiles (the head is the
+    # same in every run); the rest are drawn
+    head_organisations: int = 100
     project_share_concentration: float = MISSING  # Dirichlet alpha within an organisation
     categories: dict[str, float] = field(default_factory=dict)
     less_developed_share: float = MISSING
@@ -181,8 +184,11 @@ class MachineConfig:
     """Machine donors (2017: accounts giving more than 5 times a minute)."""
 
     accounts: int = 0  # at full scale
-    gifts_per_minute: float = 6.0  # each, while a Foundation pool is paying ...
-    active_minutes: int = 1  # ... in the first minutes after it opens (0: all the time)
+    gifts_per_account: float = 9.3  # an account's one burst (within a minute), on average
+    # when an account bursts: "traffic" (a minute drawn like an honest gift's, from the
+    # campaign's baseline traffic) or "openings" (the minute a Foundation pool opens)
+    timing: str = "traffic"
+    hirers: int = 50  # organisations that hired them (drawn by reach), at any scale
     gift_yuan: float = 1.0
     detect_probability: float = 0.0  # per gift, by the platform's risk control
 
@@ -195,6 +201,8 @@ class RingConfig:
     identities: int = 200  # per ring
     gifts_per_day: float = 5.0  # each identity, spread over the paying hours
     gift_yuan: float = 5.0
+    # what the organiser pays back, a ring (full scale; 0: no limit); it stops when spent
+    reimbursement_budget_yuan: float = 0.0
     detect_probability: float = 0.0  # per gift
 
 
@@ -204,6 +212,8 @@ class GamingConfig:
     machines: MachineConfig = field(default_factory=MachineConfig)
     rings: RingConfig = field(default_factory=RingConfig)
     false_positive_probability: float = 0.0  # an honest gift flagged, per gift
+    # figures published about these bad actors, compared as the scenario's are
+    reported: dict[str, ReportedFigure] = field(default_factory=dict)
 
 
 @dataclass
@@ -228,14 +238,21 @@ class PoolConfig:
 
 @dataclass
 class EnterpriseConfig:
-    count: int = MISSING
-    budget_median_yuan: float = MISSING
+    """Enterprise pools that organisations recruit (:meth:`sim.model.pools.Pools.build`):
+    each backs projects of one organisation, its budget a share of the pledge sized to what
+    those projects are expected to raise."""
+
+    count: int = MISSING  # pools (enterprises' and organisations' own), at any scale
+    pledge_yuan: float = MISSING  # the budgets pledged in all, at full scale (x scale)
+    # log spread of a pool's budget around its projects' expected raise (planning error)
     budget_sigma: float = MISSING
     ratios: list[float] = field(default_factory=lambda: [1.0])
     ratio_weights: list[float] = field(default_factory=lambda: [1.0])
-    gift_cap_yuan: float | None = None
-    projects_per_enterprise: list[int] = field(default_factory=lambda: [1, 1])  # [min, max]
-    reach_exponent: float = 0.5
+    # a pool backs about one project of its organisation per this much of the pledge
+    yuan_per_project: float = 50000.0
+    # an organisation recruits pools in proportion to its reach ** recruit_exponent
+    recruit_exponent: float = 1.0
+    own_share: float = 0.0  # of the pools: the organisation's own money matching as one
     opens_at: str = MISSING
     closes_at: str = MISSING
     rule: str = "enterprise"

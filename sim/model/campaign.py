@@ -38,7 +38,7 @@ import simpy
 from numba import njit
 
 from sim.checks import year_population
-from sim.codes import MATCHED
+from sim.codes import MATCHED, MODE_NONE, F
 from sim.model.arrivals import Arrivals, GiftStream
 from sim.model.calendar import MINUTES_PER_DAY, Calendar
 from sim.model.choice import Choice
@@ -82,17 +82,12 @@ class Campaign:
         sc, s = cfg.scenario, cfg.scale
         self.cal = Calendar.from_config(sc)
         pop = year_population(cfg)  # the year's donor base and project count
-        self.projects = Projects.build(pop.projects, s, stream(cfg.seed, "projects"))
+        self.projects = Projects.build(pop.projects, stream(cfg.seed, "projects"))
         self.pools = Pools.build(
             sc, cfg.policy, self.projects, s, stream(cfg.seed, "enterprises"), self.cal
         )
         self.gaming = Gaming.build(
-            cfg,
-            self.projects,
-            self.pools,
-            self.cal.n_minutes,
-            int(segment_sizes(pop, s).sum()),
-            stream(cfg.seed, "gaming"),
+            cfg, self.projects, int(segment_sizes(pop, s).sum()), stream(cfg.seed, "gaming")
         )
         rules = [*cfg.policy.rules.values(), cfg.policy.foundation]
         self.donors = Donors.build(
@@ -132,6 +127,11 @@ class Campaign:
             s,
         )
         self.pacing = Pacing(cfg.policy.pacing, pl, self.response.cum)
+        self.gaming.plan(self.response.base, pl.open_at[pl.foundation])
+        if not (pl.rules[:, F["mode"]] != MODE_NONE).any():
+            self.gaming.active = False  # nothing to harvest: nobody hires machines or rings
+        self.first_close = int(pl.close_at[0]) if n_f else -1
+        self.at_first_close: tuple[np.ndarray, np.ndarray] | None = None
         view = MatchView(sc.response, pl, self.projects, self.post_windows, pop.tenure_q)
         self.choice = Choice(
             self.projects.reach, self.donors.attraction, pl, view, self.response.horizon
@@ -249,6 +249,7 @@ class Campaign:
             events=tuple(self.events),
             wall_seconds=self.wall_seconds,
             flowers=flowers,
+            at_first_close=self.at_first_close,
         )
 
     def _release(self, idx: np.ndarray) -> None:
@@ -357,6 +358,11 @@ class Campaign:
             self.pacing.observe(m, int(gifts.amount.sum()))
         if self.arrivals.team_share > 0:
             tally_teams(gifts.team, gifts.amount, self.team_fen, self.team_gifts)
+        if m + 1 == self.first_close:  # the projects as the first Foundation pool closes
+            self.at_first_close = (
+                self.projects.public.copy(),
+                self.projects.enterprise_match.copy(),
+            )
 
     def _keep_for_post(self, m: int, gifts, ok: np.ndarray) -> None:
         """Minute ``m``'s gifts that passed the checks (``ok``) into the windows of the
@@ -381,8 +387,10 @@ class Campaign:
             self.series.lost_intents[m] = self.stream.lost
             collected, emptied = self._before_gifts(m)
             flowers = self.settlement.flower_events(fe) + collected
-            if self.gaming.active and self.choice.foundation_live:
-                with_gaming = self.gaming.add_gifts(gifts, m, stream(self.cfg.seed, "gaming", m))
+            if self.gaming.active:
+                with_gaming = self.gaming.add_gifts(
+                    gifts, m, stream(self.cfg.seed, "gaming", m), self.choice.foundation_live
+                )
                 if with_gaming is not gifts:  # gaming gifts merged in: numbered again
                     gifts, rows = with_gaming, None
             res, changes = self.settlement.settle(gifts, rows)

@@ -11,21 +11,27 @@ import numpy as np
 
 from sim.codes import KIND_MACHINE, KIND_RING
 from sim.model.gifts import Gifts
-from sim.model.pools import Pools
 from sim.model.projects import Projects
-from sim.schema import SimConfig
+from sim.schema import MachineConfig, SimConfig
 
 
 class Gaming:
     """Bad actors (matching-evidence.md section 3), as donor records after the honest
-    population, active while a Foundation pool is paying:
+    population:
 
-    - machine accounts, each sending Poisson(``gifts_per_minute``) gifts of ``gift_yuan`` a
-      minute to one project (the 2017 pattern), in the first ``active_minutes`` after each
-      Foundation pool opens (0: whenever a pool is paying);
-    - 套捐 rings: an organisation (a small one, drawn by the gaming stream) has
-      ``identities`` people each give ``gifts_per_day`` gifts of ``gift_yuan`` a day (over
-      600 paying minutes, ASSUMPTION) to one of its projects, and pays them back.
+    - machine accounts (the 2017 pattern: 25,244 accounts, 234,775 gifts, about 9.3 an
+      account, each giving more than 5 times within a minute [P]): each account fires
+      once, a burst of 1 + Poisson(``gifts_per_account`` - 1) gifts of ``gift_yuan`` within
+      one minute, at a project of one of the ``hirers`` organisations that hired them
+      (drawn by reach, ASSUMPTION). The minute is drawn from the campaign's baseline
+      traffic (``timing: traffic``: the accounts are run through the event as donors' gifts
+      are, ASSUMPTION) or is a Foundation pool's opening (``openings``). The rules match
+      them as they match any gift;
+    - 套捐 rings: an organisation has ``identities`` people each give ``gifts_per_day``
+      gifts of ``gift_yuan`` a day (over 600 paying minutes, ASSUMPTION) to one project
+      while a Foundation pool is paying, and pays them back until the organiser's
+      ``reimbursement_budget_yuan`` is spent (2021: under 5万 [P]). The project is drawn by
+      reach (2021's was a national foundation's, at 994万 when suspended [P]).
 
     Their gifts come from their own random stream, so the honest gifts of a run are the
     same with and without them (common random numbers)."""
@@ -37,89 +43,119 @@ class Gaming:
         kinds: np.ndarray,
         target: np.ndarray,
         first_id: int,
-        machine_minutes: np.ndarray,
-        machine_rate: float,
         ring_rate: float,
-        machine_fen: int,
-        ring_fen: int,
+        fen: tuple[int, int],
+        ring_of: np.ndarray,
+        ring_budget_gifts: int,
+        rng: np.random.Generator,
+        machines: MachineConfig,
     ):
         self.kinds = kinds  # KIND_* of each identity
         self.target = target  # project of each identity
         self.first_id = first_id  # population id of the first identity
-        self.machine_minutes = machine_minutes  # bool: minutes the machines fire
-        self.machine_rate, self.ring_rate = machine_rate, ring_rate
-        self.machine_fen, self.ring_fen = machine_fen, ring_fen
+        self.ring_rate = ring_rate  # ring gifts a paying minute
+        self.machine_fen, self.ring_fen = fen
         self.n_machines = int((kinds == KIND_MACHINE).sum())
+        self.ring_of = ring_of  # the ring of each ring identity
+        self.ring_gifts = np.zeros(int(ring_of.max()) + 1 if ring_of.size else 0, np.int64)
+        self.ring_budget_gifts = ring_budget_gifts  # gifts a ring pays back (0: no limit)
         self.active = kinds.shape[0] > 0
+        self._rng, self._machines = rng, machines
+        # the machine accounts' burst gifts by minute (plan): CSR of accounts
+        self.burst_ptr = np.zeros(1, dtype=np.int64)
+        self.burst_account = np.zeros(0, dtype=np.int64)
 
     @classmethod
     def build(
-        cls,
-        cfg: SimConfig,
-        projects: Projects,
-        pools: Pools,
-        n_minutes: int,
-        first_id: int,
-        rng: np.random.Generator,
+        cls, cfg: SimConfig, projects: Projects, first_id: int, rng: np.random.Generator
     ) -> Gaming:
         """The identities of ``cfg.gaming`` at ``cfg.scale``, numbered from ``first_id``
-        (the honest population's size), with the projects they aim at and when they act."""
+        (the honest population's size), with the projects they aim at; :meth:`plan` sets
+        when the machines fire."""
         gm, s = cfg.gaming, cfg.scale
         n_mach = round(gm.machines.accounts * s)
         # at small scales keep at least one ring, with the scaled number of identities
         n_rings = max(1, round(gm.rings.count * s)) if gm.rings.count > 0 else 0
         n_id = max(1, round(gm.rings.count * gm.rings.identities * s / n_rings)) if n_rings else 0
-        mach_target = (
-            rng.choice(projects.n, n_mach, p=projects.reach) if n_mach else np.zeros(0, np.int64)
-        )
-        small = np.flatnonzero(
-            np.bincount(projects.org[projects.small_org], minlength=projects.n_orgs)
-        )
-        orgs = small if small.size else np.arange(projects.n_orgs)
-        ring_org = (
-            rng.choice(orgs, n_rings, replace=n_rings > orgs.size)
+        mach_target = np.zeros(0, np.int64)
+        if n_mach:
+            org_reach = np.bincount(projects.org, weights=projects.reach, minlength=projects.n_orgs)
+            k = min(max(1, gm.machines.hirers), projects.n_orgs)
+            hirers = rng.choice(projects.n_orgs, k, replace=False, p=org_reach / org_reach.sum())
+            hired = np.flatnonzero(np.isin(projects.org, hirers))
+            w = projects.reach[hired]
+            mach_target = rng.choice(hired, n_mach, p=w / w.sum())
+        ring_project = (
+            rng.choice(projects.n, n_rings, replace=n_rings > projects.n, p=projects.reach)
             if n_rings
             else np.zeros(0, np.int64)
         )
-        ring_target = np.zeros(n_rings * n_id, dtype=np.int64)
-        for r, o in enumerate(ring_org):
-            own = np.flatnonzero(projects.org == o)
-            ring_target[r * n_id : (r + 1) * n_id] = rng.choice(own, n_id)
         kinds = np.concatenate(
             [np.full(n_mach, KIND_MACHINE, np.int8), np.full(n_rings * n_id, KIND_RING, np.int8)]
         )
-        active = gm.machines.active_minutes
-        machine_minutes = np.zeros(n_minutes, dtype=bool)
-        for g in pools.foundation:
-            o, c = int(pools.open_at[g]), int(pools.close_at[g])
-            machine_minutes[o : (c if active == 0 else min(c, o + active))] = True
+        rb = gm.rings.reimbursement_budget_yuan
+        # a ring with fewer identities than configured (small scales) pays back less
+        per_ring = rb / gm.rings.gift_yuan * n_id / max(gm.rings.identities, 1) if n_rings else 0
         return cls(
             kinds,
-            np.concatenate([mach_target, ring_target]).astype(np.int64),
+            np.concatenate([mach_target, np.repeat(ring_project, n_id)]).astype(np.int64),
             first_id,
-            machine_minutes,
-            n_mach * gm.machines.gifts_per_minute,
             n_rings * n_id * gm.rings.gifts_per_day / cls.RING_MINUTES_PER_DAY,
-            round(gm.machines.gift_yuan * 100),
-            round(gm.rings.gift_yuan * 100),
+            (round(gm.machines.gift_yuan * 100), round(gm.rings.gift_yuan * 100)),
+            np.repeat(np.arange(n_rings, dtype=np.int64), n_id),
+            max(1, round(per_ring)) if rb > 0 else 0,
+            rng,
+            gm.machines,
         )
 
-    def add_gifts(self, gifts: Gifts, minute: int, rng: np.random.Generator) -> Gifts:
-        """The minute's gifts with the gaming gifts merged in, in timestamp order."""
-        n_m = rng.poisson(self.machine_rate) if self.machine_minutes[minute] else 0
-        n_r = rng.poisson(self.ring_rate)
-        n = n_m + n_r
+    def plan(self, traffic: np.ndarray, openings: np.ndarray) -> None:
+        """When each machine account fires (a minute drawn in proportion to ``traffic``,
+        the baseline gifts of each minute, or one of the Foundation pools' ``openings``)
+        and its burst's size; kept as the burst gifts' accounts by minute."""
+        n, mc, rng = self.n_machines, self._machines, self._rng
+        n_min = traffic.shape[0]
+        if n == 0:
+            self.burst_ptr = np.zeros(n_min + 1, dtype=np.int64)
+            return
+        if mc.timing == "openings" and openings.size:
+            minute = openings.astype(np.int64)[rng.integers(0, openings.size, n)]
+        else:
+            cdf = np.cumsum(traffic) / traffic.sum()
+            minute = np.searchsorted(cdf, rng.random(n), side="right")
+        minute = np.minimum(minute, n_min - 1)
+        size = 1 + rng.poisson(max(mc.gifts_per_account - 1.0, 0.0), n)
+        at = np.repeat(minute, size)
+        order = np.argsort(at, kind="stable")
+        self.burst_account = np.repeat(np.arange(n, dtype=np.int64), size)[order]
+        self.burst_ptr = np.concatenate([[0], np.cumsum(np.bincount(at, minlength=n_min))])
+
+    def add_gifts(
+        self, gifts: Gifts, minute: int, rng: np.random.Generator, foundation_live: bool
+    ) -> Gifts:
+        """The minute's gifts with the gaming gifts merged in, in timestamp order: the
+        machine bursts due this minute, and the rings' gifts while a Foundation pool pays
+        (``foundation_live``) and their organisers' budgets last."""
+        mach = self.burst_account[self.burst_ptr[minute] : self.burst_ptr[minute + 1]]
+        n_ring_ids = self.kinds.shape[0] - self.n_machines
+        ring = np.zeros(0, np.int64)
+        if foundation_live and n_ring_ids:
+            ring = self.n_machines + rng.integers(0, n_ring_ids, rng.poisson(self.ring_rate))
+            if self.ring_budget_gifts:
+                r = self.ring_of[ring - self.n_machines]
+                # each ring's gifts in turn, as far as its organiser pays back
+                keep = self.ring_gifts[r] + _rank_within(r) < self.ring_budget_gifts
+                ring, r = ring[keep], r[keep]
+                np.add.at(self.ring_gifts, r, 1)
+        n_m = mach.shape[0]
+        n = n_m + ring.shape[0]
         if n == 0:
             return gifts
-        n_ring_ids = self.kinds.shape[0] - self.n_machines
-        local = np.concatenate(
-            [
-                rng.integers(0, max(self.n_machines, 1), n_m),
-                self.n_machines + rng.integers(0, max(n_ring_ids, 1), n_r),
-            ]
-        )
+        local = np.concatenate([mach, ring])
         amount = np.concatenate(
-            [np.full(n_m, self.machine_fen, np.int64), np.full(n_r, self.ring_fen, np.int64)]
+            [
+                np.full(n_m, self.machine_fen, np.int64),
+                np.full(ring.shape[0], self.ring_fen, np.int64),
+            ]
         )
         u = rng.random((5, n))
         extra = Gifts(
@@ -148,3 +184,13 @@ class Gaming:
             col[at] = x[sub]
             cols.append(col)
         return Gifts(*cols)
+
+
+def _rank_within(r: np.ndarray) -> np.ndarray:
+    """Each entry's rank among the earlier entries equal to it (0 for the first)."""
+    order = np.argsort(r, kind="stable")
+    sr = r[order]
+    first = np.searchsorted(sr, sr, side="left")
+    rank = np.empty_like(r)
+    rank[order] = np.arange(r.shape[0]) - first
+    return rank

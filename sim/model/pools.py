@@ -17,12 +17,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.codes import MAX_MONEY_YUAN, N_FIELDS, F
+from sim.codes import N_FIELDS, F
 from sim.model.calendar import Calendar
 from sim.model.projects import Projects
 from sim.model.result import PoolLedger
 from sim.policies import make_rule
-from sim.schema import PolicyConfig, ScenarioConfig
+from sim.schema import PolicyConfig, RuleConfig, ScenarioConfig
 
 
 class PoolState(NamedTuple):
@@ -61,6 +61,7 @@ class Pools:
     rules: np.ndarray  # int64 [pool, RULE_FIELDS]
     foundation: np.ndarray  # int64 indices of the Foundation (global) pools
     is_enterprise: np.ndarray  # bool, the pools that back a set of projects
+    own: np.ndarray  # bool, enterprise pools of the organisation's own money (2017 [P])
     link_ptr: np.ndarray  # CSR over projects: pools linked to project p are
     link_idx: np.ndarray  # link_idx[link_ptr[p]:link_ptr[p + 1]], in priority order
     link_project: np.ndarray  # int64 the project of each link
@@ -90,6 +91,8 @@ class Pools:
             gamed=self.gamed,
             ratio=self.rules[:, F["ratio_bp"]] / 10_000,
             is_enterprise=self.is_enterprise,
+            own=self.own,
+            project_cap=self.rules[:, F["project_cap_fen"]],
             foundation=self.foundation,
             paid_by_project=self.gp_paid,
             link_pool=self.link_idx,
@@ -123,13 +126,12 @@ class Pools:
         rng: np.random.Generator,
         cal: Calendar,
     ) -> Pools:
-        """Foundation pools as configured (budgets x scale) and ``enterprise.count x scale``
-        enterprise pools with lognormal budgets, each backing a set of
-        ``projects_per_enterprise`` projects drawn in proportion to reach**``reach_exponent``
-        (assumption: sponsors pick visible projects)."""
+        """Foundation pools as configured (budgets x scale) and the ``enterprise.count``
+        enterprise pools that organisations recruit (:func:`_recruit`), their budgets
+        adding up to ``enterprise.pledge_yuan x scale``. Per-project caps x scale."""
         fp = _foundation_tranches(sc, policy, scale, cal)
         ent = sc.enterprise
-        n_ent = round(ent.count * scale) if ent.count > 0 else 0
+        n_ent = ent.count
         n_f = len(fp)
         n = n_f + n_ent
         rules = np.zeros((n, N_FIELDS), dtype=np.int64)
@@ -140,23 +142,19 @@ class Pools:
         foundation_rules = []
         for i, p in enumerate(fp):
             open_at[i], close_at[i], budget[i] = p["open"], p["close"], p["budget_fen"]
-            rule = make_rule(p["rule"])
+            rule = make_rule(per_project_scaled(p["rule"], scale))
             foundation_rules.append(rule)
             rules[i] = rule.encode()
             if rule.post_event:
                 post_rules[i] = rule
         link_pool = np.zeros(0, dtype=np.int64)
         link_project = np.zeros(0, dtype=np.int64)
+        own = np.zeros(n, dtype=bool)
         if n_ent:
-            drawn = rng.lognormal(
-                np.log(max(ent.budget_median_yuan, 1e-9)), ent.budget_sigma, n_ent
-            )
-            # within the fen arithmetic's bounds (sim.codes); no real budget comes near
-            budget[n_f:] = np.round(np.minimum(drawn, MAX_MONEY_YUAN) * 100)
             ratios = np.asarray(ent.ratios, dtype=float)
             w = np.asarray(ent.ratio_weights, dtype=float)
             ratio = ratios[rng.choice(len(ratios), n_ent, p=w / w.sum())]
-            base = policy.rules[ent.rule]
+            base = per_project_scaled(policy.rules[ent.rule], scale)
             for r in np.unique(ratio):
                 rule_cfg = copy.copy(base)
                 rule_cfg.ratio = float(r)
@@ -165,12 +163,9 @@ class Pools:
                 rules[n_f:, F["ratio_bp"]] = 0  # for a fixed-ratio rule
             open_at[n_f:] = cal.minute("scenario.enterprise.opens_at", ent.opens_at)
             close_at[n_f:] = cal.minute("scenario.enterprise.closes_at", ent.closes_at)
-            lo, hi = ent.projects_per_enterprise
-            k = np.minimum(rng.integers(lo, hi + 1, n_ent), projects.n)
-            link_pool = np.repeat(np.arange(n_f, n, dtype=np.int64), k)
-            w = projects.reach**ent.reach_exponent
-            draws = rng.choice(projects.n, (n_ent, hi), p=w / w.sum())
-            link_project = _distinct_rows(draws, k, w)
+            link_pool, link_project, budget[n_f:] = _recruit(ent, projects, scale, rng)
+            link_pool += n_f
+            own[n_f:] = rng.random(n_ent) < ent.own_share  # drawn last: the rest unchanged
         order = np.lexsort((link_pool, link_project))  # by project, then pool priority
         counts = np.bincount(link_project, minlength=projects.n)
         link_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -188,6 +183,7 @@ class Pools:
             rules=rules,
             foundation=np.arange(n_f, dtype=np.int64),
             is_enterprise=is_enterprise,
+            own=own,
             link_ptr=link_ptr,
             link_idx=link_pool[order],
             link_project=link_project[order],
@@ -249,6 +245,20 @@ def live_lists(
     return ng, q
 
 
+def per_project_scaled(rule: RuleConfig, scale: float) -> RuleConfig:
+    """The rule with its per-project money (``project_cap_yuan``, ``min_project_public_yuan``)
+    x ``scale``: a project's money scales with the donors, so a scaled-down run keeps the
+    share of projects a cap or a threshold binds on (docs/model.md, "Scale"). Caps a gift or
+    a donor (a person's) do not scale."""
+    if scale == 1.0:
+        return rule
+    out = copy.copy(rule)
+    if out.project_cap_yuan is not None:
+        out.project_cap_yuan = max(0.01, round(out.project_cap_yuan * scale, 2))
+    out.min_project_public_yuan = round(out.min_project_public_yuan * scale, 2)
+    return out
+
+
 def _foundation_tranches(
     sc: ScenarioConfig, policy: PolicyConfig, scale: float, cal: Calendar
 ) -> list[dict]:
@@ -285,17 +295,82 @@ def _foundation_tranches(
     return out
 
 
-def _distinct_rows(draws: np.ndarray, k: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """For each row of ``draws``, its first ``k[row]`` distinct projects, topped up from the
-    projects ranked by ``keys`` where a row repeats itself; flattened row by row."""
-    out = []
-    ranked = np.argsort(-keys, kind="stable")
-    for row, kk in zip(draws, k, strict=True):
-        chosen = list(dict.fromkeys(row.tolist()))[:kk]
-        j = 0
-        while len(chosen) < kk:
-            if ranked[j] not in chosen:
-                chosen.append(int(ranked[j]))
-            j += 1
-        out.extend(chosen)
-    return np.asarray(out, dtype=np.int64)
+def _recruit(ent, projects: Projects, scale: float, rng: np.random.Generator):
+    """The enterprise pools' links and budgets (fen). Each pool is recruited by an
+    organisation drawn in proportion to its reach ** ``recruit_exponent`` (ASSUMPTION: the
+    larger fundraisers bring more partners) and backs max(1, Poisson(pledge a pool /
+    ``yuan_per_project``)) of that organisation's projects (by their reach; all of them if
+    it has fewer): a larger pledge is spread over more projects. Its budget is the
+    pledge's share in proportion to what those projects are expected to raise (their reach,
+    split evenly among the pools backing a project) times lognormal(0, ``budget_sigma``), the
+    organisation's planning error; the budgets add up to the pledge x scale exactly."""
+    n_ent = ent.count
+    org_reach = np.bincount(projects.org, weights=projects.reach, minlength=projects.n_orgs)
+    w = org_reach**ent.recruit_exponent
+    org = rng.choice(projects.n_orgs, n_ent, p=w / w.sum())
+    k_want = np.maximum(1, rng.poisson(ent.pledge_yuan / n_ent / ent.yuan_per_project, n_ent))
+    order = np.argsort(projects.org, kind="stable")  # projects by organisation
+    start = np.searchsorted(projects.org[order], np.arange(projects.n_orgs + 1))
+    k = np.minimum(k_want, (start[1:] - start[:-1])[org])
+    cum = np.cumsum(projects.reach[order])  # within an organisation: differences
+    link_project = _draw_own_projects(org, k, start, order, cum, rng.random(int(k.sum()) * 4))
+    link_pool = np.repeat(np.arange(n_ent, dtype=np.int64), k)
+    backers = np.bincount(link_project, minlength=projects.n)
+    expected = np.bincount(
+        link_pool, weights=projects.reach[link_project] / backers[link_project], minlength=n_ent
+    )
+    weight = expected * rng.lognormal(0.0, ent.budget_sigma, n_ent)
+    total = round(ent.pledge_yuan * 100 * scale)
+    budget = np.floor(weight / weight.sum() * total).astype(np.int64)
+    budget[np.argmax(budget)] += total - budget.sum()
+    return link_pool, link_project, budget
+
+
+@njit(cache=True, nogil=True)
+def _draw_own_projects(org, k, start, order, cum, u):
+    """For each pool, ``k[i]`` distinct projects of its organisation ``org[i]`` drawn in
+    proportion to reach without replacement (``order[start[o]:start[o + 1]]`` are
+    organisation o's projects, ``cum`` their cumulative reach in that order): each draw is a
+    binary search of the cumulative reach, a repeat is drawn again; the uniforms ``u`` are
+    used in turn (4 a project asked for: past them, the largest project not yet chosen).
+    Returns the projects, pool by pool, each pool's in increasing order."""
+    out = np.empty(k.sum(), dtype=np.int64)
+    q = 0
+    j = 0
+    for i in range(org.shape[0]):
+        lo, hi = start[org[i]], start[org[i] + 1]
+        base = cum[lo - 1] if lo > 0 else 0.0
+        total = cum[hi - 1] - base
+        first = q
+        while q - first < k[i]:
+            if j < u.shape[0]:
+                x = base + u[j] * total
+                j += 1
+                a, b = lo, hi - 1
+                while a < b:  # the first position whose cumulative reach passes x
+                    m = (a + b) // 2
+                    if cum[m] <= x:
+                        a = m + 1
+                    else:
+                        b = m
+                pick = order[a]
+            else:  # out of uniforms (rare): the largest project not yet chosen
+                pick = -1
+                best = -1.0
+                for t in range(lo, hi):
+                    w = cum[t] - (cum[t - 1] if t > 0 else 0.0)
+                    seen = False
+                    for r in range(first, q):
+                        if out[r] == order[t]:
+                            seen = True
+                    if not seen and w > best:
+                        best, pick = w, order[t]
+            dup = False
+            for r in range(first, q):
+                if out[r] == pick:
+                    dup = True
+            if not dup:
+                out[q] = pick
+                q += 1
+        out[first:q] = np.sort(out[first:q])
+    return out

@@ -1,11 +1,18 @@
 """Charity projects and the organisations that run them.
 
-Reach is heavy-tailed: organisations' reach is lognormal, and a Dirichlet split shares it
-among an organisation's projects, so a few organisations take a large part of the money
-(the ten largest took 43.8% in 2018 and about 43% in 2019: 易善数据 / 方德瑞信, in
-``shared/facts/99-giving-day.md`` section 5). Each project has a cause category (the 2018 mix
-of donations), a region class and an organisation-size class used by equity measures, and
-a fundraising goal (ASSUMPTION: growing with reach; no goals were published).
+An organisation's reach is its fundraising capacity: its networks and, for the
+government-linked charity federations (慈善会), offline mobilisation (facts section 5). The
+landscape is lognormal, the ten largest taking 43.8% of the money in 2018 and about 43% in
+2019 (易善数据 / 方德瑞信, ``shared/facts/99-giving-day.md`` section 5; ``org_reach_sigma`` is
+fitted to 2018's). Its head is the same in every run: the ``head_organisations`` largest sit at
+the lognormal's fixed quantiles, only the tail below them is drawn, so the top-10 share does not
+hang on one draw. A Dirichlet split shares an organisation's reach among its projects. Each
+project has a cause category (the 2018 mix of donations), a region class and an
+organisation-size class used by equity measures, and a fundraising goal (ASSUMPTION: growing
+with reach; no goals were published).
+
+Every organisation and project is built at any scale (only donors, budgets and per-project caps
+scale), so a scaled-down run keeps the landscape and its shares (docs/model.md, "Scale").
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from scipy.special import ndtri
 
 from sim.codes import FLAG_JOINT_APPEAL, FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG, MAX_MONEY_YUAN
 from sim.model.result import ProjectLedger
@@ -90,13 +98,13 @@ class Projects:
         )
 
     @classmethod
-    def build(cls, cfg: ProjectsConfig, scale: float, rng: np.random.Generator) -> Projects:
-        """Draw ``cfg.count x scale`` projects of ``cfg.organisations x scale`` organisations
-        (``cfg``: a year's, :func:`sim.checks.year_population`, with both set)."""
+    def build(cls, cfg: ProjectsConfig, rng: np.random.Generator) -> Projects:
+        """Draw ``cfg.count`` projects of ``cfg.organisations`` organisations (``cfg``: a
+        year's, :func:`sim.checks.year_population`, with both set), at any scale."""
         assert cfg.count is not None and cfg.organisations is not None
-        n_orgs = max(1, round(cfg.organisations * scale))
-        n = max(n_orgs, round(cfg.count * scale))
-        org_reach = rng.lognormal(0.0, cfg.org_reach_sigma, n_orgs)
+        n_orgs = cfg.organisations
+        n = max(n_orgs, cfg.count)
+        org_reach = org_landscape(n_orgs, cfg.org_reach_sigma, cfg.head_organisations, rng)
         # every organisation runs at least one project; the rest go to organisations in
         # proportion to reach**0.5 (big fundraisers run more projects; assumption)
         extra = rng.choice(n_orgs, n - n_orgs, p=_normalise(org_reach**0.5))
@@ -147,6 +155,17 @@ class Projects:
             frozen=np.zeros(n, dtype=np.int8),
             detections=np.zeros(n, dtype=np.int64),
         )
+
+
+def org_landscape(n: int, sigma: float, head: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` organisations' reach, lognormal(0, ``sigma``): the ``head`` largest at the fixed
+    quantiles (i - 0.5) / n from the top, the others drawn from the lognormal below the
+    head's last quantile (a random tail); largest first."""
+    head = min(head, n)
+    q_head = 1.0 - (np.arange(head) + 0.5) / n
+    u_tail = rng.random(n - head) * (1.0 - head / n)
+    z = ndtri(np.concatenate([q_head, np.sort(u_tail)[::-1]]))
+    return np.exp(sigma * z)
 
 
 def _normalise(w: np.ndarray) -> np.ndarray:

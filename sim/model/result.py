@@ -103,6 +103,8 @@ class PoolLedger(_ReadOnlyArrays):
     gamed: np.ndarray  # int64 of ``paid`` that went to gaming identities
     ratio: np.ndarray  # float64 the rule's fixed ratio (0 where it has none)
     is_enterprise: np.ndarray  # bool
+    own: np.ndarray  # bool, enterprise pools of the organisation's own money
+    project_cap: np.ndarray  # int64 fen each pool pays a project at most (0: no cap)
     foundation: np.ndarray  # int64 indices of the Foundation's pools
     paid_by_project: np.ndarray  # int64 [Foundation pool, project]
     link_pool: np.ndarray  # int64 the pool of each (enterprise pool, project) link ...
@@ -155,3 +157,6 @@ class CampaignResult:
     events: tuple[Event, ...]
     wall_seconds: float
     flowers: FlowerLedger
+    # each project's public gifts and enterprise match (fen) when the first Foundation pool
+    # closed (2017's day-1 figures; :func:`sim.outputs.tables.organisation_figures`)
+    at_first_close: tuple[np.ndarray, np.ndarray] | None = None

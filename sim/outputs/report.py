@@ -14,6 +14,11 @@ SCALE_FREE = {
     "org_gini",
     "opening_first_minute_average_gift_yuan",
     "public_share_by_last_morning",
+    "worst_top99_raised_per_foundation_yuan",
+    # every project, organisation and enterprise pool is built at any scale
+    "projects_funded",
+    "organisations_funded",
+    "enterprises_matching",
 }
 
 ROLE_TEXT = {
@@ -43,6 +48,17 @@ def simulated_figures(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> d
             "organisations_funded",
         )
     }
+    m = summary["metrics"]
+    # the machines' own figures where they are the only bad actors (gaming=machines)
+    machines_only = cfg.gaming.rings.count == 0
+    for k in ("gifts", "public_yuan", "match_yuan"):
+        fig[f"machine_{k}"] = m[f"gaming_{k}"] if machines_only else None
+    land = summary["landscape"]
+    fig["enterprise_pledge_yuan"] = land["enterprise_pledged_yuan"]
+    fig["top_project_foundation_match_day1_yuan"] = land.get("first_pool_top_project_match_yuan")
+    fig["worst_top99_raised_per_foundation_yuan"] = land.get(
+        "first_pool_worst_top99_raised_per_match"
+    )
     fl = summary["flowers"]
     fig["flower_collections_first_30_minutes"] = fl["collections_first_30_minutes"]
     fig["top_team_gifts"] = fl["teams"]["top_team_gifts"]
@@ -81,7 +97,8 @@ def comparison_table(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> pd
     and whether the figure was an input, fitted, or not fitted."""
     sim = simulated_figures(cfg, summary, minutes)
     rows = []
-    for key, rep in cfg.scenario.reported.items():
+    # the scenario's figures, and those published about its bad actors (gaming=)
+    for key, rep in [*cfg.scenario.reported.items(), *cfg.gaming.reported.items()]:
         value = sim.get(key)
         per_scale = (
             value

@@ -301,7 +301,49 @@ def summary(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
         },
         "metrics": m,
         "flowers": flower_summary(c),
+        "landscape": landscape_summary(c, orgs),
     }
+
+
+def landscape_summary(c: CampaignResult, orgs: pd.DataFrame) -> dict:
+    """The organisations, their enterprise partners and the caps (issue 17): the top-10
+    share and Gini, what the enterprise pools paid of their pledge (and the organisations'
+    own pools), how many projects a per-project cap stopped, and the first Foundation pool's
+    spread over projects (2017's day-1 figures: the largest match a project had from it, and
+    among the 99 projects that raised most by its close the worst ratio of money raised to
+    its match). Money per full scale is in yuan of the run (divide by ``scale``)."""
+    pl, p = c.pools, c.projects
+    ent = pl.is_enterprise
+    own = pl.own & ent
+    f = pl.foundation
+    cap = pl.project_cap
+    fcap = cap[f][:, None]
+    at_cap = ((fcap > 0) & (pl.paid_by_project >= fcap)).any(axis=0)
+    lcap = cap[pl.link_pool]
+    at_cap[pl.link_project[(lcap > 0) & (pl.link_paid >= lcap)]] = True
+    out: dict[str, Any] = {
+        "organisations": int(p.n_orgs),
+        "top10_org_share": float(orgs.total_yuan.head(10).sum() / max(orgs.total_yuan.sum(), 1e-9)),
+        "org_gini": gini(orgs.total_yuan.to_numpy()),
+        "enterprise_pledged_yuan": float(yuan(pl.budget[ent].sum())),
+        "enterprise_paid_yuan": float(yuan(pl.paid[ent].sum())),
+        "enterprise_share_paid": float(pl.paid[ent].sum() / max(pl.budget[ent].sum(), 1)),
+        "enterprise_pools_depleted": int(np.isfinite(pl.depleted_at[ent]).sum()),
+        "own_pools": int(own.sum()),
+        "own_paid_yuan": float(yuan(pl.paid[own].sum())),
+        "projects_backed_by_enterprises": int(np.count_nonzero(pl.links_per_project)),
+        "projects_at_project_cap": int(np.count_nonzero(at_cap)),
+    }
+    if c.at_first_close is not None and f.size:
+        public, ematch = c.at_first_close
+        first = f[pl.close_at[f] == pl.close_at[f[0]]]
+        fmatch = pl.paid_by_project[first].sum(axis=0)
+        raised = public + ematch + fmatch
+        top = np.argsort(-raised, kind="stable")[:99]
+        ratio = raised[top] / np.maximum(fmatch[top], 1)
+        out["first_pool_top_project_match_yuan"] = float(yuan(fmatch.max()))
+        out["first_pool_worst_top99_raised_per_match"] = float(ratio.max()) if top.size else None
+    return out
 
 
 def _windows(c: CampaignResult) -> list[dict]:

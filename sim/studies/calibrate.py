@@ -96,10 +96,25 @@ def _levels(theme: bool = False) -> list[Param]:
 
 FITS: dict[int, list[Param]] = {
     2016: _levels(),
-    2017: _levels(),
+    # 2017 also fits the enterprises' planning error (every year's) to what they paid of
+    # their pledge, the one year with both reported (99-giving-day.md section 6)
+    2017: [
+        *_levels(),
+        Param(
+            "scenario.enterprise.budget_sigma",
+            "enterprise_match_yuan",
+            lo=0.05,
+            hi=4.0,
+            slope=-0.4,
+        ),
+    ],
     # the random match's odds are the platform's pacing (sim.model.pacing), not fitted:
-    # the Foundation's money paid is a result
-    2018: _levels(),
+    # the Foundation's money paid is a result. 2018 also fits the organisations' landscape
+    # (every year's) to its top-10 share (99-giving-day.md section 5)
+    2018: [
+        *_levels(),
+        Param("population.projects.org_reach_sigma", "top10_org_share", lo=0.5, hi=5.0, slope=1.8),
+    ],
     2021: [
         *_levels(theme=True),
         Param("scenario.levels.flower_acts", "flowers_earned", lo=0.001, hi=10.0, slope=0.3),
@@ -141,6 +156,22 @@ FITS: dict[int, list[Param]] = {
             slope=0.5,
         ),
     ],
+}
+# parameters every year shares, fitted with one year: key prefix -> (the fit file under
+# conf/fit, the prefix its keys are written without, what it is); the primary config, the
+# scenarios and the population include them
+SHARED = {
+    "scenario.response.": ("behaviour/response.yaml", "scenario.", "The donors' response"),
+    "scenario.enterprise.": (
+        "enterprise/planning.yaml",
+        "scenario.",
+        "The enterprises' planning error",
+    ),
+    "population.projects.": (
+        "population/projects.yaml",
+        "population.",
+        "The organisations' landscape",
+    ),
 }
 # 2019 and 2020: the gift-size shift interpolated in log yuan between these fitted years
 INTERPOLATE = {2019: (2018, 2021), 2020: (2018, 2021)}
@@ -372,7 +403,7 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
     }
     if f.interpolated:
         prov["interpolated"] = f.interpolated
-    shared = {k: v for k, v in values.items() if k.startswith("scenario.response.")}
+    shared = {k: v for k, v in values.items() if k.startswith(tuple(SHARED))}
     scen = {k: v for k, v in values.items() if k.startswith("scenario.") and k not in shared}
     pol = {k: v for k, v in values.items() if k.startswith("policy.")}
     scen["scenario.calibration"] = prov
@@ -390,18 +421,17 @@ def write_fit(f: YearFit, seeds: list[int], tol: float, scale: float, conf: Path
         f"{scale}).\n" + yaml.safe_dump(_nest(scen), allow_unicode=True, sort_keys=False),
         encoding="utf-8",
     )
-    if shared:  # the response is every year's: a file of its own, included by all
-        b = conf / "fit" / "behaviour"
-        b.mkdir(parents=True, exist_ok=True)
-        (b / "response.yaml").write_text(
-            written + f"# The donors' response, fitted with scenario y{f.year} (provenance: "
-            f"conf/fit/y{f.year}/scenario.yaml); every year's scenario includes it\n"
-            "# (conf/scenario/common/behaviour.yaml).\n"
-            + yaml.safe_dump(
-                _nest({k.removeprefix("scenario."): v for k, v in shared.items()}),
-                allow_unicode=True,
-                sort_keys=False,
-            ),
+    for prefix, (path, root, what) in SHARED.items():
+        mine = {k.removeprefix(root): v for k, v in shared.items() if k.startswith(prefix)}
+        if not mine:
+            continue
+        # a shared parameter is every year's: a file of its own, included by all
+        target = conf / "fit" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(
+            written + f"# {what}, fitted with scenario y{f.year} (provenance: "
+            f"conf/fit/y{f.year}/scenario.yaml); every year's run includes it.\n"
+            + yaml.safe_dump(_nest(mine), allow_unicode=True, sort_keys=False),
             encoding="utf-8",
         )
     pol_path = d / "policy.yaml"

@@ -82,10 +82,15 @@ def test_a_bigger_pool_never_lowers_the_total_matched():
 
 
 def _deep_pools(cfg):
-    """Pools too large to run out, so that availability is the same whatever the ratio."""
+    """Pools too large to run out and no cap a project (caps a project scale with the run,
+    docs/model.md "Scale"), so that availability is the same whatever the ratio."""
     for p in cfg.scenario.foundation_pools:
         p.budget_yuan *= 1000
-    cfg.scenario.enterprise.budget_median_yuan *= 1000
+    cfg.scenario.enterprise.pledge_yuan *= 1000
+    cfg.scenario.enterprise.budget_sigma = 0.0  # no pool planned far below its projects
+    for rule in [*cfg.policy.rules.values(), cfg.policy.foundation]:
+        if rule is not None:
+            rule.project_cap_yuan = None
     return cfg
 
 

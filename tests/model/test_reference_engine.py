@@ -12,13 +12,14 @@ from sim.model.series import COUNTS
 from tests.conftest import tiny_cfg
 
 # The 2021 rules, and a stricter variant where every kind of cap and flower rule binds often.
+# caps a project are per full scale (x the run's 0.001: 300 and 40 yuan)
 STRICT = (
     "policy.rules.action.donor_daily_cap_yuan=15",
-    "policy.rules.action.project_cap_yuan=800",
+    "policy.rules.action.project_cap_yuan=300000",
     "policy.rules.theme.donor_daily_cap_yuan=5",
     "policy.rules.daily.flower_tiers=[[2.0,0.05,0.1],[4.0,0.1,0.3]]",
     "policy.rules.enterprise.donor_daily_cap_yuan=8",
-    "policy.rules.enterprise.project_cap_yuan=40",
+    "policy.rules.enterprise.project_cap_yuan=40000",
 )
 
 
@@ -97,7 +98,7 @@ def test_reference_engine_gives_the_identical_ledger(overrides):
     assert np.isfinite(batched.pools.depleted_at[batched.pools.foundation]).any()
     assert rec.column("foundation_match").sum() > 0 and rec.column("enterprise_match").sum() > 0
     if overrides == STRICT:
-        assert (batched.pools.paid_by_project == 80_000).any()  # a project cap bound
+        assert (batched.pools.paid_by_project == 30_000).any()  # a project cap bound
         assert (batched.pools.link_paid == 4_000).any()  # an enterprise's project cap bound
     if "policy=y2020" in overrides:  # collections launched and the multiplier topped up
         assert batched.flowers.collections.sum() > 0 and batched.flowers.donors_at[-1] > 0

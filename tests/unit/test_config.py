@@ -159,10 +159,16 @@ def test_a_key_the_schema_does_not_have_is_refused_not_dropped(override, key, ne
             "scenario.foundation_pools[0].budget_yuan",
         ),
         (("policy.budget=1e20",), "policy.budget"),
+        (("scenario.enterprise.pledge_yuan=1e20",), "scenario.enterprise.pledge_yuan"),
+        (("scenario.enterprise.yuan_per_project=0",), "scenario.enterprise.yuan_per_project"),
+        (("scenario.enterprise.own_share=1.5",), "scenario.enterprise.own_share"),
+        (("gaming.machines.timing=later",), "gaming.machines.timing"),
+        (("gaming.machines.gifts_per_account=0",), "gaming.machines.gifts_per_account"),
         (
-            ("scenario.enterprise.budget_median_yuan=1e20",),
-            "scenario.enterprise.budget_median_yuan",
+            ("gaming.rings.reimbursement_budget_yuan=-1",),
+            "gaming.rings.reimbursement_budget_yuan",
         ),
+        (("population.projects.head_organisations=-1",), "population.projects.head_organisations"),
         (("scenario.enterprise.budget_sigma=40",), "scenario.enterprise.budget_sigma"),
         (("gaming.rings.gift_yuan=1e12",), "gaming.rings.gift_yuan"),
         (
