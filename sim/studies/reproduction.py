@@ -93,6 +93,9 @@ EXPLAIN = {
     "machine_match_yuan": "the machines' bursts come at minutes drawn from the baseline "
     "traffic, so most land after a day's Foundation pool ran out (2017's within minutes) and "
     "are matched by their hirers' enterprise pools",
+    "enterprises_matching": "a pool pays only when its projects draw gifts in its window; "
+    "the pools of 2018 back about three projects each (one a 5万 pledged), and those whose "
+    "projects raise nothing by the close pay nothing",
     "foundation_match_yuan": "the pools are the reported budgets; a random match's odds are "
     "paced to spend them (2018-2021), but a fixed ratio is first come, first served and "
     "pays less where demand does not use it up (2016's pools, 1:1 from 09:00, run out in "
