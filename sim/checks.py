@@ -305,13 +305,13 @@ def check_levels_and_figures(sc: ScenarioConfig) -> None:
         )
     need(sc.donors >= 1, "scenario.donors", sc.donors, "a count >= 1")
     need(sc.projects >= 1, "scenario.projects", sc.projects, "a count >= 1")
-    for k, fig in sc.reported.items():
-        need(
-            fig.role in FIGURE_ROLES,
-            f"scenario.reported.{k}.role",
-            fig.role,
-            f"one of {list(FIGURE_ROLES)}",
-        )
+    _check_roles("scenario.reported", sc.reported)
+
+
+def _check_roles(key: str, reported: dict) -> None:
+    """Each reported figure's role is one the report knows."""
+    for k, fig in reported.items():
+        need(fig.role in FIGURE_ROLES, f"{key}.{k}.role", fig.role, f"one of {list(FIGURE_ROLES)}")
 
 
 def check_policy(pol: PolicyConfig, sc: ScenarioConfig) -> None:
@@ -403,13 +403,7 @@ def check_policy(pol: PolicyConfig, sc: ScenarioConfig) -> None:
 def check_gaming(gm: GamingConfig) -> None:
     """Machine donors and 套捐 rings: counts, rates, gift sizes and detection odds, and the
     roles of the figures published about them."""
-    for k, fig in gm.reported.items():
-        need(
-            fig.role in FIGURE_ROLES,
-            f"gaming.reported.{k}.role",
-            fig.role,
-            f"one of {list(FIGURE_ROLES)}",
-        )
+    _check_roles("gaming.reported", gm.reported)
     for key, v in (
         ("gaming.machines.accounts", gm.machines.accounts),
         ("gaming.machines.hirers", gm.machines.hirers),

@@ -79,7 +79,7 @@ class Gaming:
         n_id = max(1, round(gm.rings.count * gm.rings.identities * s / n_rings)) if n_rings else 0
         mach_target = np.zeros(0, np.int64)
         if n_mach:
-            org_reach = np.bincount(projects.org, weights=projects.reach, minlength=projects.n_orgs)
+            org_reach = projects.org_reach()
             k = min(max(1, gm.machines.hirers), projects.n_orgs)
             hirers = rng.choice(projects.n_orgs, k, replace=False, p=org_reach / org_reach.sum())
             hired = np.flatnonzero(np.isin(projects.org, hirers))

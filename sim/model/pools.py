@@ -305,7 +305,7 @@ def _recruit(ent, projects: Projects, scale: float, rng: np.random.Generator):
     split evenly among the pools backing a project) times lognormal(0, ``budget_sigma``), the
     organisation's planning error; the budgets add up to the pledge x scale exactly."""
     n_ent = ent.count
-    org_reach = np.bincount(projects.org, weights=projects.reach, minlength=projects.n_orgs)
+    org_reach = projects.org_reach()
     w = org_reach**ent.recruit_exponent
     org = rng.choice(projects.n_orgs, n_ent, p=w / w.sum())
     k_want = np.maximum(1, rng.poisson(ent.pledge_yuan / n_ent / ent.yuan_per_project, n_ent))

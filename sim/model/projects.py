@@ -65,6 +65,10 @@ class Projects:
     def n(self) -> int:
         return self.org.shape[0]
 
+    def org_reach(self) -> np.ndarray:
+        """Each organisation's reach: the sum of its projects' (sums to 1)."""
+        return np.bincount(self.org, weights=self.reach, minlength=self.n_orgs)
+
     def ledger(self) -> ProjectLedger:
         """The projects as a finished campaign leaves them (read-only views)."""
         return ProjectLedger(

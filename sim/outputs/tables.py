@@ -301,17 +301,18 @@ def summary(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
         },
         "metrics": m,
         "flowers": flower_summary(c),
-        "landscape": landscape_summary(c, orgs),
+        "landscape": landscape_summary(c, m),
     }
 
 
-def landscape_summary(c: CampaignResult, orgs: pd.DataFrame) -> dict:
+def landscape_summary(c: CampaignResult, m: dict) -> dict:
     """The organisations, their enterprise partners and the caps (issue 17): the top-10
     share and Gini, what the enterprise pools paid of their pledge (and the organisations'
     own pools), how many projects a per-project cap stopped, and the first Foundation pool's
     spread over projects (2017's day-1 figures: the largest match a project had from it, and
     among the 99 projects that raised most by its close the worst ratio of money raised to
-    its match). Money per full scale is in yuan of the run (divide by ``scale``)."""
+    its match; ``m``: the run's :func:`metrics`). Money is in yuan of the run (divide by
+    ``scale`` for full scale)."""
     pl, p = c.pools, c.projects
     ent = pl.is_enterprise
     own = pl.own & ent
@@ -323,8 +324,8 @@ def landscape_summary(c: CampaignResult, orgs: pd.DataFrame) -> dict:
     at_cap[pl.link_project[(lcap > 0) & (pl.link_paid >= lcap)]] = True
     out: dict[str, Any] = {
         "organisations": int(p.n_orgs),
-        "top10_org_share": float(orgs.total_yuan.head(10).sum() / max(orgs.total_yuan.sum(), 1e-9)),
-        "org_gini": gini(orgs.total_yuan.to_numpy()),
+        "top10_org_share": m["top10_org_share"],
+        "org_gini": m["org_gini"],
         "enterprise_pledged_yuan": float(yuan(pl.budget[ent].sum())),
         "enterprise_paid_yuan": float(yuan(pl.paid[ent].sum())),
         "enterprise_share_paid": float(pl.paid[ent].sum() / max(pl.budget[ent].sum(), 1)),
