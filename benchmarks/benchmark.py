@@ -37,6 +37,22 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_FLOOR_MULTIPLE = 8.0  # issue 5: full-scale 2021 in at most 8x the floor
 TARGET_PEAK_GIB = 3.0
+TARGET_COMMAND_S = 10.0  # issue 19: the main command end to end, warm, on 2 cores
+TARGET_CAMPAIGN_FLOOR_MULTIPLE = 4.0  # issue 19: the campaign within 4x the floor
+RECORD = ROOT / "benchmarks" / "record.csv"  # the kept record (docs/performance.md)
+RECORD_COLUMNS = [
+    "date",
+    "commit",
+    "machine",
+    "floor_s",
+    "campaign_s",
+    "campaign_median_s",
+    "campaign_x_floor",
+    "command_s",
+    "command_median_s",
+    "command_x_floor",
+    "peak_gib",
+]
 TARGET_REFERENCE_SPEEDUP = 50.0
 REFERENCE_SCALES = (0.001, 0.004)  # about 7万 and 27万 gifts
 
@@ -147,6 +163,40 @@ def case_floor(minute_gifts: list[int]) -> dict:
     }
 
 
+def case_command(scale: float) -> dict:
+    """The main command as a user runs it (``python -m sim``, 2021, figures and report), end
+    to end in a process of its own: its wall time, CPU time and peak memory, and the
+    campaign's own wall time from its summary. (``python -m uv run --locked`` adds its check
+    of the environment, about 0.2 s, before it.)"""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-command-") as tmp:
+        cmd = [sys.executable, "-m", "sim", f"scale={scale}", f"hydra.run.dir={tmp}"]
+        env = {k: v for k, v in os.environ.items() if k != "SIM_THREADS"}
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise RuntimeError(f"the main command failed ({proc.returncode}):\n{err[-3000:]}")
+        summary = json.loads((Path(tmp) / "summary.json").read_text(encoding="utf-8"))
+    return {
+        "case": "command",
+        "scale": scale,
+        "threads": 2 if scale >= 0.5 and _cores() >= 2 else 1,
+        "gifts": summary["donation_count"],
+        "run_s": summary["wall_seconds"],
+        "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_gib": usage.ru_maxrss / 2**20,
+    }
+
+
 def _in_subprocess(name: str, arg) -> dict:
     """Run one case in a fresh interpreter; its result comes back as JSON on stdout."""
     code = (
@@ -167,15 +217,25 @@ def _best(name: str, arg, repeat: int) -> dict:
     wall time beside it (this VM's timings vary by a fifth or more from run to run)."""
     runs = [_in_subprocess(name, arg) for _ in range(repeat)]
     best = min(runs, key=lambda r: r["wall_s"])
-    return {
+    out = {
         **best,
         "repeats": repeat,
         "median_wall_s": float(np.median([r["wall_s"] for r in runs])),
     }
+    if all("run_s" in r for r in runs):
+        out["best_run_s"] = float(min(r["run_s"] for r in runs))
+        out["median_run_s"] = float(np.median([r["run_s"] for r in runs]))
+    return out
 
 
 def run(
-    scales: list[float], out: Path, reference: bool = True, repeat: int = 3, warmup: bool = True
+    scales: list[float],
+    out: Path,
+    reference: bool = True,
+    repeat: int = 3,
+    warmup: bool = True,
+    command: bool = True,
+    record: Path | None = None,
 ) -> pd.DataFrame:
     """The engine at each scale on one thread (the cost per gift, its linearity and the
     speed-up over the reference engine are per core), the full scale again with the
@@ -208,6 +268,15 @@ def run(
         flush=True,
     )
     rows.append(floor)
+    if command:
+        r = _best("command", top, repeat)
+        print(
+            f"main command at scale {top}: wall {r['wall_s']:.2f} s (median "
+            f"{r['median_wall_s']:.2f}), its campaign {r['best_run_s']:.2f} s (median "
+            f"{r['median_run_s']:.2f}), peak {r['peak_gib']:.2f} GiB",
+            flush=True,
+        )
+        rows.append(r)
     if reference:
         for s in REFERENCE_SCALES:
             r = _best("reference", s, repeat)
@@ -225,9 +294,12 @@ def run(
         f"{_cores()} cores, Python {platform.python_version()}"
     )
     df.to_csv(out / "benchmark.csv", index=False)
-    (out / "benchmark.md").write_text(_markdown(df), encoding="utf-8")
+    text = _markdown(df)
+    if record is not None:
+        text += append_record(record, df)
+    (out / "benchmark.md").write_text(text, encoding="utf-8")
     _figure(df, out / "benchmark.png")
-    print(_markdown(df))
+    print(text)
     return df
 
 
@@ -274,6 +346,21 @@ def verdicts(df: pd.DataFrame) -> dict:
                 eng.iloc[:-1].iterrows(), eng.iloc[1:].iterrows(), strict=True
             )
         ]
+    # the campaign as a single run goes (two threads), best and median of its repeats
+    out["campaign_s"] = float(full.run_s)
+    med = full.get("median_run_s", np.nan)
+    out["campaign_median_s"] = float(full.run_s if pd.isna(med) else med)
+    out["campaign_floor_multiple"] = out["campaign_s"] / out["floor_s"]
+    out["campaign_median_floor_multiple"] = out["campaign_median_s"] / out["floor_s"]
+    cmd = df[df.case == "command"]
+    if len(cmd):
+        c = cmd.iloc[-1]
+        out["command_s"] = float(c.wall_s)
+        out["command_median_s"] = float(c.median_wall_s)
+        out["command_floor_multiple"] = float(c.wall_s / floor.wall_s)
+        out["command_median_floor_multiple"] = float(c.median_wall_s / floor.wall_s)
+        out["command_peak_gib"] = float(c.peak_gib)
+        out["peak_gib"] = max(out["peak_gib"], float(c.peak_gib))
     ref = df[df.case == "reference"].sort_values("scale")
     if len(ref) > 1 and "engine_ns_per_gift" in out:
         slope, _ = _slope(ref.iloc[0], ref.iloc[-1])
@@ -327,9 +414,23 @@ def _markdown(df: pd.DataFrame) -> str:
         f"{ok(v['floor_multiple'] <= TARGET_FLOOR_MULTIPLE)}); on one thread "
         f"{v['one_thread_wall_s']:.1f} s = {v['one_thread_floor_multiple']:.1f}x "
         "(every case: the best of its repeats)",
+        f"- the campaign (2 threads): {v['campaign_s']:.1f} s best, "
+        f"{v['campaign_median_s']:.1f} s median = {v['campaign_floor_multiple']:.1f}x / "
+        f"{v['campaign_median_floor_multiple']:.1f}x the floor (target at most "
+        f"{TARGET_CAMPAIGN_FLOOR_MULTIPLE:g}x: "
+        f"{ok(v['campaign_floor_multiple'] <= TARGET_CAMPAIGN_FLOOR_MULTIPLE)})",
         f"- peak memory {v['peak_gib']:.2f} GiB (target under {TARGET_PEAK_GIB:g} GiB: "
         f"{ok(v['peak_gib'] < TARGET_PEAK_GIB)})",
     ]
+    if "command_s" in v:
+        lines.append(
+            f"- the main command end to end (`python -m sim`, scale {v['full_scale']:g}, "
+            f"figures and report): {v['command_s']:.1f} s best, {v['command_median_s']:.1f} s "
+            f"median = {v['command_floor_multiple']:.1f}x / "
+            f"{v['command_median_floor_multiple']:.1f}x the floor, peak "
+            f"{v['command_peak_gib']:.2f} GiB (target at most {TARGET_COMMAND_S:g} s: "
+            f"{ok(v['command_s'] <= TARGET_COMMAND_S)})"
+        )
     if "engine_ns_per_gift" in v:
         scales = eng_scales(df)
         steps = ", ".join(
@@ -351,6 +452,56 @@ def _markdown(df: pd.DataFrame) -> str:
             f"(target at least {TARGET_REFERENCE_SPEEDUP:g}x: "
             f"{ok(v['reference_speedup'] >= TARGET_REFERENCE_SPEEDUP)})"
         )
+    return "\n".join(lines) + "\n"
+
+
+def _commit() -> str:
+    res = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return res.stdout.strip() or "unknown"
+
+
+def append_record(path: Path, df: pd.DataFrame) -> str:
+    """Append this benchmark's row to the kept record (``path``, CSV) and say how it
+    compares with the record's last row from the same machine.
+
+    The times are kept as multiples of the floor measured in the same benchmark: the
+    floor is plain numpy work on the same gifts, so the multiple stays put when the
+    machine is faster or slower that day, and moves when the simulator does. A change
+    shows in review as a new row of the file."""
+    v = verdicts(df)
+    row = {
+        "date": time.strftime("%Y-%m-%d"),
+        "commit": _commit(),
+        "machine": df.machine.iloc[0],
+        "floor_s": round(v["floor_s"], 3),
+        "campaign_s": round(v["campaign_s"], 2),
+        "campaign_median_s": round(v["campaign_median_s"], 2),
+        "campaign_x_floor": round(v["campaign_floor_multiple"], 2),
+        "command_s": round(v.get("command_s", np.nan), 2),
+        "command_median_s": round(v.get("command_median_s", np.nan), 2),
+        "command_x_floor": round(v.get("command_floor_multiple", np.nan), 2),
+        "peak_gib": round(v["peak_gib"], 2),
+    }
+    old = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=RECORD_COLUMNS)
+    same = old[(old.machine == row["machine"])] if len(old) else old
+    new = pd.concat([old, pd.DataFrame([row])], ignore_index=True)[RECORD_COLUMNS]
+    new.to_csv(path, index=False)
+    lines = ["", f"Record: a row added to `{path.name}` ({row['commit']})."]
+    if len(same):
+        last = same.iloc[-1]
+        for what in ("campaign_x_floor", "command_x_floor"):
+            a, b = float(last[what]), float(row[what])
+            if np.isfinite(a) and np.isfinite(b):
+                lines.append(
+                    f"- {what}: {b:.2f} against {a:.2f} at {last['commit']} "
+                    f"({last['date']}): {100 * (b / a - 1):+.0f}%"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -475,13 +626,34 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sweep-scale", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=3, help="runs of each case, the best kept")
     ap.add_argument(
+        "--no-command",
+        action="store_true",
+        help="skip the main command end to end (python -m sim at the largest scale)",
+    )
+    ap.add_argument(
+        "--record",
+        nargs="?",
+        type=Path,
+        const=RECORD,
+        default=None,
+        help=f"append the result to the kept record (default {RECORD.relative_to(ROOT)})",
+    )
+    ap.add_argument(
         "--no-warmup",
         action="store_true",
         help="no warm-up run first (the kernels are already in numba's cache)",
     )
     a = ap.parse_args(argv)
     if a.scales:
-        run(a.scales, a.out, reference=not a.no_reference, repeat=a.repeat, warmup=not a.no_warmup)
+        run(
+            a.scales,
+            a.out,
+            reference=not a.no_reference,
+            repeat=a.repeat,
+            warmup=not a.no_warmup,
+            command=not a.no_command,
+            record=a.record,
+        )
     if a.sweep:
         sweep_timing(a.sweep, a.out, a.sweep_scale)
 

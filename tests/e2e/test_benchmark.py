@@ -22,14 +22,18 @@ def test_the_benchmark_writes_its_table_and_figure(tmp_path):
             "--no-warmup",
             "--out",
             str(tmp_path),
+            "--record",
+            str(tmp_path / "record.csv"),
         ]
     )
     df = pd.read_csv(tmp_path / "benchmark.csv")
-    assert list(df.case) == ["engine", "engine", "engine", "floor"]
-    assert list(df.threads.fillna(0)) == [1, 1, 2, 0]
+    assert list(df.case) == ["engine", "engine", "engine", "floor", "command"]
+    assert list(df.threads.fillna(0)) == [1, 1, 2, 0, 1]
     assert (df.gifts > 0).all() and (df.peak_gib > 0).all()
-    # one or two threads, the same gifts; the floor draws them
-    assert df.loc[1, "gifts"] == df.loc[2, "gifts"] == df.loc[3, "gifts"]
+    # one or two threads, the same gifts; the floor draws them; the main command (its
+    # figures and report included) makes them too, and takes longer than its campaign
+    assert df.loc[1, "gifts"] == df.loc[2, "gifts"] == df.loc[3, "gifts"] == df.loc[4, "gifts"]
+    assert df.loc[4, "wall_s"] > df.loc[4, "run_s"] > 0
     assert (df.wall_s <= df.median_wall_s).all()
     engine = df[df.case == "engine"]
     assert (engine.cpu_s > 0).all() and (engine.cpu_s < 2 * engine.wall_s + 1).all()
@@ -42,9 +46,36 @@ def test_the_benchmark_writes_its_table_and_figure(tmp_path):
     assert v["engine_ns_per_gift"] == pytest.approx(
         (df.loc[1, "run_s"] - df.loc[0, "run_s"]) / (df.loc[1, "gifts"] - df.loc[0, "gifts"]) * 1e9
     )
+    assert v["command_floor_multiple"] == pytest.approx(df.loc[4, "wall_s"] / df.loc[3, "wall_s"])
+    assert v["campaign_floor_multiple"] == pytest.approx(df.loc[2, "run_s"] / df.loc[3, "wall_s"])
     text = (tmp_path / "benchmark.md").read_text(encoding="utf-8")
-    assert "the floor" in text and "GiB" in text
+    assert "the floor" in text and "GiB" in text and "the main command end to end" in text
     assert (tmp_path / "benchmark.png").stat().st_size > 0
+    rec = pd.read_csv(tmp_path / "record.csv")
+    assert len(rec) == 1 and list(rec.columns) == benchmark.RECORD_COLUMNS
+    assert rec.command_x_floor[0] == pytest.approx(v["command_floor_multiple"], abs=0.01)
+
+
+def test_the_record_says_how_a_run_compares_with_the_last(tmp_path):
+    def table(campaign_s):
+        return pd.DataFrame(
+            [
+                {"case": "engine", "scale": 1.0, "threads": 1, "gifts": 10, "run_s": 20.0,
+                 "wall_s": 21.0, "median_wall_s": 21.0, "peak_gib": 1.5, "machine": "m"},
+                {"case": "engine", "scale": 1.0, "threads": 2, "gifts": 10, "run_s": campaign_s,
+                 "wall_s": campaign_s + 1, "median_wall_s": campaign_s + 1, "peak_gib": 1.5,
+                 "machine": "m"},
+                {"case": "floor", "scale": 1.0, "gifts": 10, "run_s": 2.0, "wall_s": 2.0,
+                 "median_wall_s": 2.0, "peak_gib": 0.5, "machine": "m"},
+            ]
+        )  # fmt: skip
+
+    path = tmp_path / "record.csv"
+    benchmark.append_record(path, table(10.0))
+    text = benchmark.append_record(path, table(12.0))
+    rec = pd.read_csv(path)
+    assert rec.campaign_x_floor.tolist() == [5.0, 6.0]
+    assert "campaign_x_floor: 6.00 against 5.00" in text and "+20%" in text
 
 
 def test_a_case_repeated_keeps_its_fastest_run(monkeypatch):
