@@ -15,6 +15,8 @@ and, at the end of a multirun, the Hydra callback :class:`GatherCallback` (the
   ``shifted_public_yuan``, is in none: it is not new;
 - ``comparison.csv`` / ``comparison.md``: mean and 95% interval (t, over seeds) of the key
   metrics for each setting;
+- ``decisions.md`` / ``decisions.csv``, ``paired.csv``, ``ranks.csv`` where it compares
+  policies: paired by seed (:mod:`sim.studies.decisions`);
 - ``metrics_by_policy.png``, ``raised_vs_equity.png``, ``pool_level.png``.
 
 Runs that are not whole and complete (:func:`sim.runner.run_state`) are left out, and named
@@ -354,6 +356,26 @@ def open_pool_level(job: Path) -> pd.DataFrame | None:
     return pd.DataFrame({"time": mt.time, "level": level})
 
 
+def write_decisions(df: pd.DataFrame, sweep_dir: Path) -> bool:
+    """Where the sweep compares policies: ``decisions.md`` (what to pick for each aim and how
+    sure, each policy against no match and 2021's rules, paired by seed) and its tables,
+    ``decisions.csv`` (the decision table), ``paired.csv`` and ``ranks.csv``
+    (:mod:`sim.studies.decisions`). Returns whether it wrote them."""
+    from sim.studies import decisions
+
+    if "policy" not in _setting_columns(df) or df.policy.nunique() < 2:
+        return False
+    decisions.decision_table(df).to_csv(sweep_dir / "decisions.csv", index=False)
+    refs = [r for r in ("none", "y2021") if r in set(df.policy)]
+    metrics = [m for m, *_ in AIMS.values() if m in df]
+    paired = [decisions.paired(df, m, r) for r in refs for m in metrics]
+    if paired:
+        pd.concat(paired, ignore_index=True).to_csv(sweep_dir / "paired.csv", index=False)
+    decisions.ranks(df).to_csv(sweep_dir / "ranks.csv", index=False)
+    (sweep_dir / "decisions.md").write_text(decisions.markdown(df), encoding="utf-8")
+    return True
+
+
 def gather(sweep_dir: Path, with_figures: bool = True) -> pd.DataFrame:
     """Write the sweep's table, comparison and figures; returns the table."""
     sweep_dir = Path(sweep_dir)
@@ -369,6 +391,7 @@ def gather(sweep_dir: Path, with_figures: bool = True) -> pd.DataFrame:
     comp = comparison(df)
     comp.to_csv(sweep_dir / "comparison.csv", index=False)
     (sweep_dir / "comparison.md").write_text(markdown(comp, left_out), encoding="utf-8")
+    write_decisions(df, sweep_dir)
     if with_figures:
         figures(df, comp, sweep_dir)
     log.info("gathered %d runs (%d left out) into %s", len(df), len(left_out), sweep_dir)

@@ -73,6 +73,18 @@ def test_the_callback_writes_one_row_per_run_with_overrides_and_metrics(swept):
         assert (d / f).stat().st_size > 0, f
     md = (d / "comparison.md").read_text(encoding="utf-8")
     assert "most money: policy=" in md and "most robust to gaming" in md
+    # the decisions, paired by seed: qf and y2021 compared (none is the reference only)
+    dec = pd.read_csv(d / "decisions.csv")
+    assert set(dec.pick) <= {"qf", "y2021"} and (dec.blocks == 2).all()
+    assert dec.p_best.between(0.5, 1.0).all()
+    paired = pd.read_csv(d / "paired.csv")
+    assert set(paired.reference) == {"none", "y2021"}
+    q = paired[(paired.policy == "qf") & (paired.reference == "none")]
+    q = q.set_index("metric").mean_difference["total_raised_yuan"]
+    by_seed = df.pivot_table(index="seed_run", columns="policy", values="total_raised_yuan")
+    assert q == pytest.approx((by_seed.qf - by_seed["none"]).mean())
+    text = (d / "decisions.md").read_text(encoding="utf-8")
+    assert "## What to pick for each aim" in text and "## Against y2021, paired by block" in text
 
 
 def test_the_gather_command_leaves_out_an_unfinished_run(swept):
