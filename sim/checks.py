@@ -282,6 +282,8 @@ def check_response(r: ResponseConfig) -> None:
         "a hazard a minute from 0 to 0.1",
     )
     need(r.wait_minutes >= 0, f"{key}.wait_minutes", r.wait_minutes, "minutes >= 0")
+    for name in ("lift_scale", "attraction_scale"):
+        need(0 <= getattr(r, name) <= 10, f"{key}.{name}", getattr(r, name), "from 0 to 10")
     need(r.estimate_minutes >= 1, f"{key}.estimate_minutes", r.estimate_minutes, "minutes >= 1")
     need(r.display_minutes >= 1, f"{key}.display_minutes", r.display_minutes, "minutes >= 1")
 

@@ -325,6 +325,8 @@ class ResponseConfig:
     stake_selection: float = MISSING  # how much more the upper half moves a gift than the lower
     estimate_minutes: int = 60  # how often a post-event rule's estimate is published
     display_minutes: int = 5  # how often the listings show a pool or budget that ran out
+    lift_scale: float = 1.0  # x every segment's lift (the behavioural ensemble's prior)
+    attraction_scale: float = 1.0  # x every segment's match_attraction (likewise)
 
 
 @dataclass
@@ -375,6 +377,14 @@ class PerturbConfig:
 
 
 @dataclass
+class EnsembleConfig:
+    """A job of the behavioural ensemble (``experiment=ensemble``): the number of its
+    parameter draw (its values are the job's other overrides, sim.studies.ensemble)."""
+
+    draw: int | None = None
+
+
+@dataclass
 class SimConfig:
     seed: int = 2021
     scale: float = 1.0
@@ -385,6 +395,7 @@ class SimConfig:
     gaming: GamingConfig = field(default_factory=GamingConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     perturb: PerturbConfig = field(default_factory=PerturbConfig)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
 
 
 def register_configs() -> None:

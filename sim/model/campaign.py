@@ -134,7 +134,11 @@ class Campaign:
         self.at_first_close: tuple[np.ndarray, np.ndarray] | None = None
         view = MatchView(sc.response, pl, self.projects, self.post_windows, pop.tenure_q)
         self.choice = Choice(
-            self.projects.reach, self.donors.attraction, pl, view, self.response.horizon
+            self.projects.reach,
+            self.donors.attraction * sc.response.attraction_scale,
+            pl,
+            view,
+            self.response.horizon,
         )
         self.arrivals = Arrivals(cfg, self.cal, self.donors, self.net)
         fl = sc.flowers

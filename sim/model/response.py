@@ -109,7 +109,7 @@ class Response:
         # by group: each segment's lower and upper half by gift-size level (sim.model.donors);
         # the upper half, with more at stake, moves its gifts to the match more readily
         self.share = base_share / base_share.sum()
-        self.lift = np.repeat([s.lift for s in segments], 2)
+        self.lift = np.repeat([s.lift * cfg.lift_scale for s in segments], 2)
         stake = np.tile([1.0 - cfg.stake_selection, 1.0 + cfg.stake_selection], len(segments))
         self.timing = np.repeat([s.timing for s in segments], 2) * stake
         opens = np.unique(openings.astype(np.int64))

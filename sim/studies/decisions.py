@@ -29,7 +29,7 @@ from scipy import stats
 
 from sim.studies.gather import AIMS, KEY_METRICS, _fmt, _setting_columns
 
-BLOCK_COLUMNS = ("seed_run", "draw")  # what the runs of a block share besides settings
+BLOCK_COLUMNS = ("seed_run", "ensemble.draw")  # what the runs of a block share besides settings
 
 
 def _block_and_label(df: pd.DataFrame) -> tuple[list[str], list[str]]:
@@ -202,9 +202,10 @@ def markdown(df: pd.DataFrame, references: tuple[str, ...] = ("none", "y2021")) 
         "|---|---|---:|---|---:|---:|",
     ]
     for _, r in dec.iterrows():
+        runner = r.get("runner_up", np.nan)
+        runner = f"{runner} ({_pct(r.runner_up_p_best)})" if isinstance(runner, str) else "(none)"
         lines.append(
-            f"| {r.aim} | {r.pick} | {_pct(r.p_best)} | {r.get('runner_up', '')} "
-            f"({_pct(r.get('runner_up_p_best', np.nan))}) | "
+            f"| {r.aim} | {r.pick} | {_pct(r.p_best)} | {runner} | "
             f"{_pct(r.get('p_pick_beats_runner_up', np.nan))} | {r.blocks} |"
         )
     block, _ = _block_and_label(df)

@@ -132,6 +132,12 @@ def collect(sweep_dir: Path) -> tuple[pd.DataFrame, LeftOut]:
         return df, left_out
     df = df.drop(columns=[c for c in ("set:seed", "set:scale") if c in df])
     df = df.rename(columns={f"set:{k}": k for k in keys})
+    # an ensemble's draws (sim.studies.ensemble) are not settings to compare but what the
+    # runs of a setting are spread over, like seeds: kept as columns, paired on
+    draws = Path(sweep_dir) / "draws.csv"
+    if draws.exists():
+        drawn = {"ensemble.draw", *pd.read_csv(draws, nrows=0).columns}
+        keys = {k: None for k in keys if k not in drawn}
     df.attrs["settings"] = list(keys)
     df["extra_public_vs_baseline_yuan"] = _vs_baseline(df)
     df["extra_lift_yuan"] = df["lifted_public_yuan"].where(df.extra_public_vs_baseline_yuan.notna())

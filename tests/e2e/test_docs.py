@@ -76,6 +76,10 @@ def tiny(cmd: str, tmp: Path, plan: bool = False) -> tuple[list[str] | None, boo
         if "-m" in rest:
             if "experiment=policy_sweep" in rest and not any(a.startswith("policy=") for a in rest):
                 rest.append("policy=none,y2021")
+            if "experiment=ensemble" in rest:
+                if not any(a.startswith("policy=") for a in rest):
+                    rest.append("policy=none,y2021")
+                rest.append("hydra.sweeper.draws=2")
             if "experiment=reproduce" in rest:
                 rest += ["scenario=y2016,y2021"]
             if not any(a.startswith("seed=") for a in rest) or "experiment=reproduce" in rest:

@@ -87,8 +87,11 @@ def test_ranks_and_the_decision_table():
 
 
 def test_an_ensemble_pairs_by_seed_and_draw():
-    df = pd.concat([sweep(draw=[0] * 4), sweep(draw=[1] * 4)], ignore_index=True)
-    df.loc[(df.draw == 1) & (df.policy == "a"), "total_raised_yuan"] += 100.0
+    df = pd.concat(
+        [sweep(**{"ensemble.draw": [0] * 4}), sweep(**{"ensemble.draw": [1] * 4})],
+        ignore_index=True,
+    )
+    df.loc[(df["ensemble.draw"] == 1) & (df.policy == "a"), "total_raised_yuan"] += 100.0
     df.attrs["settings"] = ["policy"]
     t = decisions.paired(df, "total_raised_yuan", "none").set_index("policy")
     assert t.loc["a", "blocks"] == 8
