@@ -74,3 +74,28 @@ def test_the_same_command_again_resumes(ran):
     assert res.returncode == 0, res.stderr[-3000:]
     after = {p.parent.name: p.stat().st_mtime_ns for p in ran.glob("*/summary.json")}
     assert after == before and len(after) == 9
+
+
+def test_a_draw_outside_the_allowed_values_stops_the_sweep_before_any_run(tmp_path):
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "-m",
+            "experiment=ensemble",
+            f"scale={TINY}",
+            "policy=none,y2021",
+            "seed=1",
+            "hydra.sweeper.draws=4",
+            "hydra.sweeper.priors={scenario.response.lift_scale:{low:20,high:30,source:x}}",
+            "hydra/launcher=basic",
+            f"hydra.sweep.dir={tmp_path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert "scenario.response.lift_scale" in res.stderr and "from 0 to 10" in res.stderr
+    assert not list(tmp_path.glob("*/summary.json"))
