@@ -189,6 +189,35 @@ class PopulationCache:
             gc.collect()
         return sys.getrefcount(self._buf) <= 2
 
+    def _build(
+        self,
+        key: tuple,
+        cfg: PopulationConfig,
+        seg_start: np.ndarray,
+        half: np.ndarray,
+        extra: np.ndarray,
+        rng: np.random.Generator,
+    ) -> None:
+        """Draw a population's levels into the cache and make its records table."""
+        n = int(seg_start[-1])
+        n_total = n + extra.shape[0]
+        buf = _new_buffer(n_total)
+        # zeros written, not left to the kernel: the table's pages are faulted in here, in
+        # one sequential pass, not one at random by the run's first gifts; on a thread of
+        # its own, beside the levels (numpy lets go of the interpreter lock for both)
+        zeroing = threading.Thread(
+            target=_records(buf, n_total).view(np.int64).fill, args=(0,), name="sim-zero-donors"
+        )
+        zeroing.start()
+        level = _draw_levels(cfg, seg_start, half, n_total, rng)
+        # kind and tenure: zeros the honest donors and the runs without tenure never write,
+        # so their pages stay the kernel's shared zero page (read, never allocated)
+        kind = np.zeros(n_total, dtype=np.int8)
+        kind[n:] = extra
+        zeroing.join()
+        self._key, self._level, self._kind, self._buf = key, level, kind, buf
+        self._after_levels = rng.bit_generator.state
+
     def get(
         self,
         key: tuple,
@@ -206,40 +235,21 @@ class PopulationCache:
         n = int(seg_start[-1])
         n_total = n + extra.shape[0]
         with self._lock:
-            hit = key == self._key
-            if not hit:
+            if key != self._key:
                 self.clear()
-            elif self._buf_free():
+                self._build(key, cfg, seg_start, half, extra, rng)
                 assert self._buf is not None
-                state = _records(self._buf, n_total)
-                state.view(np.int64).fill(0)  # resident pages: 0.03 s at full scale
-            else:  # an earlier population still uses the table: this run has its own
-                state = _records(_new_buffer(n_total), n_total)
-                state.view(np.int64).fill(0)
-            if hit:
-                self.hits += 1
-                assert self._level is not None and self._kind is not None
-                level, kind = self._level, self._kind
+                state = _records(self._buf, n_total)  # zeroed by the build
             else:
-                buf = _new_buffer(n_total)
+                self.hits += 1
+                # the cached table if nothing else holds it (its pages resident: zeroed
+                # again in 0.03 s at full scale), else one of this run's own
+                buf = self._buf if self._buf_free() else _new_buffer(n_total)
+                assert buf is not None
                 state = _records(buf, n_total)
-                # zeros written, not left to the kernel: the table's pages are faulted in
-                # here, in one sequential pass, not one at random by the run's first gifts;
-                # on a thread of its own, beside the levels (numpy lets go of the
-                # interpreter lock for both)
-                zeroing = threading.Thread(
-                    target=state.view(np.int64).fill, args=(0,), name="sim-zero-donors"
-                )
-                zeroing.start()
-                level = _draw_levels(cfg, seg_start, half, n_total, rng)
-                # kind and tenure: zeros the honest donors and the runs without tenure never
-                # write, so their pages stay the kernel's shared zero page (read, never
-                # allocated)
-                kind = np.zeros(n_total, dtype=np.int8)
-                kind[n:] = extra
-                zeroing.join()
-                self._key, self._level, self._kind, self._buf = key, level, kind, buf
-                self._after_levels = rng.bit_generator.state
+                state.view(np.int64).fill(0)
+            assert self._level is not None and self._kind is not None
+            level, kind = self._level, self._kind
             if not has_tenure:
                 return state, level, np.zeros(n_total, dtype=np.int8), kind
             if self._tenure is None:

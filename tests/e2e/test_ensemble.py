@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import TINY
 
 
-def _ensemble(d):
+def _ensemble(d, policies="none,fixed_ratio,y2021", draws=3, *extra):
     return subprocess.run(
         [
             sys.executable,
@@ -22,9 +22,10 @@ def _ensemble(d):
             "-m",
             "experiment=ensemble",
             f"scale={TINY}",
-            "policy=none,fixed_ratio,y2021",
+            f"policy={policies}",
             "seed=1",
-            "hydra.sweeper.draws=3",
+            f"hydra.sweeper.draws={draws}",
+            *extra,
             "hydra/launcher=basic",
             f"hydra.sweep.dir={d}",
         ],
@@ -77,24 +78,11 @@ def test_the_same_command_again_resumes(ran):
 
 
 def test_a_draw_outside_the_allowed_values_stops_the_sweep_before_any_run(tmp_path):
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sim",
-            "-m",
-            "experiment=ensemble",
-            f"scale={TINY}",
-            "policy=none,y2021",
-            "seed=1",
-            "hydra.sweeper.draws=4",
-            "hydra.sweeper.priors={scenario.response.lift_scale:{low:20,high:30,source:x}}",
-            "hydra/launcher=basic",
-            f"hydra.sweep.dir={tmp_path}",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+    res = _ensemble(
+        tmp_path,
+        "none,y2021",
+        4,
+        "hydra.sweeper.priors={scenario.response.lift_scale:{low:20,high:30,source:x}}",
     )
     assert res.returncode == 2, res.stderr[-3000:]
     assert "scenario.response.lift_scale" in res.stderr and "from 0 to 10" in res.stderr
