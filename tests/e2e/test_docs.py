@@ -80,6 +80,11 @@ def tiny(cmd: str, tmp: Path, plan: bool = False) -> tuple[list[str] | None, boo
                 if not any(a.startswith("policy=") for a in rest):
                     rest.append("policy=none,y2021")
                 rest.append("hydra.sweeper.draws=2")
+            if "experiment=pareto" in rest:
+                rest += [
+                    "hydra.sweeper.pareto.n_trials=2",
+                    "hydra.sweeper.pareto.population_size=2",
+                ]
             if "experiment=reproduce" in rest:
                 rest += ["scenario=y2016,y2021"]
             if not any(a.startswith("seed=") for a in rest) or "experiment=reproduce" in rest:
@@ -96,6 +101,8 @@ def tiny(cmd: str, tmp: Path, plan: bool = False) -> tuple[list[str] | None, boo
         return [sys.executable, "-m", "sim", *rest], runs > 3, ""
     if args[:3] == ["python", "-m", "sim.studies.gather"]:
         return [sys.executable, *args[1:], "--no-figures"], False, ""
+    if args[:3] == ["python", "-m", "sim.studies.pareto"]:
+        return [sys.executable, *args[1:]], False, ""
     if args[:3] == ["python", "-m", "sim.studies.reproduction"]:
         extra = [] if "--gather-only" in args else [f"scale={SCALE}", "--seeds", "1"]
         return [sys.executable, *args[1:], *extra, "hydra/launcher=basic"], True, ""
