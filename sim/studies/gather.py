@@ -362,23 +362,16 @@ def open_pool_level(job: Path) -> pd.DataFrame | None:
     return pd.DataFrame({"time": mt.time, "level": level})
 
 
-def write_decisions(df: pd.DataFrame, sweep_dir: Path) -> bool:
+def write_decisions(df: pd.DataFrame, sweep_dir: Path, with_figures: bool = True) -> bool:
     """Where the sweep compares policies: ``decisions.md`` (what to pick for each aim and how
-    sure, each policy against no match and 2021's rules, paired by seed) and its tables,
-    ``decisions.csv`` (the decision table), ``paired.csv`` and ``ranks.csv``
-    (:mod:`sim.studies.decisions`). Returns whether it wrote them."""
-    from sim.studies import decisions
+    sure, each policy against no match and 2021's rules, paired by seed; for an ensemble,
+    which assumption decides it) and its tables, and the planner's report, ``report.md`` /
+    ``report.html`` (:mod:`sim.studies.planner`). Returns whether it wrote them."""
+    from sim.studies import planner
 
     if "policy" not in _setting_columns(df) or df.policy.nunique() < 2:
         return False
-    decisions.decision_table(df).to_csv(sweep_dir / "decisions.csv", index=False)
-    refs = [r for r in ("none", "y2021") if r in set(df.policy)]
-    metrics = [m for m, *_ in AIMS.values() if m in df]
-    paired = [decisions.paired(df, m, r) for r in refs for m in metrics]
-    if paired:
-        pd.concat(paired, ignore_index=True).to_csv(sweep_dir / "paired.csv", index=False)
-    decisions.ranks(df).to_csv(sweep_dir / "ranks.csv", index=False)
-    (sweep_dir / "decisions.md").write_text(decisions.markdown(df), encoding="utf-8")
+    planner.write(df, sweep_dir, with_figures=with_figures)
     return True
 
 
@@ -397,7 +390,7 @@ def gather(sweep_dir: Path, with_figures: bool = True) -> pd.DataFrame:
     comp = comparison(df)
     comp.to_csv(sweep_dir / "comparison.csv", index=False)
     (sweep_dir / "comparison.md").write_text(markdown(comp, left_out), encoding="utf-8")
-    write_decisions(df, sweep_dir)
+    write_decisions(df, sweep_dir, with_figures)
     if with_figures:
         figures(df, comp, sweep_dir)
     log.info("gathered %d runs (%d left out) into %s", len(df), len(left_out), sweep_dir)

@@ -1,6 +1,7 @@
 """The behavioural ensemble end to end on a tiny scale (experiment=ensemble): every policy
 under each parameter draw on common random numbers, the draws written, the decisions paired
-by (seed, draw), and a second run of the same command resumes (runs nothing)."""
+by (seed, draw), which assumption decides them, the planner's report, and a second run of
+the same command resumes (runs nothing)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from tests.conftest import TINY
 
 
-def _ensemble(d, policies="none,fixed_ratio,y2021", draws=3, *extra):
+def _ensemble(d, policies="none,fixed_ratio,y2021", draws=4, *extra, seeds="1,2"):
     return subprocess.run(
         [
             sys.executable,
@@ -23,7 +24,7 @@ def _ensemble(d, policies="none,fixed_ratio,y2021", draws=3, *extra):
             "experiment=ensemble",
             f"scale={TINY}",
             f"policy={policies}",
-            "seed=1",
+            f"seed={seeds}",
             f"hydra.sweeper.draws={draws}",
             *extra,
             "hydra/launcher=basic",
@@ -45,28 +46,46 @@ def ran(tmp_path_factory):
 
 def test_every_policy_runs_under_every_draw(ran):
     draws = pd.read_csv(ran / "draws.csv")
-    assert draws.draw.tolist() == [0, 1, 2] and draws.shape[1] == 8
+    assert draws.draw.tolist() == [0, 1, 2, 3] and draws.shape[1] == 8
     df = pd.read_parquet(ran / "sweep.parquet")
-    assert len(df) == 9 and set(df.policy) == {"none", "fixed_ratio", "y2021"}
-    assert sorted(df["ensemble.draw"].astype(int).unique()) == [0, 1, 2]
+    assert len(df) == 24 and set(df.policy) == {"none", "fixed_ratio", "y2021"}
+    assert sorted(df["ensemble.draw"].astype(int).unique()) == [0, 1, 2, 3]
     # the draw's values are the run's: its config holds them
     row = df[(df.policy == "y2021") & (df["ensemble.draw"].astype(int) == 1)].iloc[0]
+    assert row.job.startswith("ensemble.draw=1,")
     cfg = (ran / row.job / "config.yaml").read_text(encoding="utf-8")
     assert f"lift_scale: {float(draws.loc[1, 'scenario.response.lift_scale']):.9g}" in cfg
     # common random numbers: with no match the behaviour drawn changes nothing
     none = df[df.policy == "none"]
-    assert none.total_raised_yuan.nunique() == 1
+    assert (none.groupby("seed_run").total_raised_yuan.nunique() == 1).all()
     # ... and with a match it does
-    assert df[df.policy == "y2021"].total_raised_yuan.nunique() == 3
+    assert df[df.policy == "y2021"].total_raised_yuan.nunique() == 8
 
 
 def test_the_decisions_pair_by_seed_and_draw(ran):
     dec = pd.read_csv(ran / "decisions.csv")
-    assert (dec.blocks == 3).all() and set(dec.pick) <= {"fixed_ratio", "y2021"}
+    assert (dec.blocks == 8).all() and set(dec.pick) <= {"fixed_ratio", "y2021"}
     comp = pd.read_csv(ran / "comparison.csv")
-    assert comp.set_index("policy").runs.to_dict() == {"fixed_ratio": 3, "none": 3, "y2021": 3}
+    assert comp.set_index("policy").runs.to_dict() == {"fixed_ratio": 8, "none": 8, "y2021": 8}
     text = (ran / "decisions.md").read_text(encoding="utf-8")
     assert "share seed_run, ensemble.draw (common random numbers)" in text
+    assert "## Which assumption decides it" in text and "Meier (2007)" in text
+
+
+def test_the_report_says_what_to_pick_which_assumption_decides_it_and_its_scale(ran):
+    sens = pd.read_parquet(ran / "sensitivity.parquet")
+    assert set(sens.parameter) == set(pd.read_csv(ran / "draws.csv").columns[1:])
+    assert (sens.points == 8).all() and sens.S1.between(0, 1).all()
+    md = (ran / "report.md").read_text(encoding="utf-8")
+    first = md.split("## Every policy")[0]
+    assert "24 runs: 3 policies × 4 behavioural draws (sobol) × 2 seeds" in first
+    assert f"every run at scale {TINY:g}" in first and "--check-full-scale" in first
+    assert "| most money | **" in first and "the assumptions that would change it" in first
+    assert "moved in time (shift)" in md and ("万" in md or "亿" in md)
+    page = (ran / "report.html").read_text(encoding="utf-8")
+    assert "<table>" in page and page.count("data:image/png;base64,") == 3
+    for name in ("paired", "ranks", "best", "main_table", "sweep"):
+        assert len(pd.read_parquet(ran / f"{name}.parquet")) > 0
 
 
 def test_the_same_command_again_resumes(ran):
@@ -74,7 +93,7 @@ def test_the_same_command_again_resumes(ran):
     res = _ensemble(ran)
     assert res.returncode == 0, res.stderr[-3000:]
     after = {p.parent.name: p.stat().st_mtime_ns for p in ran.glob("*/summary.json")}
-    assert after == before and len(after) == 9
+    assert after == before and len(after) == 24
 
 
 def test_a_draw_outside_the_allowed_values_stops_the_sweep_before_any_run(tmp_path):
