@@ -91,14 +91,19 @@ def space_from(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
             bad = [c for c in choices if not isinstance(c, str | int | float | bool | type(None))]
             if bad:
                 raise ValueError(f"pareto search space {key}: choices must be plain values: {bad}")
-            space[key] = CategoricalDistribution(choices)
+            space[key] = CategoricalDistribution(choices)  # type: ignore[arg-type]
         elif isinstance(v, RangeSweep):
-            if any(isinstance(x, float) for x in (v.start, v.stop, v.step)):
-                space[key] = FloatDistribution(v.start, v.stop - v.step, step=v.step)
+            if v.start is None or v.stop is None:
+                raise ValueError(f"pareto search space {key}: a range needs a start and a stop")
+            start, stop, step = v.start, v.stop, v.step
+            if any(isinstance(x, float) for x in (start, stop, step)):
+                space[key] = FloatDistribution(start, stop - step, step=step)
             else:  # range(a, b) stops before b, as Python's
-                space[key] = IntDistribution(int(v.start), int(v.stop) - 1, step=int(v.step))
+                space[key] = IntDistribution(int(start), int(stop) - 1, step=int(step))
         elif isinstance(v, IntervalSweep):
             log_scale = "log" in v.tags
+            if v.start is None or v.end is None:
+                raise ValueError(f"pareto search space {key}: an interval needs two ends")
             if not v.start < v.end:
                 raise ValueError(f"pareto search space {key}: interval {v.start}..{v.end} is empty")
             if isinstance(v.start, int) and isinstance(v.end, int):
@@ -263,7 +268,10 @@ def load_study(sweep_dir: Path, directions: Sequence[str] | None = None) -> Any:
     if directions is None:
         return optuna.load_study(study_name=STUDY_NAME, storage=storage)
     return optuna.create_study(
-        study_name=STUDY_NAME, storage=storage, directions=list(directions), load_if_exists=True
+        study_name=STUDY_NAME,
+        storage=storage,
+        directions=list(directions),  # type: ignore[arg-type]
+        load_if_exists=True,
     )
 
 

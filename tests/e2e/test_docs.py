@@ -101,6 +101,8 @@ def tiny(cmd: str, tmp: Path, plan: bool = False) -> tuple[list[str] | None, boo
         return [sys.executable, "-m", "sim", *rest], runs > 3, ""
     if args[:3] == ["python", "-m", "sim.studies.gather"]:
         return [sys.executable, *args[1:], "--no-figures"], False, ""
+    if args[:3] == ["python", "-m", "sim.studies.planner"]:
+        return [sys.executable, *args[1:], "--no-figures"], False, ""
     if args[:3] == ["python", "-m", "sim.studies.pareto"]:
         return [sys.executable, *args[1:]], False, ""
     if args[:3] == ["python", "-m", "sim.studies.reproduction"]:
