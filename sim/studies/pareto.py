@@ -96,8 +96,11 @@ def space_from(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
             if v.start is None or v.stop is None:
                 raise ValueError(f"pareto search space {key}: a range needs a start and a stop")
             start, stop, step = v.start, v.stop, v.step
+            if not step > 0 or not stop > start:
+                raise ValueError(f"pareto search space {key}: range needs start < stop, step > 0")
             if any(isinstance(x, float) for x in (start, stop, step)):
-                space[key] = FloatDistribution(start, stop - step, step=step)
+                last = round(start + step * (math.ceil((stop - start) / step - 1e-9) - 1), 12)
+                space[key] = FloatDistribution(start, last, step=step)
             else:  # range(a, b) stops before b, as Python's
                 space[key] = IntDistribution(int(start), int(stop) - 1, step=int(step))
         elif isinstance(v, IntervalSweep):
@@ -377,7 +380,7 @@ def front_figure(
     reference: dict[str, float] | None,
     path: Path,
 ) -> None:
-    """Each pair of aims (money and lift first), every trial grey, the front blue, the knee
+    """The first aim against each of the others, every trial grey, the front blue, the knee
     and 2021's rules marked."""
     import matplotlib
 

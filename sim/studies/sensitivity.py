@@ -21,7 +21,7 @@ is variance no parameter explains).
   (the largest indices of the pick's difference from its runner-up), with their sources.
 
 With few points the estimate is rough: with 40 blocks it uses 3 classes a parameter, a
-parameter that does nothing scores about 2/40 = 0.05 by chance, and the intervals are wide;
+parameter that does nothing scores about (3 - 1)/40 = 0.05 by chance, and the intervals are wide;
 more draws (``hydra.sweeper.draws=64``) narrow them.
 """
 
@@ -180,7 +180,8 @@ def markdown(
         "For each aim, the behavioural parameters that explain most of the variance of the "
         "pick's difference from the runner-up over the blocks (first-order Sobol index from "
         f"the ensemble's {n} blocks, SALib; ± half the 95% bootstrap interval). A parameter "
-        f"that does nothing scores about {2 / n:.2f} by chance at this size; more draws "
+        f"that does nothing scores about {(classes(n) - 1) / n:.2f} by chance at this size "
+        f"({classes(n)} classes); more draws "
         "(`hydra.sweeper.draws=64`) narrow the intervals. `sensitivity.csv` holds every "
         "metric and every difference.",
         "",

@@ -39,6 +39,9 @@ def test_the_sweep_grammar_becomes_optuna_distributions():
     assert space["policy.foundation.gift_cap_yuan"] == d.FloatDistribution(5.0, 999.0, log=True)
     # range(1, 7) stops before 7, as Python's range
     assert space["policy.tranches"] == d.IntDistribution(1, 6)
+    # a float range keeps its last value below the stop, as Python's range would
+    assert pareto.space_from({"x": "range(0, 1, 0.3)"})[0]["x"].high == pytest.approx(0.9)
+    assert pareto.space_from({"x": "range(0.0, 1.0, 0.25)"})[0]["x"].high == pytest.approx(0.75)
     assert pareto.corner(space, 0)["policy.tranches"] == 1
     assert pareto.corner(space, 1)["policy.foundation.type"] == "random_match"
 

@@ -113,3 +113,39 @@ def test_the_report_is_one_page_that_holds_its_figures(tmp_path):
     # written again, the same report (nothing appended twice)
     planner.write(df, tmp_path, with_figures=False)
     assert (tmp_path / "decisions.md").read_text(encoding="utf-8").count("## Which assumption") == 1
+
+
+def test_a_sweep_that_also_varies_a_policy_setting_gets_its_report(tmp_path):
+    df, _ = ensemble_sweep(n_draws=4, seeds=(1,))
+    df = df.drop(columns="ensemble.draw")
+    df["seed_run"] = np.tile(np.repeat(np.arange(4), 3), 1)
+    df["policy.budget"] = 3e8
+    df.attrs["settings"] = ["policy", "policy.budget"]
+    planner.write(df, tmp_path, with_figures=False)
+    md = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert "## Against 2021's rules" not in md  # no label is plain "y2021" here
+    assert "the seeds' noise only" in md and "| most money | **a, 300000000.0** |" in md
+
+
+def test_the_full_scale_check_keeps_the_sweeps_own_settings():
+    settings = {
+        "choices": {"gaming": "both", "scenario": "y2020"},
+        "task": [
+            "experiment=ensemble",
+            "seed=1,2",
+            "scale=0.1",
+            "policy=none,qf",
+            "policy.budget=6e8",
+            "gaming=both",
+            "+output.record_gifts=false",
+            "p.strong=0.3",
+            "hydra.sweeper.draws=64",
+        ],
+        "sources": {"p.strong": "a paper"},
+    }
+    assert planner.full_scale_overrides(settings) == [
+        "gaming=both",
+        "scenario=y2020",
+        "policy.budget=6e8",
+        "+output.record_gifts=false",
+    ]
