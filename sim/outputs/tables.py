@@ -3,6 +3,7 @@ result (:class:`sim.model.result.CampaignResult`). Fen inside, yuan in every tab
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -21,10 +22,13 @@ def yuan(fen) -> Any:
 def gini(x: np.ndarray) -> float:
     """Gini coefficient of non-negative amounts (0 equal, 1 all in one place)."""
     x = np.sort(np.asarray(x, dtype=float))
-    n, total = x.shape[0], x.sum()
+    n = x.shape[0]
+    total = math.fsum(x)
     if n == 0 or total == 0:
         return 0.0
-    return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * total))
+    # exactly rounded sums (math.fsum), not a BLAS dot product, whose kernel (and so its last
+    # bit) depends on the CPU: the same run gives the same Gini on every machine
+    return float(math.fsum((2 * np.arange(1, n + 1) - n - 1) * x) / (n * total))
 
 
 def project_table(c: CampaignResult) -> pd.DataFrame:
