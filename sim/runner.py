@@ -28,7 +28,7 @@ import os
 import signal
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -139,19 +139,29 @@ def finished_summary(out: Path, config_yaml: str) -> dict | None:
 
 
 @contextmanager
-def _sigterm_raises() -> Iterator[None]:
+def _sigterm_raises() -> Iterator[Callable[[], None]]:
     """SIGTERM raises :class:`Terminated` here (on the main thread), so a run stopped by a
-    scheduler is recorded as failed like one stopped by SIGINT."""
+    scheduler is recorded as failed like one stopped by SIGINT. The signal is also kept, and
+    the callable yielded raises it again: a raise that lands inside a finaliser (numba's
+    compiler frees its objects in ``__del__``, where Python ignores exceptions) is not lost,
+    so a run signalled while it compiles is never recorded as complete."""
+    received: list[int] = []
+
+    def check() -> None:
+        if received:
+            raise Terminated(f"stopped by signal {signal.Signals(received[0]).name}")
+
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield check
         return
 
     def stop(signum, frame):
+        received.append(signum)
         raise Terminated(f"stopped by signal {signal.Signals(signum).name}")
 
     before = signal.signal(signal.SIGTERM, stop)
     try:
-        yield
+        yield check
     finally:
         signal.signal(signal.SIGTERM, before)
 
@@ -200,7 +210,7 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
     recorder = None
     owned = False  # the folder cleared of every earlier run's files
     try:
-        with _sigterm_raises():
+        with _sigterm_raises() as stopped:
             obj = validate(cfg)
             try:
                 threads = threads_to_use(threads, obj.scale)
@@ -221,6 +231,7 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
             if obj.output.record_gifts:
                 recorder = ParquetRecorder(out / "gifts.parquet")
             result = Campaign(obj, recorder).run(threads)
+            stopped()
             if recorder is not None:
                 recorder.close(ok=True)
             t = tables(result)
@@ -247,6 +258,7 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
                 for n in RUN_FILES
                 if n != "status.json" and (out / n).exists()
             }
+            stopped()  # a signal whose raise was swallowed stops the run here
             _status(
                 out,
                 "complete",

@@ -285,3 +285,19 @@ def test_the_gatherer_names_what_it_cannot_read(tmp_path):
     left = pd.read_csv(tmp_path / "left_out.csv")
     assert left.job.tolist() == ["seed=2"]
     assert left.why.iloc[0].startswith("minutes.parquet is not the file the run wrote")
+
+
+def test_a_sigterm_swallowed_by_a_finaliser_still_stops_the_run():
+    # numba's compiler frees its objects in __del__, where Python ignores an exception: a
+    # SIGTERM that lands there must still stop the run before it is recorded complete
+
+    from sim.runner import Terminated, _sigterm_raises
+
+    class Finaliser:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler runs here; its raise is ignored
+
+    with pytest.raises(Terminated, match="SIGTERM"), _sigterm_raises() as stopped:
+        Finaliser()
+        stopped()
