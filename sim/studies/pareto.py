@@ -300,16 +300,6 @@ def trials_table(study: Any, objectives: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _fmt_metric(metric: str, x: float) -> str:
-    if not np.isfinite(x):
-        return "n/a"
-    if metric.endswith("_yuan"):
-        return f"{x / 1e8:.3f}亿" if abs(x) >= 1e8 else f"{x / 1e4:,.0f}万"
-    if "share" in metric:
-        return f"{100 * x:.1f}%"
-    return f"{x:.3f}"
-
-
 def front_markdown(
     front: pd.DataFrame,
     objectives: Mapping[str, str],
@@ -321,6 +311,7 @@ def front_markdown(
     """The front as a planner reads it: each point's values (亿 / 万, percentages), its
     settings and folder; the knee, and the knee against 2021's rules."""
     from sim.studies.gather import KEY_METRICS
+    from sim.studies.planner import value_text
 
     names = list(objectives)
     settings = [c for c in front.columns if c not in {"trial", "state", "run", *names}]
@@ -350,24 +341,17 @@ def front_markdown(
     if reference:
         lines += ["| aim | knee | 2021's rules | knee − 2021 |", "|---|---:|---:|---:|"]
         for m in names:
-            d = float(k[m]) - reference[m]
-            diff = (
-                f"{100 * d:+.1f} pt"
-                if "share" in m and not m.endswith("_yuan")
-                else (_fmt_metric(m, d) if m.endswith("_yuan") else f"{d:+.3f}")
-            )
-            if m.endswith("_yuan") and d > 0:
-                diff = "+" + diff
             lines.append(
-                f"| {KEY_METRICS[m]} | {_fmt_metric(m, float(k[m]))} | "
-                f"{_fmt_metric(m, reference[m])} | {diff} |"
+                f"| {KEY_METRICS[m]} | {value_text(m, float(k[m]))} | "
+                f"{value_text(m, reference[m])} | "
+                f"{value_text(m, float(k[m]) - reference[m], signed=True)} |"
             )
         lines.append("")
     head = ["run", *(s.removeprefix("policy.") for s in settings), *(KEY_METRICS[m] for m in names)]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, r in front.iterrows():
         cells = [f"`{r['run']}`", *(_setting_text(r[s], s) for s in settings)]
-        cells += [_fmt_metric(m, float(r[m])) for m in names]
+        cells += [value_text(m, float(r[m])) for m in names]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -141,3 +141,38 @@ def test_the_knee_is_the_point_nearest_the_best_of_every_aim():
     assert pareto.knee(front, [True, True]) == 1
     # the second aim minimized: its best is 0, so (10, 0) is best on both
     assert pareto.knee(front, [True, False]) == 2
+
+
+def test_the_front_reads_like_the_planners_report():
+    """The front's values and the knee's differences are written as the report writes them
+    (sim.studies.planner.value_text): 亿 / 万, percentages, points for a difference of shares."""
+    import pandas as pd
+
+    from sim.studies.planner import value_text
+
+    objectives = {
+        "total_raised_yuan": "maximize",
+        "lifted_public_yuan": "maximize",
+        "matched_donor_share": "maximize",
+    }
+    front = pd.DataFrame(
+        {
+            "trial": [45],
+            "state": ["COMPLETE"],
+            "run": ["trial_0045"],
+            "policy.tranches": [3],
+            "total_raised_yuan": [4.712e8],
+            "lifted_public_yuan": [3.019e7],
+            "matched_donor_share": [0.833],
+        }
+    )
+    reference = {
+        "total_raised_yuan": 4.682e8,
+        "lifted_public_yuan": 1.707e7,
+        "matched_donor_share": 0.773,
+    }
+    text = pareto.front_markdown(front, objectives, 0, reference, 0.1, 1)
+    assert "| 4.712亿 | 4.682亿 | +300.0万 |" in text
+    assert f"| {value_text('lifted_public_yuan', 3.019e7)} | 1707.0万 | +1312.0万 |" in text
+    assert "| 83.3% | 77.3% | +6.0 pt |" in text
+    assert "`trial_0045` | 3 | 4.712亿 | 3019.0万 | 83.3% |" in text
