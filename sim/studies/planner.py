@@ -32,7 +32,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from sim.studies import decisions, sensitivity
+from sim.studies import decisions, posterior, sensitivity
 from sim.studies.gather import AIMS, KEY_METRICS, _fmt
 
 log = logging.getLogger(__name__)
@@ -129,6 +129,7 @@ def sweep_settings(sweep_dir: Path) -> dict:
         "draws": sweeper.get("draws") if priors else None,
         "sampler": sweeper.get("sampler") if priors else None,
         "sources": {k: str(v.get("source", "")) for k, v in priors.items()},
+        "priors": {k: dict(v) for k, v in priors.items()},
         "gaming": choices.get("gaming") or (conf.get("gaming") or {}).get("name"),
     }
 
@@ -347,11 +348,92 @@ def figures(df: pd.DataFrame, sens: pd.DataFrame | None, sweep_dir: Path) -> lis
 # ---------------------------------------------------------------- the report
 
 
+def posterior_blocks(
+    post: tuple[pd.DataFrame, pd.DataFrame], dec: pd.DataFrame, sweep_dir: Path, settings: dict
+) -> list[Block]:
+    """The decisions again over the draws that reproduce the year (``sim.studies.posterior``)."""
+    acc, post_dec = post
+    rules = settings.get("scenario") or "the year"
+    n_ok = int(acc.accepted.sum())
+    out: list[Block] = [
+        ("h2", f"Under the draws that reproduce {rules} (an approximate posterior)"),
+        (
+            "p",
+            f"{n_ok} of {len(acc)} behavioural draws reproduce {rules}'s fitted figures within "
+            f"{100 * posterior.TOLERANCE:.0f}% under {rules}'s own rules (the mean over their "
+            "seeds; the reproduction report's target): rejection ABC, `posterior.csv`. The "
+            "year's levels are those fitted at the behaviour's defaults, not fitted again for "
+            "each draw.",
+        ),
+    ]
+    if n_ok == 0 or post_dec.empty:
+        worst = acc.loc[acc.worst_error.abs().idxmin()]
+        out.append(
+            (
+                "p",
+                f"No draw is accepted (the nearest, draw {int(worst[posterior.DRAW])}, misses "
+                f"{worst.worst_figure} by {100 * worst.worst_error:+.1f}%): the decisions above "
+                "rest on the priors alone.",
+            )
+        )
+        return out
+    prior = dec.set_index("aim")
+    rows = []
+    for _, d in post_dec.iterrows():
+        p0 = prior.loc[d.aim] if d.aim in prior.index else None
+        rows.append(
+            [
+                d.aim,
+                f"{p0.pick} ({100 * p0.p_best:.0f}%)" if p0 is not None else "",
+                f"**{d.pick}** ({100 * d.p_best:.0f}%)",
+                f"{d.runner_up} ({100 * d.runner_up_p_best:.0f}%)"
+                if isinstance(d.get("runner_up"), str)
+                else "(none)",
+                f"{int(d.blocks)}",
+            ]
+        )
+    out.append(
+        (
+            "table",
+            ["aim", "pick over every draw", "pick over the accepted draws", "runner-up", "blocks"],
+            rows,
+        )
+    )
+    ranges = posterior.parameter_ranges(
+        acc, pd.read_csv(Path(sweep_dir) / "draws.csv"), settings.get("priors", {})
+    )
+    if not ranges.empty:
+        out.append(
+            (
+                "table",
+                [
+                    "parameter",
+                    "prior range",
+                    "accepted draws' range",
+                    "prior mean",
+                    "accepted mean",
+                ],
+                [
+                    [
+                        f"`{r.parameter.removeprefix('scenario.response.')}`",
+                        f"{r.prior_low:.3g}–{r.prior_high:.3g}",
+                        f"{r.accepted_low:.3g}–{r.accepted_high:.3g}",
+                        f"{r.prior_mean:.3g}",
+                        f"{r.accepted_mean:.3g}",
+                    ]
+                    for _, r in ranges.iterrows()
+                ],
+            )
+        )
+    return out
+
+
 def blocks(
     df: pd.DataFrame,
     sweep_dir: Path,
     sens: pd.DataFrame | None,
     images: Sequence[tuple[Path, str]] = (),
+    post: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> list[Block]:
     """The report as a list of blocks, written both as Markdown and as HTML."""
     settings = sweep_settings(sweep_dir)
@@ -425,6 +507,8 @@ def blocks(
             ),
         )
     )
+    if post is not None:
+        out += posterior_blocks(post, dec, sweep_dir, settings)
     full = full_scale_comparison(sweep_dir, dec, df)
     out.append(("h2", "Scale"))
     if full is None or full.empty:
@@ -526,6 +610,7 @@ def blocks(
             "Long tables: `sweep.parquet` (every run), `paired.parquet`, `ranks.parquet`, "
             "`best.parquet`, `main_table.parquet`"
             + (", `sensitivity.parquet`" if top is not None else "")
+            + (", `posterior.parquet`" if post is not None else "")
             + " (each also as CSV). Metrics: "
             + "; ".join(f"{SHORT[m]}: {KEY_METRICS[m]}" for m in metrics)
             + ".",
@@ -629,8 +714,19 @@ def write(df: pd.DataFrame, sweep_dir: Path, with_figures: bool = True) -> Path:
             + sensitivity.markdown(sens, dec, sweep_settings(sweep_dir)["sources"])
         )
     (sweep_dir / "decisions.md").write_text(text, encoding="utf-8")
+    post = None
+    if sens is not None:
+        post = posterior.posterior(df, sweep_dir, str(sweep_settings(sweep_dir)["scenario"]))
+    if post is not None:
+        acc, post_dec = post
+        _both(
+            acc.merge(pd.read_csv(draws_csv), left_on=posterior.DRAW, right_on="draw"),
+            sweep_dir,
+            "posterior",
+        )
+        post_dec.to_csv(sweep_dir / "posterior_decisions.csv", index=False)
     images = figures(df, sens, sweep_dir) if with_figures else []
-    bs = blocks(df, sweep_dir, sens, images)
+    bs = blocks(df, sweep_dir, sens, images, post)
     (sweep_dir / "report.md").write_text(to_markdown(bs), encoding="utf-8")
     (sweep_dir / "report.html").write_text(to_html(bs), encoding="utf-8")
     return sweep_dir / "report.md"

@@ -86,6 +86,11 @@ def test_the_report_says_what_to_pick_which_assumption_decides_it_and_its_scale(
     assert "<table>" in page and page.count("data:image/png;base64,") == 3
     for name in ("paired", "ranks", "best", "main_table", "sweep"):
         assert len(pd.read_parquet(ran / f"{name}.parquet")) > 0
+    # the draws that reproduce 2021's fitted figures (rejection ABC), each judged on its seeds
+    acc = pd.read_parquet(ran / "posterior.parquet")
+    assert acc["ensemble.draw"].tolist() == [0, 1, 2, 3] and (acc.seeds == 2).all()
+    n_ok = int(acc.accepted.sum())
+    assert f"{n_ok} of 4 behavioural draws reproduce y2021's fitted figures" in first
 
 
 def test_the_same_command_again_resumes(ran):
