@@ -355,6 +355,22 @@ def check_policy(pol: PolicyConfig, sc: ScenarioConfig) -> None:
         f"a budget from 0 to {MAX_MONEY_YUAN:.0e} yuan, or null for the scenario's",
     )
     need(1 <= pol.tranches <= 100, "policy.tranches", pol.tranches, "a whole number 1..100")
+    need(
+        0.0 < pol.tranche_span <= 1.0,
+        "policy.tranche_span",
+        pol.tranche_span,
+        "a share of each pool's window over which its tranches open, above 0 and at most 1",
+    )
+    if pol.action_share is not None:
+        _check_share("policy.action_share", pol.action_share)
+        kinds = {p.rule == "action" for p in sc.foundation_pools}
+        need(
+            kinds == {True, False},
+            "policy.action_share",
+            pol.action_share,
+            f"null for scenario {sc.name}: it needs both action-day pools (rule action) and "
+            "others to split between",
+        )
     cm = pol.countermeasures
     need(
         cm.rate_limit_per_minute >= 0,

@@ -175,6 +175,13 @@ class PolicyConfig:
     foundation: RuleConfig | None = None
     budget: float | None = None  # yuan: the Foundation's pools scaled to this total
     tranches: int = 1  # each Foundation pool released in this many equal, evenly spaced parts
+    # the tranches' opens spread over this share of each pool's window (1: the whole window;
+    # 0.25: every tranche released in its first quarter)
+    tranche_span: float = 1.0
+    # the share of the Foundation's total on the action days (the pools whose rule is
+    # "action"), the rest to the other pools; each group in proportion to the scenario's
+    # budgets (null: the scenario's split, 2021's 3亿 of 6亿)
+    action_share: float | None = None
     countermeasures: CounterConfig = field(default_factory=CounterConfig)
     pacing: PacingConfig = field(default_factory=PacingConfig)
 

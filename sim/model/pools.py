@@ -264,15 +264,18 @@ def _foundation_tranches(
 ) -> list[dict]:
     """The Foundation's pools as the policy runs them: the rule (``policy.foundation`` for
     all, else each pool's named rule), budgets scaled to ``policy.budget`` if set (the
-    rounding remainder to the last pool, so the total is exact), and each pool split into
-    ``policy.tranches`` equal parts released at evenly spaced whole minutes of its window
-    (money a tranche leaves stays available)."""
+    rounding remainder to the last pool, so the total is exact), split between the action
+    days and the other pools by ``policy.action_share`` if set, and each pool split into
+    ``policy.tranches`` equal parts released at evenly spaced whole minutes of the first
+    ``policy.tranche_span`` of its window (money a tranche leaves stays available)."""
     fp = sc.foundation_pools
     budgets = np.array([round(p.budget_yuan * 100 * scale) for p in fp], dtype=np.int64)
     if policy.budget is not None and budgets.sum() > 0:
         target = round(policy.budget * 100 * scale)
         budgets = np.floor(budgets * (target / budgets.sum())).astype(np.int64)
         budgets[-1] += target - budgets.sum()
+    if policy.action_share is not None:
+        budgets = _split_action(budgets, [p.rule == "action" for p in fp], policy.action_share)
     out = []
     n_t = policy.tranches
     for i, p in enumerate(fp):
@@ -286,12 +289,30 @@ def _foundation_tranches(
             out.append(
                 {
                     "name": p.name if n_t == 1 else f"{p.name}/{k + 1}",
-                    "open": float(o + np.floor(k * (c - o) / n_t)),
+                    "open": float(o + np.floor(k * policy.tranche_span * (c - o) / n_t)),
                     "close": float(c),
                     "budget_fen": int(parts[k]),
                     "rule": rule,
                 }
             )
+    return out
+
+
+def _split_action(budgets: np.ndarray, action: list[bool], share: float) -> np.ndarray:
+    """The same total (fen) with ``share`` of it on the action-day pools and the rest on the
+    others, each group in proportion to its budgets (equal parts where a group's are all
+    0); the rounding remainder of each group to its last pool."""
+    total = int(budgets.sum())
+    is_action = np.asarray(action, dtype=bool)
+    out = np.zeros_like(budgets)
+    want_action = round(total * share)
+    for mask, want in ((is_action, want_action), (~is_action, total - want_action)):
+        idx = np.flatnonzero(mask)
+        w = budgets[idx].astype(float)
+        w = w if w.sum() > 0 else np.ones(len(idx))
+        part = np.floor(w / w.sum() * want).astype(np.int64)
+        part[-1] += want - part.sum()
+        out[idx] = part
     return out
 
 
