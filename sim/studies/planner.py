@@ -410,8 +410,8 @@ def posterior_blocks(
                     "parameter",
                     "prior range",
                     "accepted draws' range",
-                    "prior mean",
-                    "accepted mean",
+                    "mean over every draw",
+                    "over the accepted",
                 ],
                 [
                     [
