@@ -73,8 +73,8 @@ def acceptance(errors: pd.DataFrame, tolerance: float = TOLERANCE) -> pd.DataFra
 
 def accepted_runs(df: pd.DataFrame, acc: pd.DataFrame) -> pd.DataFrame:
     """The sweep's runs under the accepted draws only (every policy of those blocks)."""
-    keep = set(acc.loc[acc.accepted, DRAW])
-    out = df[df[DRAW].isin(keep)].copy()
+    keep = {int(d) for d in acc.loc[acc.accepted, DRAW]}
+    out = df[df[DRAW].astype(int).isin(keep)].copy()  # a sweep's draws are override text
     out.attrs = dict(df.attrs)
     return out
 
