@@ -360,7 +360,7 @@ def posterior_blocks(
         (
             "p",
             f"{n_ok} of {len(acc)} behavioural draws reproduce {rules}'s fitted figures within "
-            f"{100 * posterior.TOLERANCE:.0f}% under {rules}'s own rules (the mean over their "
+            f"{100 * float(acc.tolerance.iloc[0]):.0f}% under {rules}'s own rules (the mean over their "
             "seeds; the reproduction report's target): rejection ABC, `posterior.csv`. The "
             "year's levels are those fitted at the behaviour's defaults, not fitted again for "
             "each draw.",

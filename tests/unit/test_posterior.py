@@ -55,6 +55,8 @@ def test_a_draw_is_accepted_when_every_fitted_figure_is_within_the_tolerance(tmp
     acc, post_dec = posterior.posterior(df, tmp_path, "y2021")
     by_hand = {d: abs(0.1 * (s - 0.3)) <= posterior.TOLERANCE for d, s in strong.items()}
     assert dict(zip(acc[posterior.DRAW], acc.accepted, strict=True)) == by_hand
+    assert (acc.tolerance == 0.02).all()  # 2021's target; an earlier year's is 5%
+    assert posterior.tolerance_for("y2018") == 0.05
     assert 0 < acc.accepted.sum() < len(acc)
     # the worst figure is the one that misses most, averaged over the seeds
     row = acc.set_index(posterior.DRAW).loc[int(strong.idxmax())]
