@@ -271,9 +271,7 @@ def _foundation_tranches(
     fp = sc.foundation_pools
     budgets = np.array([round(p.budget_yuan * 100 * scale) for p in fp], dtype=np.int64)
     if policy.budget is not None and budgets.sum() > 0:
-        target = round(policy.budget * 100 * scale)
-        budgets = np.floor(budgets * (target / budgets.sum())).astype(np.int64)
-        budgets[-1] += target - budgets.sum()
+        budgets = _apportion(budgets, round(policy.budget * 100 * scale))
     if policy.action_share is not None:
         budgets = _split_action(budgets, [p.rule == "action" for p in fp], policy.action_share)
     out = []
@@ -298,6 +296,14 @@ def _foundation_tranches(
     return out
 
 
+def _apportion(weights: np.ndarray, total: int) -> np.ndarray:
+    """``total`` fen in proportion to ``weights``, each part floored and the rounding
+    remainder to the last, so the parts add up to ``total`` exactly."""
+    parts = np.floor(weights * (total / weights.sum())).astype(np.int64)
+    parts[-1] += total - parts.sum()
+    return parts
+
+
 def _split_action(budgets: np.ndarray, action: list[bool], share: float) -> np.ndarray:
     """The same total (fen) with ``share`` of it on the action-day pools and the rest on the
     others, each group in proportion to its budgets (equal parts where a group's are all
@@ -308,11 +314,8 @@ def _split_action(budgets: np.ndarray, action: list[bool], share: float) -> np.n
     want_action = round(total * share)
     for mask, want in ((is_action, want_action), (~is_action, total - want_action)):
         idx = np.flatnonzero(mask)
-        w = budgets[idx].astype(float)
-        w = w if w.sum() > 0 else np.ones(len(idx))
-        part = np.floor(w / w.sum() * want).astype(np.int64)
-        part[-1] += want - part.sum()
-        out[idx] = part
+        w = budgets[idx] if budgets[idx].sum() > 0 else np.ones(len(idx))
+        out[idx] = _apportion(w, want)
     return out
 
 

@@ -348,11 +348,13 @@ def figures(df: pd.DataFrame, sens: pd.DataFrame | None, sweep_dir: Path) -> lis
 # ---------------------------------------------------------------- the report
 
 
-def posterior_blocks(
-    post: tuple[pd.DataFrame, pd.DataFrame], dec: pd.DataFrame, sweep_dir: Path, settings: dict
-) -> list[Block]:
-    """The decisions again over the draws that reproduce the year (``sim.studies.posterior``)."""
-    acc, post_dec = post
+Posterior = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # acceptance, decisions, ranges
+
+
+def posterior_blocks(post: Posterior, dec: pd.DataFrame, settings: dict) -> list[Block]:
+    """The decisions again over the draws that reproduce the year (``sim.studies.posterior``),
+    and each parameter's accepted range (:func:`sim.studies.posterior.parameter_ranges`)."""
+    acc, post_dec, ranges = post
     rules = settings.get("scenario") or "the year"
     n_ok = int(acc.accepted.sum())
     out: list[Block] = [
@@ -399,9 +401,6 @@ def posterior_blocks(
             rows,
         )
     )
-    ranges = posterior.parameter_ranges(
-        acc, pd.read_csv(Path(sweep_dir) / "draws.csv"), settings.get("priors", {})
-    )
     if not ranges.empty:
         out.append(
             (
@@ -433,7 +432,7 @@ def blocks(
     sweep_dir: Path,
     sens: pd.DataFrame | None,
     images: Sequence[tuple[Path, str]] = (),
-    post: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    post: Posterior | None = None,
 ) -> list[Block]:
     """The report as a list of blocks, written both as Markdown and as HTML."""
     settings = sweep_settings(sweep_dir)
@@ -508,7 +507,7 @@ def blocks(
         )
     )
     if post is not None:
-        out += posterior_blocks(post, dec, sweep_dir, settings)
+        out += posterior_blocks(post, dec, settings)
     full = full_scale_comparison(sweep_dir, dec, df)
     out.append(("h2", "Scale"))
     if full is None or full.empty:
@@ -686,10 +685,12 @@ def write(df: pd.DataFrame, sweep_dir: Path, with_figures: bool = True) -> Path:
     """Write the decisions (``decisions.md`` / ``.csv``), the report and its long tables into
     ``sweep_dir``; returns ``report.md``."""
     sweep_dir = Path(sweep_dir)
-    sens = None
+    settings = sweep_settings(sweep_dir)
+    sens = draws = None
     draws_csv = sweep_dir / "draws.csv"
     if sensitivity.DRAW in df and draws_csv.exists():
-        sens = sensitivity.sensitivity(df, pd.read_csv(draws_csv))
+        draws = pd.read_csv(draws_csv)
+        sens = sensitivity.sensitivity(df, draws)
         _both(sens, sweep_dir, "sensitivity")
     refs = [r for r in ("none", "y2021") if r in compared_labels(df)]
     metrics = [m for m in MAIN_METRICS if m in df]
@@ -707,24 +708,16 @@ def write(df: pd.DataFrame, sweep_dir: Path, with_figures: bool = True) -> Path:
     dec = decisions.decision_table(df)
     dec.to_csv(sweep_dir / "decisions.csv", index=False)
     text = decisions.markdown(df)
-    if sens is not None:
-        text = (
-            text.rstrip()
-            + "\n\n"
-            + sensitivity.markdown(sens, dec, sweep_settings(sweep_dir)["sources"])
-        )
+    post: Posterior | None = None
+    if sens is not None and draws is not None:
+        text = text.rstrip() + "\n\n" + sensitivity.markdown(sens, dec, settings["sources"])
+        found = posterior.posterior(df, sweep_dir, str(settings["scenario"]))
+        if found is not None:
+            acc, post_dec = found
+            _both(acc.merge(draws, left_on=posterior.DRAW, right_on="draw"), sweep_dir, "posterior")
+            post_dec.to_csv(sweep_dir / "posterior_decisions.csv", index=False)
+            post = (acc, post_dec, posterior.parameter_ranges(acc, draws, settings["priors"]))
     (sweep_dir / "decisions.md").write_text(text, encoding="utf-8")
-    post = None
-    if sens is not None:
-        post = posterior.posterior(df, sweep_dir, str(sweep_settings(sweep_dir)["scenario"]))
-    if post is not None:
-        acc, post_dec = post
-        _both(
-            acc.merge(pd.read_csv(draws_csv), left_on=posterior.DRAW, right_on="draw"),
-            sweep_dir,
-            "posterior",
-        )
-        post_dec.to_csv(sweep_dir / "posterior_decisions.csv", index=False)
     images = figures(df, sens, sweep_dir) if with_figures else []
     bs = blocks(df, sweep_dir, sens, images, post)
     (sweep_dir / "report.md").write_text(to_markdown(bs), encoding="utf-8")

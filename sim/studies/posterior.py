@@ -5,8 +5,8 @@ An ensemble (``experiment=ensemble``) runs the scenario's own rules (``policy=y2
 figures the year was fitted to (``reported_vs_simulated.csv``, role ``fitted``: 2021's public
 money, gifts, theme day and flowers). A draw is **accepted** when, averaged over its seeds,
 every fitted figure is within the reproduction report's target of what was reported
-(``sim.studies.reproduction``: 2% for 2021, 5% for an earlier year; :func:`tolerance_for`). The accepted draws are an
-approximate posterior (rejection ABC: Pritchard et al. 1999; Beaumont, Zhang & Balding 2002)
+(``sim.studies.reproduction``: 2% for 2021, 5% for an earlier year; :func:`tolerance_for`).
+The accepted draws are an approximate posterior (rejection ABC: Pritchard et al. 1999; Beaumont, Zhang & Balding 2002)
 of the behavioural parameters given the calibration targets, and the decisions are computed
 again over them alone.
 
@@ -64,6 +64,7 @@ def acceptance(errors: pd.DataFrame, tolerance: float = TOLERANCE) -> pd.DataFra
     if errors.empty:
         return pd.DataFrame(columns=[DRAW, "worst_figure", "worst_error", "seeds", "accepted"])
     mean = errors.groupby([DRAW, "figure"]).relative_error.mean().reset_index()
+    seeds = errors.groupby(DRAW).seed.nunique()
     rows = []
     for draw, g in mean.groupby(DRAW):
         i = g.relative_error.abs().to_numpy().argmax()
@@ -72,7 +73,7 @@ def acceptance(errors: pd.DataFrame, tolerance: float = TOLERANCE) -> pd.DataFra
                 DRAW: int(draw),
                 "worst_figure": g.figure.iloc[i],
                 "worst_error": float(g.relative_error.iloc[i]),
-                "seeds": int(errors[errors[DRAW] == draw].seed.nunique()),
+                "seeds": int(seeds[draw]),
                 "accepted": bool(abs(g.relative_error.iloc[i]) <= tolerance),
             }
         )

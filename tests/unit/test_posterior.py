@@ -96,7 +96,9 @@ def test_no_draw_accepted_is_said_and_no_run_of_the_rules_is_no_posterior(tmp_pa
     acc, post_dec = posterior.posterior(df, tmp_path, "y2021", tolerance=1e-6)
     assert not acc.accepted.any() and post_dec.empty
     blocks = planner.posterior_blocks(
-        (acc, post_dec), decisions.decision_table(df), tmp_path, planner.sweep_settings(tmp_path)
+        (acc, post_dec, pd.DataFrame()),
+        decisions.decision_table(df),
+        planner.sweep_settings(tmp_path),
     )
     assert "No draw is accepted" in planner.to_markdown(blocks)
     assert posterior.posterior(df[df.policy != "y2021"], tmp_path, "y2021") is None
