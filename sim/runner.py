@@ -144,7 +144,9 @@ def _sigterm_raises() -> Iterator[Callable[[], None]]:
     scheduler is recorded as failed like one stopped by SIGINT. The signal is also kept, and
     the callable yielded raises it again: a raise that lands inside a finaliser (numba's
     compiler frees its objects in ``__del__``, where Python ignores exceptions) is not lost,
-    so a run signalled while it compiles is never recorded as complete."""
+    so a run signalled while it compiles is never recorded as complete; and an exception
+    that a raise inside C code became (numba loading a cached kernel turns it into a
+    ``SystemError``) leaves as :class:`Terminated`, so the exit status is the signal's."""
     received: list[int] = []
 
     def check() -> None:
@@ -162,6 +164,12 @@ def _sigterm_raises() -> Iterator[Callable[[], None]]:
     before = signal.signal(signal.SIGTERM, stop)
     try:
         yield check
+    except Terminated:
+        raise
+    except BaseException as exc:
+        if received:
+            raise Terminated(f"stopped by signal {signal.Signals(received[0]).name}") from exc
+        raise
     finally:
         signal.signal(signal.SIGTERM, before)
 

@@ -301,3 +301,24 @@ def test_a_sigterm_swallowed_by_a_finaliser_still_stops_the_run():
     with pytest.raises(Terminated, match="SIGTERM"), _sigterm_raises() as stopped:
         Finaliser()
         stopped()
+
+
+def test_a_sigterm_that_c_code_turned_into_another_error_still_ends_as_terminated():
+    # numba loading a cached kernel when the signal lands: the handler's raise comes out of
+    # the dispatcher as a SystemError; the run still ends as stopped by SIGTERM (exit 143)
+
+    from sim.runner import Terminated, _sigterm_raises
+
+    def kernel():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+        except Terminated as exc:
+            raise SystemError("returned a result with an exception set") from exc
+
+    with pytest.raises(Terminated, match="SIGTERM") as caught, _sigterm_raises():
+        kernel()
+    assert isinstance(caught.value.__cause__, SystemError)
+    # with no signal, an error is left as it is
+    with pytest.raises(SystemError), _sigterm_raises():
+        raise SystemError("a real one")
