@@ -139,14 +139,19 @@ def finished_summary(out: Path, config_yaml: str) -> dict | None:
 
 
 @contextmanager
-def _sigterm_raises() -> Iterator[Callable[[], None]]:
-    """SIGTERM raises :class:`Terminated` here (on the main thread), so a run stopped by a
-    scheduler is recorded as failed like one stopped by SIGINT. The signal is also kept, and
-    the callable yielded raises it again: a raise that lands inside a finaliser (numba's
-    compiler frees its objects in ``__del__``, where Python ignores exceptions) is not lost,
-    so a run signalled while it compiles is never recorded as complete; and an exception
-    that a raise inside C code became (numba loading a cached kernel turns it into a
-    ``SystemError``) leaves as :class:`Terminated`, so the exit status is the signal's."""
+def _sigterm_stops() -> Iterator[Callable[[], None]]:
+    """SIGTERM stops the run at its next safe point (on the main thread), so a run stopped
+    by a scheduler is recorded as failed like one stopped by SIGINT.
+
+    The handler only records the signal; the callable yielded raises :class:`Terminated` if
+    one came. The runner calls it between its steps and the campaign at every simulated
+    minute (:meth:`sim.model.campaign.Campaign.run`), so a stop waits at most a minute's
+    settlement (milliseconds) or one step of the build or the outputs (seconds at full
+    scale). A handler that raised where the signal landed raised inside numba's dispatcher
+    (unboxing a numpy Generator calls Python from C): the raise came out as a
+    ``SystemError``, was swallowed by a finaliser, or crashed the process (a segmentation
+    fault, about 1 run in 20 under load, 2026-12-03). An exception that leaves the run after
+    the signal came leaves as :class:`Terminated`, so the exit status is the signal's."""
     received: list[int] = []
 
     def check() -> None:
@@ -157,11 +162,10 @@ def _sigterm_raises() -> Iterator[Callable[[], None]]:
         yield check
         return
 
-    def stop(signum, frame):
+    def record(signum, frame):
         received.append(signum)
-        raise Terminated(f"stopped by signal {signal.Signals(signum).name}")
 
-    before = signal.signal(signal.SIGTERM, stop)
+    before = signal.signal(signal.SIGTERM, record)
     try:
         yield check
     except Terminated:
@@ -218,7 +222,7 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
     recorder = None
     owned = False  # the folder cleared of every earlier run's files
     try:
-        with _sigterm_raises() as stopped:
+        with _sigterm_stops() as stopped:
             obj = validate(cfg)
             try:
                 threads = threads_to_use(threads, obj.scale)
@@ -238,7 +242,10 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
             _status(out, "running")
             if obj.output.record_gifts:
                 recorder = ParquetRecorder(out / "gifts.parquet")
-            result = Campaign(obj, recorder).run(threads)
+            campaign = Campaign(obj, recorder)
+            stopped()
+            result = campaign.run(threads, stopped)
+            del campaign
             stopped()
             if recorder is not None:
                 recorder.close(ok=True)
@@ -250,6 +257,7 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
                 df.to_parquet(out / f"{name}.parquet", index=False)
             comparison = comparison_table(obj, summary, t["minutes"])
             comparison.to_csv(out / "reported_vs_simulated.csv", index=False)
+            stopped()
             figures = []
             if obj.output.figures:
                 # matplotlib and seaborn take about a second to load: only runs that draw
@@ -257,6 +265,7 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
                 from sim.outputs.plots import all_figures
 
                 figures = all_figures(t, summary, out)
+                stopped()
             write_report(out / "report.md", obj, summary, comparison, figures)
             _write_atomic(
                 out / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False) + "\n"
@@ -266,7 +275,7 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
                 for n in RUN_FILES
                 if n != "status.json" and (out / n).exists()
             }
-            stopped()  # a signal whose raise was swallowed stops the run here
+            stopped()  # the last safe point before the run is recorded complete
             _status(
                 out,
                 "complete",

@@ -31,6 +31,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -182,12 +183,18 @@ class Campaign:
         self._ran_out = False
         self._display = self.cfg.scenario.response.display_minutes
         self.wall_seconds = 0.0
+        self._stop: Callable[[], None] | None = None  # Campaign.run's stop
         kernels.join()
 
     # ------------------------------------------------------------------ the run
 
-    def run(self, threads: int | None = None) -> CampaignResult:
+    def run(
+        self, threads: int | None = None, stop: Callable[[], None] | None = None
+    ) -> CampaignResult:
         """Run the campaign to its end and return its result.
+
+        ``stop``: called before every simulated minute (the runner's check of a SIGTERM,
+        which raises there, between minutes, never inside a kernel); None: never stopped.
 
         ``threads``: 2 makes each minute's gifts on a second thread while the minute before
         settles (:class:`~sim.model.arrivals.GiftStream`) and sums the settled minutes
@@ -195,6 +202,7 @@ class Campaign:
         ``SIM_THREADS`` if set, else 2 for a large run where this process may use two cores
         (:func:`threads_to_use`). The results are the same either way."""
         threads = threads_to_use(threads, self.cfg.scale)
+        self._stop = stop
         t0 = time.perf_counter()
         executor = ThreadPoolExecutor(1, "sim-ahead") if threads == 2 else None
         self.stream.executor = self.series.executor = executor
@@ -382,6 +390,8 @@ class Campaign:
         # pays the first minute's gifts (as in the reference engine)
         yield self.env.timeout(0)
         for m in range(n_minutes):
+            if self._stop is not None:
+                self._stop()
             if self._dirty or m >= self.choice.next_refresh:
                 self.choice.refresh(m, self._released)
                 self._released = self._dirty = self._ran_out = False
