@@ -114,12 +114,14 @@ class Choice:
         matched = self.reach * self.view.lift
         lifted = matched if matched.sum() > 0 else self.reach
         prob, alias = [], []
-        weights = [self.reach * (1.0 + beta * a) for beta in self.attraction]
-        weights += [lifted] * len(self.attraction)
-        for block, w in enumerate(weights):
-            pr, al = alias_table(w)
+        for beta in self.attraction:  # the baseline and shifted gifts' blocks
+            pr, al = alias_table(self.reach * (1.0 + beta * a))
             prob.append(pr)
-            alias.append(al + block * n)
+            alias.append(al)
+        pr, al = alias_table(lifted)  # the lifted gifts' blocks: one table, every segment
+        prob += [pr] * len(self.attraction)
+        alias += [al] * len(self.attraction)
+        alias = [al + block * n for block, al in enumerate(alias)]
         self.table = ChoiceTable(
             np.concatenate(prob), np.concatenate(alias), n, len(self.attraction)
         )
