@@ -107,7 +107,7 @@ def test_report_sets_fitted_apart_from_not_fitted(run_dir):
 def test_a_failed_run_never_looks_complete(tmp_path, monkeypatch):
     from sim.model.campaign import Campaign
 
-    def boom(self, threads=None):
+    def boom(self, threads=None, stop=None):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(Campaign, "run", boom)
