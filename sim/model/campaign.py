@@ -193,8 +193,8 @@ class Campaign:
     ) -> CampaignResult:
         """Run the campaign to its end and return its result.
 
-        ``stop``: called before every simulated minute (the runner's check of a SIGTERM,
-        which raises there, between minutes, never inside a kernel); None: never stopped.
+        ``stop``: called before every simulated minute (the runner's check of a SIGTERM or
+        SIGINT, which raises there, between minutes, never inside a kernel); None: never stopped.
 
         ``threads``: 2 makes each minute's gifts on a second thread while the minute before
         settles (:class:`~sim.model.arrivals.GiftStream`) and sums the settled minutes

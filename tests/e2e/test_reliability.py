@@ -208,7 +208,14 @@ def test_the_code_identity_covers_the_model_and_its_configs(tmp_path, monkeypatc
 # --------------------------------------------------------------------------- 7
 
 
-def test_sigterm_is_recorded_like_sigint(tmp_path):
+@pytest.mark.parametrize(
+    ("signum", "code", "error"),
+    [
+        (signal.SIGTERM, 128 + signal.SIGTERM, "Terminated: stopped by signal SIGTERM"),
+        (signal.SIGINT, -signal.SIGINT, "KeyboardInterrupt"),  # Python dies by the signal
+    ],
+)
+def test_a_signal_is_recorded_as_a_failure(tmp_path, signum, code, error):
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -233,12 +240,33 @@ def test_sigterm_is_recorded_like_sigint(tmp_path):
             pass
         time.sleep(0.05)
     time.sleep(0.5)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 128 + signal.SIGTERM, err[-2000:]
+    assert proc.returncode == code, err[-2000:]
     st = status(tmp_path)
-    assert st["status"] == "failed" and "SIGTERM" in st["error"]
+    assert st["status"] == "failed" and st["error"].startswith(error)
     assert not (tmp_path / "summary.json").exists()
+
+
+def test_a_second_sigint_stops_at_once_and_an_ignored_one_stays_ignored():
+    from sim.runner import _signals_stop
+
+    with pytest.raises(KeyboardInterrupt), _signals_stop() as stopped:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # recorded, not raised
+        with pytest.raises(KeyboardInterrupt):  # the second: raised where it lands
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        stopped()
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with _signals_stop() as stopped:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            stopped()  # nothing came: ignored, as the process was told
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_a_bad_environment_setting_stops_the_run_before_the_build(tmp_path, monkeypatch):
@@ -293,14 +321,14 @@ def test_a_sigterm_inside_a_finaliser_still_stops_the_run():
     # numba's compiler frees its objects in __del__, where Python ignores an exception: a
     # SIGTERM that lands there must still stop the run before it is recorded complete
 
-    from sim.runner import Terminated, _sigterm_stops
+    from sim.runner import Terminated, _signals_stop
 
     class Finaliser:
         def __del__(self):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.05)  # the handler runs here
 
-    with pytest.raises(Terminated, match="SIGTERM"), _sigterm_stops() as stopped:
+    with pytest.raises(Terminated, match="SIGTERM"), _signals_stop() as stopped:
         Finaliser()
         stopped()
 
@@ -312,7 +340,7 @@ def test_a_sigterm_raises_only_at_the_runs_checks_never_inside_a_kernel_call():
     # as a SystemError. Signals sent without pause through a campaign's minutes: the stop
     # comes from the check between two minutes, never from the handler.
     from sim.model.campaign import Campaign
-    from sim.runner import Terminated, _sigterm_stops
+    from sim.runner import Terminated, _signals_stop
 
     campaign = Campaign(tiny_cfg())
     sending = threading.Event()
@@ -322,7 +350,7 @@ def test_a_sigterm_raises_only_at_the_runs_checks_never_inside_a_kernel_call():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.0002)
 
-    with pytest.raises(Terminated, match="SIGTERM") as caught, _sigterm_stops() as stopped:
+    with pytest.raises(Terminated, match="SIGTERM") as caught, _signals_stop() as stopped:
         sender = threading.Thread(target=send, daemon=True)
         sender.start()
         time.sleep(0.01)  # signals already came: the first minute's check stops the run
@@ -347,13 +375,13 @@ def test_a_sigterm_raises_only_at_the_runs_checks_never_inside_a_kernel_call():
 def test_an_error_after_a_sigterm_ends_as_terminated():
     # an exception that leaves the run after the signal came (C code that failed because of
     # it) still ends the run as stopped by SIGTERM (exit 143)
-    from sim.runner import Terminated, _sigterm_stops
+    from sim.runner import Terminated, _signals_stop
 
-    with pytest.raises(Terminated, match="SIGTERM") as caught, _sigterm_stops():
+    with pytest.raises(Terminated, match="SIGTERM") as caught, _signals_stop():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(0.05)
         raise SystemError("returned a result with an exception set")
     assert isinstance(caught.value.__cause__, SystemError)
     # with no signal, an error is left as it is
-    with pytest.raises(SystemError), _sigterm_stops():
+    with pytest.raises(SystemError), _signals_stop():
         raise SystemError("a real one")
