@@ -183,7 +183,6 @@ class Campaign:
         self._ran_out = False
         self._display = self.cfg.scenario.response.display_minutes
         self.wall_seconds = 0.0
-        self._stop: Callable[[], None] | None = None  # Campaign.run's stop
         kernels.join()
 
     # ------------------------------------------------------------------ the run
@@ -202,7 +201,6 @@ class Campaign:
         ``SIM_THREADS`` if set, else 2 for a large run where this process may use two cores
         (:func:`threads_to_use`). The results are the same either way."""
         threads = threads_to_use(threads, self.cfg.scale)
-        self._stop = stop
         t0 = time.perf_counter()
         executor = ThreadPoolExecutor(1, "sim-ahead") if threads == 2 else None
         self.stream.executor = self.series.executor = executor
@@ -215,7 +213,7 @@ class Campaign:
         for t_open in np.unique(pl.open_at[ent]):
             env.process(self._enterprise_pools(ent[pl.open_at[ent] == t_open]))
         env.process(self._day_clock(t0))
-        env.process(self._minutes())
+        env.process(self._minutes(stop))
         try:
             env.run()  # every process ends by itself at the campaign's end
             self.series.flush()
@@ -383,15 +381,16 @@ class Campaign:
             if win.open <= m < win.close and (self.pools.remaining[win.pools] > 0).any():
                 win.add(m, gifts, ok)
 
-    def _minutes(self):
-        """The SimPy process that makes and settles every minute's gifts."""
+    def _minutes(self, stop: Callable[[], None] | None):
+        """The SimPy process that makes and settles every minute's gifts (``stop``: see
+        :meth:`run`)."""
         n_minutes = self.cal.n_minutes
         # the releases due at the campaign's start come first: a pool that opens at 00:00
         # pays the first minute's gifts (as in the reference engine)
         yield self.env.timeout(0)
         for m in range(n_minutes):
-            if self._stop is not None:
-                self._stop()
+            if stop is not None:
+                stop()
             if self._dirty or m >= self.choice.next_refresh:
                 self.choice.refresh(m, self._released)
                 self._released = self._dirty = self._ran_out = False

@@ -113,15 +113,13 @@ class Choice:
         a = self.view.attraction
         matched = self.reach * self.view.lift
         lifted = matched if matched.sum() > 0 else self.reach
-        prob, alias = [], []
-        for beta in self.attraction:  # the baseline and shifted gifts' blocks
-            pr, al = alias_table(self.reach * (1.0 + beta * a))
-            prob.append(pr)
-            alias.append(al)
-        pr, al = alias_table(lifted)  # the lifted gifts' blocks: one table, every segment
-        prob += [pr] * len(self.attraction)
-        alias += [al] * len(self.attraction)
-        alias = [al + block * n for block, al in enumerate(alias)]
+        # the baseline and shifted gifts' blocks, then the lifted gifts': one table made once
+        # for every segment (the same weights)
+        tables = [alias_table(self.reach * (1.0 + beta * a)) for beta in self.attraction]
+        tables += [alias_table(lifted)] * len(self.attraction)
         self.table = ChoiceTable(
-            np.concatenate(prob), np.concatenate(alias), n, len(self.attraction)
+            np.concatenate([pr for pr, _ in tables]),
+            np.concatenate([al + block * n for block, (_, al) in enumerate(tables)]),
+            n,
+            len(self.attraction),
         )

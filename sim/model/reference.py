@@ -37,10 +37,12 @@ class ReferenceCampaign(Campaign):
             )
         }
 
-    def _minutes(self):
+    def _minutes(self, stop=None):
         env = self.env
         i = 0
         for minute, fe, gifts, _ in self.recorded.minutes:
+            if stop is not None:  # as Campaign._minutes: between minutes, never inside one
+                stop()
             yield env.timeout(minute - env.now)
             collected, emptied = self._before_gifts(minute)
             if emptied:  # a collection's top-up emptied a pool
