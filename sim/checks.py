@@ -271,9 +271,14 @@ def check_response(r: ResponseConfig) -> None:
         "post_event_certainty",
         "wait_share",
         "loss_share",
-        "stake_selection",
     ):
         _check_share(f"{key}.{name}", getattr(r, name))
+    need(
+        0 <= r.stake_elasticity <= 5,
+        f"{key}.stake_elasticity",
+        r.stake_elasticity,
+        "an elasticity from 0 to 5",
+    )
     need(r.attention_minutes >= 1, f"{key}.attention_minutes", r.attention_minutes, "minutes >= 1")
     need(
         0 <= r.attention_floor <= 0.1,
@@ -620,6 +625,12 @@ def check_population(pop: PopulationConfig) -> None:
     need(gs.sigma >= 0, "population.gift_size.sigma", gs.sigma, ">= 0")
     need(gs.donor_sigma >= 0, "population.gift_size.donor_sigma", gs.donor_sigma, ">= 0")
     _check_share("population.gift_size.one_yuan_share", gs.one_yuan_share)
+    need(
+        isinstance(gs.level_groups, int) and 1 <= gs.level_groups <= 64,
+        "population.gift_size.level_groups",
+        gs.level_groups,
+        "a whole number of groups a segment from 1 to 64",
+    )
     need(
         1 <= gs.max_yuan <= MAX_GIFT_YUAN,
         "population.gift_size.max_yuan",

@@ -56,6 +56,7 @@ class GiftSizeConfig:
     donor_sigma: float = MISSING  # spread of donors' own levels (log scale)
     one_yuan_share: float = MISSING  # share of gifts that are 1-yuan friend-help gifts
     max_yuan: int = 200_000
+    level_groups: int = 8  # groups of each segment by gift-size level (quantile bins)
 
 
 @dataclass
@@ -329,7 +330,8 @@ class ResponseConfig:
     wait_share: float = MISSING  # of the intents due before an anticipated opening, waiting
     wait_minutes: float = MISSING  # how long before an opening intents wait for it
     loss_share: float = MISSING  # of the waiting intents whose match is gone, not given
-    stake_selection: float = MISSING  # how much more the upper half moves a gift than the lower
+    # a group's timing x its stake (expected gift relative to its segment's) ** this
+    stake_elasticity: float = MISSING
     estimate_minutes: int = 60  # how often a post-event rule's estimate is published
     display_minutes: int = 5  # how often the listings show a pool or budget that ran out
     lift_scale: float = 1.0  # x every segment's lift (the behavioural ensemble's prior)

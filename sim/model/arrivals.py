@@ -63,16 +63,22 @@ class Crowd(NamedTuple):
     max_yuan: int  # the largest gift
     net: tuple  # the friendship network (sim.model.network.Network)
     team_share: float  # share of the gifts not 1-yuan helps that join a friend's team (一起捐)
+    per_segment: int  # groups a segment: group g is in segment g // per_segment
 
 
 @njit(cache=True, inline="always")
 def _member(u_seg, u_member, row, seg_start):
-    """A segment by cumulative mix ``row``, then a uniform member of it (population laid
-    out segment by segment). Returns (segment, donor)."""
-    n_seg = row.shape[0]
-    s = 0
-    while s < n_seg - 1 and u_seg >= row[s]:
-        s += 1
+    """A segment by cumulative mix ``row`` (the first whose share reaches past
+    ``u_seg``, found by bisection; the last if none), then a uniform member of it
+    (population laid out segment by segment). Returns (segment, donor)."""
+    lo, hi = 0, row.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if u_seg < row[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    s = lo
     size = seg_start[s + 1] - seg_start[s]
     k = np.int64(u_member * size)
     return s, seg_start[s] + (k if k < size else size - 1)
@@ -119,7 +125,7 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
     Gift i is baseline if ``u_reason[i] < p_reason[0]``, shifted if below ``p_reason[0] +
     p_reason[1]``, else lifted (thinning one Poisson stream); its donor comes from its
     reason's group mix (``u_pick[:, i]``: a group, then a uniform member of it; group g is
-    half of segment g // 2); its time is ``minute`` plus the normalised cumulative sum of
+    in segment g // per_segment); its time is ``minute`` plus the normalised cumulative sum of
     ``n + 1`` exponential ``spacings`` (sorted uniform times); it is a 1-yuan friend-help
     gift if ``u_one[i] < one_share``, and the j-th of those helps the friend drawn from
     ``u_help[:, j]``, else its size is lognormal around its donor's level, whole yuan in
@@ -135,7 +141,7 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
     (:mod:`sim.model.settlement` says why)."""
     u_reason, u_pick, spacings, u_one, z, u_help, u_project = draws
     t, donor, project, amount, helpee, reason, team = out
-    one_share, mixes, group_start, level, size_shift, sigma, max_yuan, net, team_share = crowd
+    one_share, mixes, group_start, level, size_shift, sigma, max_yuan, net, team_share, k = crowd
     alias_prob, alias, n_projects, n_seg = choice
     n = u_reason.shape[0]
     total = 0.0
@@ -178,10 +184,10 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
             tk = net[6]
             leader = team_leader(net, uniform(tk, minute, 2 * i), uniform(tk, minute, 2 * i + 1))
             team[i] = leader_index(net, leader)
-            block = group_of(group_start, leader) // 2  # the leader's own project
+            block = group_of(group_start, leader) // k  # the leader's own project
             project[i] = _alias(uniform(tk, -1, leader), block, alias_prob, alias, n_projects)
         else:
-            block = grp[i] // 2 + (n_seg if reason[i] == 2 else 0)
+            block = grp[i] // k + (n_seg if reason[i] == 2 else 0)
             project[i] = _alias(u_project[i], block, alias_prob, alias, n_projects)
 
 
@@ -288,6 +294,7 @@ class Arrivals:
             d.max_fen // 100,
             tuple(self.net),
             self.team_share,
+            d.per_segment,
         )
         (quiz, steps, helper, helped, t, donor, project, amount, helpee, reason, team, u) = (
             draw_minute_kernel(

@@ -124,6 +124,7 @@ class Campaign:
             self.cal,
             pop.segments,
             self.donors.base_share,
+            self.donors.stake,
             pl.open_at[pl.foundation],
             s,
         )

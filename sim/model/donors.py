@@ -6,8 +6,9 @@ received today (for daily caps), gifts made so far and a status (matched, banned
 a field view of one 16-byte record array (:data:`sim.codes.DONOR_RECORD`), so settling a
 gift touches one cache line of its donor. What the build fixes, a personal gift-size
 level, the kind (honest or gaming) and the tenure, is kept in arrays of its own. Donors are
-laid out by engagement segment, each in two halves by gift-size level (the groups), so
-drawing "a donor of group g" is one uniform integer.
+laid out by engagement segment, each in ``gift_size.level_groups`` equal groups by gift-size
+level (quantile bins of the level: the groups), so drawing "a donor of group g" is one uniform
+integer, and a group's expected gift (its *stake*, :func:`group_stakes`) is known exactly.
 
 How donors respond to the match they can expect (whether and when they give) is
 :mod:`sim.model.response`; where, :mod:`sim.model.choice`; gift size never depends on the
@@ -17,6 +18,7 @@ match or its ratio (Karlan & List 2007), though the early are those with more at
 from __future__ import annotations
 
 import gc
+import math
 import mmap
 import sys
 import threading
@@ -26,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from numba import njit
+from scipy.special import ndtr, ndtri
 
 from sim.codes import BANNED, DONOR_RECORD, MATCHED
 from sim.schema import PopulationConfig
@@ -49,9 +52,11 @@ class Donors:
     segment by segment); the state the settlement changes are field views of one record
     array (``records``), what the build fixes are arrays of their own."""
 
-    # int64 the first member of each group, and the population's size last: a group is a
-    # segment's lower or upper half by gift-size level (what a donor has at stake)
+    # int64 the first member of each group, and the population's size last: a group is one
+    # of a segment's ``per_segment`` quantile bins by gift-size level (what a donor has at stake)
     group_start: np.ndarray
+    per_segment: int  # groups a segment (group g is in segment g // per_segment)
+    stake: np.ndarray  # float64 each group's expected gift relative to its segment's
     base_share: np.ndarray  # float64 each group's share of the baseline gifts
     attraction: np.ndarray  # float64 beta by segment
     level: np.ndarray  # float32 log-yuan shift of each donor's gifts
@@ -99,9 +104,9 @@ class Donors:
         sizes = segment_sizes(cfg, scale)
         seg_start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         n = int(seg_start[-1])
-        # each segment in two halves, the lower and the upper gift-size levels
-        half = seg_start[:-1] + sizes // 2
-        group_start = np.append(np.ravel(np.column_stack([seg_start[:-1], half])), n)
+        # each segment in ``level_groups`` groups by gift-size level, lowest first
+        k = int(cfg.gift_size.level_groups)
+        group_start = group_starts(seg_start, k)
         rate = np.array([s.rate for s in cfg.segments]) * sizes
         extra = np.zeros(0, dtype=np.int8) if gaming_kinds is None else gaming_kinds
         if n + extra.shape[0] >= 2**31:  # sim.model.settlement.batch_rows packs ids in 32 bits
@@ -112,13 +117,15 @@ class Donors:
         has_tenure = with_tenure and cfg.tenure_q > 0
         key = (repr(cfg), float(scale), repr(rng.bit_generator.state), extra.tobytes())
         state, level, tenure, kind = POPULATIONS.get(
-            key, cfg, seg_start, half, extra, has_tenure, rng
+            key, cfg, seg_start, group_start, extra, has_tenure, rng
         )
         gs = cfg.gift_size
         return cls(
             group_start=group_start,
-            base_share=np.repeat(rate / rate.sum(), 2)
-            * (np.diff(group_start) / np.repeat(sizes, 2)),
+            per_segment=k,
+            stake=np.tile(group_stakes(k, gs.donor_sigma), len(sizes)),
+            base_share=np.repeat(rate / rate.sum(), k)
+            * (np.diff(group_start) / np.repeat(sizes, k)),
             attraction=np.array([s.match_attraction for s in cfg.segments], dtype=float),
             level=level,
             tenure=tenure,
@@ -194,7 +201,7 @@ class PopulationCache:
         key: tuple,
         cfg: PopulationConfig,
         seg_start: np.ndarray,
-        half: np.ndarray,
+        group_start: np.ndarray,
         extra: np.ndarray,
         rng: np.random.Generator,
     ) -> None:
@@ -209,7 +216,7 @@ class PopulationCache:
             target=_records(buf, n_total).view(np.int64).fill, args=(0,), name="sim-zero-donors"
         )
         zeroing.start()
-        level = _draw_levels(cfg, seg_start, half, n_total, rng)
+        level = _draw_levels(cfg, seg_start, group_start, n_total, rng)
         # kind and tenure: zeros the honest donors and the runs without tenure never write,
         # so their pages stay the kernel's shared zero page (read, never allocated)
         kind = np.zeros(n_total, dtype=np.int8)
@@ -223,13 +230,13 @@ class PopulationCache:
         key: tuple,
         cfg: PopulationConfig,
         seg_start: np.ndarray,
-        half: np.ndarray,
+        group_start: np.ndarray,
         extra: np.ndarray,
         has_tenure: bool,
         rng: np.random.Generator,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(records, level, tenure, kind) of a population laid out by ``seg_start`` (its
-        segments) and ``half`` (their halves) followed by the gaming identities of kinds
+        segments) and ``group_start`` (their groups) followed by the gaming identities of kinds
         ``extra``, drawn from ``rng`` as a fresh build draws them (levels, then tenure if
         ``has_tenure``)."""
         n = int(seg_start[-1])
@@ -237,7 +244,7 @@ class PopulationCache:
         with self._lock:
             if key != self._key:
                 self.clear()
-                self._build(key, cfg, seg_start, half, extra, rng)
+                self._build(key, cfg, seg_start, group_start, extra, rng)
                 assert self._buf is not None
                 state = _records(self._buf, n_total)  # zeroed by the build
             else:
@@ -276,25 +283,85 @@ def _records(buf: mmap.mmap, n_total: int) -> np.ndarray:
     return np.frombuffer(buf, dtype=DONOR_RECORD, count=n_total)
 
 
+def group_starts(seg_start: np.ndarray, per_segment: int) -> np.ndarray:
+    """The first member of each group, the population's size last: each segment (laid out
+    by ``seg_start``) in ``per_segment`` groups as equal as whole donors allow."""
+    sizes = np.diff(seg_start)
+    k = np.arange(per_segment)
+    starts = seg_start[:-1, None] + (sizes[:, None] * k[None, :]) // per_segment
+    return np.append(starts.reshape(-1), seg_start[-1]).astype(np.int64)
+
+
+def group_stakes(per_segment: int, donor_sigma: float) -> np.ndarray:
+    """Each of a segment's groups' expected gift relative to the segment's: the mean of
+    exp(donor_sigma Z) over the group's quantile bin of the standard normal Z, over its
+    mean on the whole line, which is per_segment (Phi(b - sigma) - Phi(a - sigma)) for the
+    bin (a, b)."""
+    edges = ndtri(np.linspace(0.0, 1.0, per_segment + 1))
+    return per_segment * np.diff(ndtr(edges - donor_sigma))
+
+
 def _draw_levels(
     cfg: PopulationConfig,
     seg_start: np.ndarray,
-    half: np.ndarray,
+    group_start: np.ndarray,
     n_total: int,
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Each donor's log-yuan gift-size level, 0 for the gaming identities after the honest
-    donors: a normal level, its sign by the half (the lower half's below the segment's
-    mean), plus the segment's shift. The build's first draws."""
+    donors: ``donor_sigma`` Z plus the segment's shift, with Z a standard normal drawn in
+    the quantile bin of the donor's group (one float32 uniform a donor, inverted:
+    :func:`_normal_levels`), so each segment's levels are normal and its groups ordered by
+    level. The build's first draws."""
     n = int(seg_start[-1])
     level = np.zeros(n_total, dtype=np.float32)
-    rng.standard_normal(dtype=np.float32, out=level[:n])
-    np.abs(level[:n], out=level[:n])
-    level[:n] *= np.float32(cfg.gift_size.donor_sigma)
-    for s, seg in enumerate(cfg.segments):
-        level[seg_start[s] : half[s]] *= np.float32(-1)
-        level[seg_start[s] : seg_start[s + 1]] += np.float32(seg.size_shift)
+    rng.random(dtype=np.float32, out=level[:n])
+    k = (group_start.shape[0] - 1) // (seg_start.shape[0] - 1)
+    shifts = np.repeat([seg.size_shift for seg in cfg.segments], k)
+    _normal_levels(level, group_start, k, cfg.gift_size.donor_sigma, shifts)
     return level
+
+
+@njit(cache=True, nogil=True)
+def _normal_levels(level, group_start, per_segment, sigma, shifts):
+    """In place: the uniform ``level[i]`` of a member of group g becomes
+    ``sigma x Phi^-1((g % per_segment + u') / per_segment) + shifts[g]`` in float32, u' the
+    uniform moved off 0 by half its resolution (2**-25), so the quantile is never 0 or 1."""
+    sigma32 = np.float32(sigma)
+    for g in range(group_start.shape[0] - 1):
+        k = g % per_segment
+        shift = np.float32(shifts[g])
+        for i in range(group_start[g], group_start[g + 1]):
+            p = (k + np.float64(level[i]) + 2.0**-25) / per_segment
+            level[i] = np.float32(_inverse_normal(p)) * sigma32 + shift
+
+
+@njit(cache=True, inline="always")
+def _inverse_normal(p):
+    """Phi^-1(p) for p in (0, 1), by Acklam's rational approximation (relative error
+    below 1.2e-9, finer than a float32 level)."""
+    if p < 0.02425:
+        return _normal_tail(p)
+    if p > 1.0 - 0.02425:
+        return -_normal_tail(1.0 - p)
+    q = p - 0.5
+    r = q * q
+    num = (-3.969683028665376e01 * r + 2.209460984245205e02) * r - 2.759285104469687e02
+    num = ((num * r + 1.383577518672690e02) * r - 3.066479806614716e01) * r + 2.506628277459239
+    den = (-5.447609879822406e01 * r + 1.615858368580409e02) * r - 1.556989798598866e02
+    den = ((den * r + 6.680131188771972e01) * r - 1.328068155288572e01) * r + 1.0
+    return num * q / den
+
+
+@njit(cache=True, inline="always")
+def _normal_tail(p):
+    """Phi^-1(p) for p below 0.02425 (Acklam's lower region)."""
+    q = math.sqrt(-2.0 * math.log(p))
+    num = (-7.784894802462951e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838
+    num = ((num * q - 2.549732539343734) * q + 4.374664141464968) * q + 2.938163982698783
+    den = (7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996
+    den = (den * q + 3.754408661907416) * q + 1.0
+    return num / den
 
 
 def _draw_tenure(

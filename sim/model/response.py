@@ -3,7 +3,8 @@
 
 The evidence (``../shared/facts/matching-evidence.md``) and the values are in
 ``conf/scenario/common/behaviour.yaml``; what a donor can expect of the match is
-:mod:`sim.model.match_view`. Per group s (an engagement segment's lower or upper half by gift-size level) and minute t:
+:mod:`sim.model.match_view`. Per group s (one of an engagement segment's groups by gift-size
+level, :mod:`sim.model.donors`) and minute t:
 
 - the **effects** of an expected match e (a share of the gift): on whether a donor gives,
   :func:`effect`, rising steeply around ``half_response_match`` and full from 1:1 on
@@ -15,8 +16,9 @@ The evidence (``../shared/facts/matching-evidence.md``) and the values are in
   day kind's intraday profile, the segment's share);
 - **shift**: intents due later, up to the next opening (the horizon), are pulled to a live
   match at the hazard ``pull_strength x timing_s x a(t) x attention(t)`` (``timing_s``: the
-  segment's timing x (1 - stake_selection) for its lower half, (1 + stake_selection) for its
-  upper half: who comes first is who has more at stake), where attention
+  segment's timing x stake_s ** stake_elasticity, normalised to a mean of 1 over the
+  segment's groups, stake_s the group's expected gift relative to its segment's: who comes
+  first is who has more at stake, nearly continuously in the gift), where attention
   decays after each opening (``attention_minutes``) to ``attention_floor``; what is pulled
   is owed by the intents due later in the horizon, which give less (in proportion) until it
   is repaid, so a pulled gift is one moved in time, not a new one. Intents due in the
@@ -95,6 +97,7 @@ class Response:
         cal: Calendar,
         segments: list[SegmentConfig],
         base_share: np.ndarray,
+        stake: np.ndarray,
         openings: np.ndarray,
         scale: float,
     ):
@@ -106,18 +109,21 @@ class Response:
         weight = np.stack([cal.weights(d.kind) for d in cal.days])  # [day, minute of day]
         self.base = (per_day[:, None] * weight).reshape(-1)
         self.cum = np.concatenate([[0.0], np.cumsum(self.base)])
-        # by group: each segment's lower and upper half by gift-size level (sim.model.donors);
-        # the upper half, with more at stake, moves its gifts to the match more readily
+        # by group: each segment's groups by gift-size level (sim.model.donors); a group
+        # with more at stake (``stake``: its expected gift relative to its segment's) moves
+        # its gifts to the match more readily, as stake ** stake_elasticity
+        k = stake.shape[0] // len(segments)
         self.share = base_share / base_share.sum()
-        self.lift = np.repeat([s.lift * cfg.lift_scale for s in segments], 2)
-        stake = np.tile([1.0 - cfg.stake_selection, 1.0 + cfg.stake_selection], len(segments))
-        self.timing = np.repeat([s.timing for s in segments], 2) * stake
+        self.lift = np.repeat([s.lift * cfg.lift_scale for s in segments], k)
+        moves = stake.reshape(len(segments), k) ** cfg.stake_elasticity
+        moves /= moves.mean(axis=1, keepdims=True)
+        self.timing = np.repeat([s.timing for s in segments], k) * moves.reshape(-1)
         opens = np.unique(openings.astype(np.int64))
         # the next opening after each minute, and the latest at or before it
         i = np.searchsorted(opens, minute, side="right")
         self.next_open = np.where(i < opens.shape[0], opens[np.minimum(i, opens.shape[0] - 1)], n)
         self.last_open = np.where(i > 0, opens[np.maximum(i - 1, 0)], -1)
-        zero = np.zeros(2 * len(segments))
+        zero = np.zeros(stake.shape[0])
         self.state = State(zero, zero.copy(), -1)
 
     def horizon(self, minute: int) -> int:

@@ -56,8 +56,7 @@ SENSITIVITY = {
     "scenario.response.attention_minutes": "how fast an opening's attention decays (fitted)",
     "scenario.response.wait_share": "intents waiting for an announced opening",
     "scenario.response.loss_share": "waiting intents lost when the match is gone",
-    # scenario.response.stake_selection is left out: its fit sits at the bound 0.95 of its
-    # range [0, 1], so x 1.2 is not a value it can take (the sweep's check refuses it)
+    "scenario.response.stake_elasticity": "who comes first: timing x stake**elasticity (fitted, 2020 opening)",
     "population.segments.1.lift": "lift of the regular donors (Karlan & List 2007)",
     "population.segments.2.lift": "lift of the occasional donors",
     "population.segments.1.match_attraction": "beta of the regular donors (Fang et al. 2021)",

@@ -150,7 +150,11 @@ def test_a_small_match_adds_fewer_gifts_than_a_full_one():
         for k, c in (("none", none), ("small", small), ("full", full))
     }
     assert lifted["none"] == 0 < lifted["small"] < 0.2 * lifted["full"]
-    assert none.series.gifts.sum() < small.series.gifts.sum() < full.series.gifts.sum()
+    # a 5% match adds next to nothing in all (what it lifts, the waiting intents it loses
+    # when gone about cancel): the totals differ by the draws' noise; a full match adds
+    n = none.series.gifts.sum()
+    assert abs(small.series.gifts.sum() - n) < 3 * np.sqrt(n)
+    assert full.series.gifts.sum() > n + 10 * np.sqrt(n)
 
 
 def test_every_gift_is_baseline_shifted_or_lifted(tiny_run):

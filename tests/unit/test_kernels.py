@@ -104,7 +104,7 @@ def numpy_gifts(
 
 
 def _crowd(one_share, level):
-    return (one_share, MIXES, GROUP_START, level, 3.1, 1.4, 5000, NET, 0.0)
+    return (one_share, MIXES, GROUP_START, level, 3.1, 1.4, 5000, NET, 0.0, 2)
 
 
 @settings(max_examples=40, deadline=None)
