@@ -529,10 +529,10 @@ def check_enterprise(sc: ScenarioConfig, pol: PolicyConfig, start: datetime, end
         "ratios >= 0 with as many weights >= 0 (ratio_weights)",
     )
     need(
-        ent.yuan_per_project > 0,
-        "scenario.enterprise.yuan_per_project",
-        ent.yuan_per_project,
-        "yuan > 0",
+        ent.pledge_cover > 0,
+        "scenario.enterprise.pledge_cover",
+        ent.pledge_cover,
+        "a share > 0",
     )
     if ent.count > 0:
         _check_window("scenario.enterprise", ent.opens_at, ent.closes_at, start, end)

@@ -256,8 +256,9 @@ class EnterpriseConfig:
     budget_sigma: float = MISSING
     ratios: list[float] = field(default_factory=lambda: [1.0])
     ratio_weights: list[float] = field(default_factory=lambda: [1.0])
-    # a pool backs about one project of its organisation per this much of the pledge
-    yuan_per_project: float = 50000.0
+    # a pool backs about one project of its organisation per this share of what a
+    # project is expected to raise in the year pledged (sim.model.pools._recruit)
+    pledge_cover: float = MISSING
     # an organisation recruits pools in proportion to its reach ** recruit_exponent
     recruit_exponent: float = 1.0
     own_share: float = 0.0  # of the pools: the organisation's own money matching as one

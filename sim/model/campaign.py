@@ -56,7 +56,7 @@ from sim.model.gaming import Gaming
 from sim.model.match_view import MatchView
 from sim.model.network import Network, n_leaders
 from sim.model.pacing import Pacing
-from sim.model.pools import Pools
+from sim.model.pools import Pools, expected_public_yuan
 from sim.model.post_windows import PostWindow
 from sim.model.projects import Projects
 from sim.model.recorder import Recorder
@@ -85,7 +85,13 @@ class Campaign:
         pop = year_population(cfg)  # the year's donor base and project count
         self.projects = Projects.build(pop.projects, stream(cfg.seed, "projects"))
         self.pools = Pools.build(
-            sc, cfg.policy, self.projects, s, stream(cfg.seed, "enterprises"), self.cal
+            sc,
+            cfg.policy,
+            self.projects,
+            s,
+            stream(cfg.seed, "enterprises"),
+            self.cal,
+            expected_public_yuan(self.cal, pop),
         )
         self.gaming = Gaming.build(
             cfg, self.projects, int(segment_sizes(pop, s).sum()), stream(cfg.seed, "gaming")

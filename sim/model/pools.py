@@ -22,7 +22,7 @@ from sim.model.calendar import Calendar
 from sim.model.projects import Projects
 from sim.model.result import PoolLedger
 from sim.policies import make_rule
-from sim.schema import PolicyConfig, RuleConfig, ScenarioConfig
+from sim.schema import PolicyConfig, PopulationConfig, RuleConfig, ScenarioConfig
 
 
 class PoolState(NamedTuple):
@@ -125,10 +125,13 @@ class Pools:
         scale: float,
         rng: np.random.Generator,
         cal: Calendar,
+        expected_public_yuan: float,
     ) -> Pools:
         """Foundation pools as configured (budgets x scale) and the ``enterprise.count``
         enterprise pools that organisations recruit (:func:`_recruit`), their budgets
-        adding up to ``enterprise.pledge_yuan x scale``. Per-project caps x scale."""
+        adding up to ``enterprise.pledge_yuan x scale``, over as many projects as the
+        year's ``expected_public_yuan`` (full scale, :func:`expected_public_yuan`) makes
+        them need. Per-project caps x scale."""
         fp = _foundation_tranches(sc, policy, scale, cal)
         ent = sc.enterprise
         n_ent = ent.count
@@ -163,7 +166,9 @@ class Pools:
                 rules[n_f:, F["ratio_bp"]] = 0  # for a fixed-ratio rule
             open_at[n_f:] = cal.minute("scenario.enterprise.opens_at", ent.opens_at)
             close_at[n_f:] = cal.minute("scenario.enterprise.closes_at", ent.closes_at)
-            link_pool, link_project, budget[n_f:] = _recruit(ent, projects, scale, rng)
+            link_pool, link_project, budget[n_f:] = _recruit(
+                ent, projects, scale, rng, expected_public_yuan
+            )
             link_pool += n_f
             own[n_f:] = rng.random(n_ent) < ent.own_share  # drawn last: the rest unchanged
         order = np.lexsort((link_pool, link_project))  # by project, then pool priority
@@ -319,20 +324,25 @@ def _split_action(budgets: np.ndarray, action: list[bool], share: float) -> np.n
     return out
 
 
-def _recruit(ent, projects: Projects, scale: float, rng: np.random.Generator):
+def _recruit(
+    ent, projects: Projects, scale: float, rng: np.random.Generator, expected_public_yuan: float
+):
     """The enterprise pools' links and budgets (fen). Each pool is recruited by an
     organisation drawn in proportion to its reach ** ``recruit_exponent`` (ASSUMPTION: the
     larger fundraisers bring more partners) and backs max(1, Poisson(pledge a pool /
-    ``yuan_per_project``)) of that organisation's projects (by their reach; all of them if
-    it has fewer): a larger pledge is spread over more projects. Its budget is the
-    pledge's share in proportion to what those projects are expected to raise (their reach,
-    split evenly among the pools backing a project) times lognormal(0, ``budget_sigma``), the
-    organisation's planning error; the budgets add up to the pledge x scale exactly."""
+    (``pledge_cover`` x what a project is expected to raise in the year))) of that
+    organisation's projects (by their reach; all of them if it has fewer): a pledge is
+    spread over as many projects as it takes to raise it, so over more of them in a year
+    whose projects raise less. Its budget is the pledge's share in proportion to what
+    those projects are expected to raise (their reach, split evenly among the pools backing
+    a project) times lognormal(0, ``budget_sigma``), the organisation's planning error; the
+    budgets add up to the pledge x scale exactly."""
     n_ent = ent.count
     org_reach = projects.org_reach()
     w = org_reach**ent.recruit_exponent
     org = rng.choice(projects.n_orgs, n_ent, p=w / w.sum())
-    k_want = np.maximum(1, rng.poisson(ent.pledge_yuan / n_ent / ent.yuan_per_project, n_ent))
+    per_project = ent.pledge_cover * expected_public_yuan / projects.n
+    k_want = np.maximum(1, rng.poisson(ent.pledge_yuan / n_ent / per_project, n_ent))
     order = np.argsort(projects.org, kind="stable")  # projects by organisation
     start = np.searchsorted(projects.org[order], np.arange(projects.n_orgs + 1))
     k = np.minimum(k_want, (start[1:] - start[:-1])[org])
@@ -348,6 +358,24 @@ def _recruit(ent, projects: Projects, scale: float, rng: np.random.Generator):
     budget = np.floor(weight / weight.sum() * total).astype(np.int64)
     budget[np.argmax(budget)] += total - budget.sum()
     return link_pool, link_project, budget
+
+
+def expected_public_yuan(cal: Calendar, pop: PopulationConfig) -> float:
+    """What the year's baseline gifts are expected to give at full scale (yuan), as the
+    organisations planning their pledges would reckon it: each day's base gifts (its levels
+    applied) x the expected gift, 1 yuan for the ``one_yuan_share`` and otherwise the
+    lognormal mean at the day's size shift, each segment's size shift weighted by its
+    share of the gifts (``rate x share``); the ``max_yuan`` cap and the match's lift are
+    left out."""
+    gs = pop.gift_size
+    w = np.array([s.rate * s.share for s in pop.segments], dtype=float)
+    seg = np.array([s.size_shift for s in pop.segments], dtype=float)
+    var = gs.sigma**2 + gs.donor_sigma**2
+    total = 0.0
+    for d in cal.days:
+        size = float(np.exp(gs.mu + d.gift_size_shift + seg + var / 2) @ (w / w.sum()))
+        total += d.base_gifts_wan * 1e4 * ((1 - gs.one_yuan_share) * size + gs.one_yuan_share)
+    return total
 
 
 @njit(cache=True, nogil=True)

@@ -93,7 +93,7 @@ EXPLAIN = {
     "traffic, so most land after a day's Foundation pool ran out (2017's within minutes) and "
     "are matched by their hirers' enterprise pools",
     "enterprises_matching": "a pool pays only when its projects draw gifts in its window; "
-    "the pools of 2018 back about three projects each (one a 5万 pledged), and those whose "
+    "the pools of 2018 back about three projects each (one per 5.2万 pledged), and those whose "
     "projects raise nothing by the close pay nothing",
     "foundation_match_yuan": "the pools are the reported budgets; a random match's odds are "
     "paced to spend them (2018-2021), but a fixed ratio is first come, first served and "

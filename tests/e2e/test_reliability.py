@@ -230,6 +230,9 @@ def test_a_signal_is_recorded_as_a_failure(tmp_path, signum, code, error):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal, whatever started the tests (a job started in the background
+        # of a shell inherits SIGINT ignored, and the run keeps it ignored, as it should)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -251,6 +254,15 @@ def test_a_signal_is_recorded_as_a_failure(tmp_path, signum, code, error):
 def test_a_second_sigint_stops_at_once_and_an_ignored_one_stays_ignored():
     from sim.runner import _signals_stop
 
+    # as from a terminal, whatever started the tests (see above)
+    started = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _second_sigint_and_ignored(_signals_stop)
+    finally:
+        signal.signal(signal.SIGINT, started)
+
+
+def _second_sigint_and_ignored(_signals_stop):
     with pytest.raises(KeyboardInterrupt), _signals_stop() as stopped:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)  # recorded, not raised

@@ -160,7 +160,7 @@ def test_a_key_the_schema_does_not_have_is_refused_not_dropped(override, key, ne
         ),
         (("policy.budget=1e20",), "policy.budget"),
         (("scenario.enterprise.pledge_yuan=1e20",), "scenario.enterprise.pledge_yuan"),
-        (("scenario.enterprise.yuan_per_project=0",), "scenario.enterprise.yuan_per_project"),
+        (("scenario.enterprise.pledge_cover=0",), "scenario.enterprise.pledge_cover"),
         (("scenario.enterprise.own_share=1.5",), "scenario.enterprise.own_share"),
         (("gaming.machines.timing=later",), "gaming.machines.timing"),
         (("gaming.machines.gifts_per_account=0",), "gaming.machines.gifts_per_account"),

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 
 from sim.checks import year_population
 from sim.codes import KIND_MACHINE
+from sim.model.calendar import Calendar
 from sim.model.gaming import Gaming, _rank_within
-from sim.model.pools import _recruit
+from sim.model.pools import _recruit, expected_public_yuan
 from sim.model.projects import Projects, org_landscape
 from sim.model.streams import stream
 from tests.conftest import tiny_cfg
@@ -38,12 +39,14 @@ def test_enterprise_pools_back_one_organisation_and_hold_the_pledge_exactly(scal
     cfg = tiny_cfg("scenario=y2017", scale=scale)
     ent = cfg.scenario.enterprise
     projects = Projects.build(year_population(cfg).projects, stream(1, "projects"))
-    pool, project, budget = _recruit(ent, projects, scale, stream(1, "enterprises"))
+    expected = expected_public_yuan(Calendar.from_config(cfg.scenario), year_population(cfg))
+    pool, project, budget = _recruit(ent, projects, scale, stream(1, "enterprises"), expected)
     assert budget.sum() == round(ent.pledge_yuan * 100 * scale)  # to the fen
     assert (budget >= 0).all() and np.unique(pool).size == ent.count
     orgs = [np.unique(projects.org[project[pool == i]]) for i in range(ent.count)]
     assert all(o.size == 1 for o in orgs)
-    # about one project per 5万 pledged (2017: 103万 a pool), as far as the organisation has
+    # about one project per 0.39 x 12.9万 pledged (2017: 103万 a pool), as far as the
+    # organisation has
     per_pool = np.bincount(pool)
     assert per_pool.mean() > 3
     # larger organisations recruit more pools (in proportion to reach)
@@ -51,6 +54,29 @@ def test_enterprise_pools_back_one_organisation_and_hold_the_pledge_exactly(scal
     recruited = np.bincount([o[0] for o in orgs], minlength=projects.n_orgs)
     top = np.argsort(-reach)[:50]
     assert recruited[top].sum() > 0.2 * ent.count
+
+
+@pytest.mark.parametrize(("year", "reported"), [(2016, 3.05e8), (2018, 8.30e8), (2021, 35.69e8)])
+def test_what_organisations_expect_to_raise_is_the_year_without_the_match(year, reported):
+    """The baseline's expected public gifts: below the reported total (the match lifts
+    giving) by less than 15% in the years whose total is fitted."""
+    cfg = tiny_cfg(f"scenario=y{year}")
+    expected = expected_public_yuan(Calendar.from_config(cfg.scenario), year_population(cfg))
+    assert 0.85 * reported < expected < reported
+
+
+def test_a_pledge_is_spread_over_more_projects_where_projects_raise_less():
+    cfg = tiny_cfg("scenario=y2017", scale=1.0)
+    ent = cfg.scenario.enterprise
+    projects = Projects.build(year_population(cfg).projects, stream(1, "projects"))
+    expected = expected_public_yuan(Calendar.from_config(cfg.scenario), year_population(cfg))
+    links = [
+        _recruit(ent, projects, 1.0, stream(1, "enterprises"), expected * f)[0].size
+        for f in (0.5, 1.0, 2.0)
+    ]
+    assert links[0] > 1.5 * links[1] > 2.0 * links[2]
+    # 2017: about one project per 0.39 x 12.9万 pledged, as far as the organisations have
+    assert links[1] == pytest.approx(ent.pledge_yuan / (0.39 * expected / projects.n), rel=0.25)
 
 
 def test_a_machine_account_fires_once_in_one_burst_of_about_nine_gifts():
