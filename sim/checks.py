@@ -35,6 +35,8 @@ DAY_KINDS = ("normal", "theme", "action")
 FIGURE_ROLES = ("input", "fitted", "not_fitted")
 PROJECT_SETS = ("all", "joint_appeal")
 MACHINE_TIMINGS = ("traffic", "openings")
+# the largest scenario.response.stake_elasticity allowed (the calibrator's bound too)
+STAKE_ELASTICITY_MAX = 5.0
 
 
 def need(cond: bool, key: str, value: Any, allowed: str) -> None:
@@ -274,10 +276,10 @@ def check_response(r: ResponseConfig) -> None:
     ):
         _check_share(f"{key}.{name}", getattr(r, name))
     need(
-        0 <= r.stake_elasticity <= 5,
+        0 <= r.stake_elasticity <= STAKE_ELASTICITY_MAX,
         f"{key}.stake_elasticity",
         r.stake_elasticity,
-        "an elasticity from 0 to 5",
+        f"an elasticity from 0 to {STAKE_ELASTICITY_MAX:g}",
     )
     need(r.attention_minutes >= 1, f"{key}.attention_minutes", r.attention_minutes, "minutes >= 1")
     need(
