@@ -7,8 +7,18 @@ restricted projects, threshold prizes, the three quadratic-funding variants, no 
 2020 post-event pools, tranches, a budget, both kinds of gaming and both counter-measures.
 
 A case's fingerprint is its summary (without the wall time) and, for each table a run
-writes, its rows, the sum of each numeric column and a SHA-256 of its exact CSV text. They
-are made through :func:`sim.app.run`, the function behind ``python -m sim``, so they do not
+writes, its rows, the sum of each numeric column and a SHA-256 of its CSV text. Money
+(columns ``*_yuan`` and ``level:*``: integer fen over 100) is written exactly; the other
+floats (a project's reach, a minute's expected lost intents, an enterprise's ratio) to
+:data:`FLOAT_DIGITS` significant digits, their columns' sums too. They come out of numpy's
+and libm's exp, log and power, whose last bits depend on the processor's vector
+instructions: the exact baselines written on one machine failed on another (2026-12-04, an
+AVX2-only EPYC: the projects' and minutes' text moved in all 18 cases while every summary
+and every column's sum stayed the same). A value within a part in 10^16 of a rounding
+boundary can still round the other way on another processor: about one chance in 10^7 a
+value, a few hundred thousand such values in all. The summary's floats are kept to
+:data:`SUMMARY_DIGITS` (12) significant digits: its expected lost intents moved in the last
+bits in two cases; at the baselines' scale its money is exact at 12 digits. They are made through :func:`sim.app.run`, the function behind ``python -m sim``, so they do not
 depend on how the package is laid out inside.
 
 ``tests/model/test_golden.py`` compares a fresh run of every case with ``baselines.json``;
@@ -61,10 +71,39 @@ CASES: dict[str, list[str]] = {
 }
 
 
+FLOAT_DIGITS = 9  # significant digits of a float that is not money (see above)
+
+
+def is_money(column: str) -> bool:
+    """Whether a table's column is money (yuan, exact at the fen)."""
+    return column.endswith("_yuan") or column.startswith("level:")
+
+
+def _rounded(x: float) -> float:
+    return float(f"{x:.{FLOAT_DIGITS}g}")
+
+
+SUMMARY_DIGITS = 12  # significant digits of the summary's floats (see above)
+
+
+def _rounded_floats(x):
+    """``x`` (a summary: dicts, lists, numbers) with every float to :data:`SUMMARY_DIGITS`
+    significant digits; at the baselines' scale money (under 10^8 yuan) stays exact."""
+    if isinstance(x, dict):
+        return {k: _rounded_floats(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_rounded_floats(v) for v in x]
+    if isinstance(x, float):
+        return float(f"{x:.{SUMMARY_DIGITS}g}")
+    return x
+
+
 def frame_digest(df: pd.DataFrame) -> dict:
-    """Rows, the sum of every numeric column, and a SHA-256 of the table's exact CSV text
-    (floats written as Python writes them: the shortest text that reads back the same)."""
+    """Rows, the sum of every numeric column, and a SHA-256 of the table's CSV text; floats
+    that are not money (and their columns' sums) to :data:`FLOAT_DIGITS` significant
+    digits, money as Python writes it (the shortest text that reads back the same)."""
     sums = {}
+    text_frame = df.copy()
     for col in df.columns:
         s = df[col]
         if pd.api.types.is_bool_dtype(s):
@@ -72,8 +111,13 @@ def frame_digest(df: pd.DataFrame) -> dict:
         elif pd.api.types.is_integer_dtype(s):
             sums[col] = int(s.sum())
         elif pd.api.types.is_float_dtype(s):
-            sums[col] = float(np.nansum(s.to_numpy(dtype=float)))
-    text = df.to_csv(index=False, lineterminator="\n")
+            total = float(np.nansum(s.to_numpy(dtype=float)))
+            if is_money(str(col)):
+                sums[col] = total
+            else:
+                sums[col] = _rounded(total)
+                text_frame[col] = s.map(lambda v: "" if np.isnan(v) else f"{v:.{FLOAT_DIGITS}g}")
+    text = text_frame.to_csv(index=False, lineterminator="\n")
     return {
         "rows": int(len(df)),
         "columns": [str(c) for c in df.columns],
@@ -99,7 +143,7 @@ def fingerprint(overrides: list[str], out: Path) -> dict:
             ],
         )
     summary = run(cfg, out)
-    summary = {k: v for k, v in summary.items() if k != "wall_seconds"}
+    summary = _rounded_floats({k: v for k, v in summary.items() if k != "wall_seconds"})
     tables = {name: frame_digest(pd.read_parquet(out / f"{name}.parquet")) for name in TABLES}
     # a round trip through JSON, so that a fresh fingerprint compares with the stored one
     return json.loads(
