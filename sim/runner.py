@@ -41,6 +41,7 @@ from sim.checks import expected_gifts, validate, year_population
 from sim.model.campaign import Campaign, threads_to_use
 from sim.outputs import RUN_FILES
 from sim.outputs.gift_ledger import ParquetRecorder
+from sim.outputs.painter import Painter
 from sim.outputs.report import comparison_table, write_report
 from sim.outputs.tables import summary as make_summary
 from sim.outputs.tables import tables
@@ -234,6 +235,7 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     recorder = None
+    painter: Painter | None = None
     owned = False  # the folder cleared of every earlier run's files
     try:
         with _signals_stop() as stopped:
@@ -254,6 +256,8 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
             owned = True
             _write_atomic(out / "config.yaml", config_yaml)
             _status(out, "running")
+            if obj.output.figures:  # forked now, before the build makes its threads
+                painter = Painter().start()
             if obj.output.record_gifts:
                 recorder = ParquetRecorder(out / "gifts.parquet")
             campaign = Campaign(obj, recorder)
@@ -275,10 +279,9 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
             figures = []
             if obj.output.figures:
                 # matplotlib and seaborn take about a second to load: only runs that draw
-                # figures need them
-                from sim.outputs.plots import all_figures
-
-                figures = all_figures(t, summary, out)
+                # figures need them, loaded by the painter while the campaign runs
+                assert painter is not None
+                figures = painter.paint(t, summary, out)
                 stopped()
             write_report(out / "report.md", obj, summary, comparison, figures)
             _write_atomic(
@@ -299,6 +302,8 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
             )
             return summary
     except BaseException as exc:
+        if painter is not None:
+            painter.close()
         if recorder is not None:
             recorder.close(ok=False)
         try:  # what an earlier run left is not this one's; a summary must not outlive it

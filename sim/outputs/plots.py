@@ -137,12 +137,21 @@ def flower_figure(flowers: pd.DataFrame, summary: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def draw(names, t: dict[str, pd.DataFrame], summary: dict, out: Path) -> None:
+    """Write the figures ``names`` (of :data:`sim.outputs.FIGURES`) into ``out``."""
+    campaign, days, lorenz, sizes, flowers = FIGURES
+    drawers = {
+        campaign: lambda p: campaign_figure(t["minutes"], summary, p),
+        days: lambda p: days_figure(t["days"], p),
+        lorenz: lambda p: lorenz_figure(t["organisations"], summary["org_gini"], p),
+        sizes: lambda p: gift_size_figure(t["gift_sizes"], p),
+        flowers: lambda p: flower_figure(t["flowers"], summary, p),
+    }
+    for name in names:
+        drawers[name](out / name)
+
+
 def all_figures(t: dict[str, pd.DataFrame], summary: dict, out: Path) -> list[str]:
     """Write every figure (:data:`sim.outputs.FIGURES`) into ``out``; returns their names."""
-    campaign, days, lorenz, sizes, flowers = FIGURES
-    campaign_figure(t["minutes"], summary, out / campaign)
-    days_figure(t["days"], out / days)
-    lorenz_figure(t["organisations"], summary["org_gini"], out / lorenz)
-    gift_size_figure(t["gift_sizes"], out / sizes)
-    flower_figure(t["flowers"], summary, out / flowers)
+    draw(FIGURES, t, summary, out)
     return list(FIGURES)
