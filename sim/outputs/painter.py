@@ -12,7 +12,9 @@ The fork is made only where it is safe and can help: on a platform with ``fork``
 process with no other thread (a thread holding a lock at the fork would leave it held in
 the child) and with at least two cores to use; else the figures are drawn in the run's
 process, as before. A child that died or cannot be reached is also replaced by drawing in
-process; a figure that fails in the child fails the run as it would in process.
+process; a figure that fails in the child fails the run as it would in process. A child
+ended by SIGTERM (a run that failed while it drew, a scheduler) ends its own child too,
+so that no figure is written into a run that has ended.
 """
 
 from __future__ import annotations
@@ -53,13 +55,32 @@ def can_fork() -> bool:
     )
 
 
+def _reply(conn: Connection, message: tuple) -> None:
+    try:
+        conn.send(message)
+    except OSError:  # the run has closed its end (it failed or was stopped): nobody to tell
+        pass
+
+
 def _serve(conn: Connection, parent_end: Connection) -> None:
     """The child: load the plotting code, then draw one job's figures and answer."""
     parent_end.close()
+    drawing: list[int] = []  # the grandchild, while it draws
+
+    def end(signum: int, frame: object) -> None:
+        # SIGTERM (the run's own, or a scheduler's) ends this process at once, and the
+        # grandchild with it: no figure is written into a run that has ended
+        for pid in drawing:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os._exit(128 + signum)
+
     # a Ctrl-C at a terminal reaches the whole process group: the run handles it and
-    # ends this process; SIGTERM (the run's own, or a scheduler's) ends it at once
+    # ends this process
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, end)
     try:
         import sim.outputs.plots  # noqa: F401  (the second this process is for)
     except BaseException:
@@ -71,8 +92,13 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
     try:
         t, summary, out = job
         second, first = SHARES[1], SHARES[0]
+        # SIGTERM held until the grandchild is known (else a SIGTERM between the fork and
+        # the note of its pid would leave it drawing)
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
         pid = os.fork()
         if pid == 0:  # the grandchild: its share, then out without cleanup
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
             code = 1
             try:
                 draw(second, t, summary, out)
@@ -81,14 +107,17 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
                 pass  # drawn again by its parent, which reports the error
             finally:
                 os._exit(code)
+        drawing.append(pid)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         draw(first, t, summary, out)
         _, status = os.waitpid(pid, 0)
+        drawing.clear()
         if os.waitstatus_to_exitcode(status) != 0:
             # drawn again here, so that the error (if it is one) is reported with its cause
             draw(second, t, summary, out)
-        conn.send(("ok", None))
+        _reply(conn, ("ok", None))
     except BaseException as exc:
-        conn.send(("error", "".join(traceback.format_exception(exc))))
+        _reply(conn, ("error", "".join(traceback.format_exception(exc))))
     finally:
         conn.close()
 

@@ -76,6 +76,37 @@ SCRIPT = textwrap.dedent(
     broken = dict(t, days=t["days"].drop(columns=["public_donations_yuan"]))
     found["error_grandchild"] = error(broken, s, root / "error_grandchild")
 
+    # a painter ended (SIGTERM) while its own child draws: that child ends with it
+    import time
+
+    real_draw = P.draw
+    P.draw = lambda names, *a: time.sleep(60) if names == P.SHARES[1] else real_draw(names, *a)
+    p = P.Painter().start()
+    P.draw = real_draw
+    (root / "ended").mkdir()
+    p.conn.send(({n: t[n] for n in P.FIGURE_TABLES}, s, root / "ended"))
+    children = f"/proc/{p.proc.pid}/task/{p.proc.pid}/children"
+    deadline = time.monotonic() + 30
+    grandchild = ""
+    while not grandchild and time.monotonic() < deadline:
+        grandchild = open(children).read().strip()
+        time.sleep(0.01)
+    found["grandchild_seen"] = bool(grandchild)
+    p.proc.terminate()
+    p.proc.join()
+
+    def state(pid):  # the process's state letter, or None once it is gone
+        try:
+            return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+
+    deadline = time.monotonic() + 5
+    while state(grandchild) not in (None, "Z") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    found["grandchild_state"] = state(grandchild)
+    p.close()
+
     p = P.Painter().start()  # a run that ends before its figures
     proc = p.proc
     p.close()
@@ -124,6 +155,11 @@ def test_a_figure_that_fails_in_the_painter_fails_with_its_traceback(found, wher
     assert "Traceback" in err["message"]
     assert ("org_gini" if where == "error_child" else "days_figure") in err["message"]
     assert err["alive"] is False
+
+
+def test_a_painter_ended_while_drawing_ends_its_own_child(found):
+    assert found["grandchild_seen"]
+    assert found["grandchild_state"] in (None, "Z")  # gone, or dead and not yet reaped
 
 
 def test_a_painter_closed_without_figures_ends_its_process(found):
