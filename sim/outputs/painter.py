@@ -91,7 +91,7 @@ def _serve(conn: Connection, parent_end: Connection) -> None:
         return
     try:
         t, summary, out = job
-        second, first = SHARES[1], SHARES[0]
+        first, second = SHARES
         # SIGTERM held until the grandchild is known (else a SIGTERM between the fork and
         # the note of its pid would leave it drawing)
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
@@ -154,7 +154,7 @@ class Painter:
             try:
                 self.conn.send(({n: t[n] for n in FIGURE_TABLES}, summary, Path(out)))
                 kind, detail = self.conn.recv()
-            except (EOFError, OSError, BrokenPipeError):
+            except (EOFError, OSError):  # OSError: BrokenPipeError among them
                 kind, detail = "lost", None
             self.close()
             if kind == "ok":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 import matplotlib
@@ -137,7 +138,7 @@ def flower_figure(flowers: pd.DataFrame, summary: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def draw(names, t: dict[str, pd.DataFrame], summary: dict, out: Path) -> None:
+def draw(names: Iterable[str], t: dict[str, pd.DataFrame], summary: dict, out: Path) -> None:
     """Write the figures ``names`` (of :data:`sim.outputs.FIGURES`) into ``out``."""
     campaign, days, lorenz, sizes, flowers = FIGURES
     drawers = {

@@ -13,12 +13,13 @@ floats (a project's reach, a minute's expected lost intents, an enterprise's rat
 :data:`FLOAT_DIGITS` significant digits, their columns' sums too. They come out of numpy's
 and libm's exp, log and power, whose last bits depend on the processor's vector
 instructions: the exact baselines written on one machine failed on another (2026-12-04, an
-AVX2-only EPYC: the projects' and minutes' text moved in all 18 cases while every summary
-and every column's sum stayed the same). A value within a part in 10^16 of a rounding
-boundary can still round the other way on another processor: about one chance in 10^7 a
-value, a few hundred thousand such values in all. The summary's floats are kept to
+AVX2-only EPYC: the projects' and minutes' text moved in all 18 cases while all money and
+every column's sum stayed the same). A value within a part in 10^16 of a rounding boundary
+can still round the other way on another processor: about one chance in 10^7 a value, a few
+hundred thousand such values in all. The summary's floats are kept to
 :data:`SUMMARY_DIGITS` (12) significant digits: its expected lost intents moved in the last
-bits in two cases; at the baselines' scale its money is exact at 12 digits. They are made through :func:`sim.app.run`, the function behind ``python -m sim``, so they do not
+bits in two cases; at the baselines' scale its money is exact at 12 digits. They are made
+through :func:`sim.app.run`, the function behind ``python -m sim``, so they do not
 depend on how the package is laid out inside.
 
 ``tests/model/test_golden.py`` compares a fresh run of every case with ``baselines.json``;
@@ -79,11 +80,11 @@ def is_money(column: str) -> bool:
     return column.endswith("_yuan") or column.startswith("level:")
 
 
-def _rounded(x: float) -> float:
-    return float(f"{x:.{FLOAT_DIGITS}g}")
-
-
 SUMMARY_DIGITS = 12  # significant digits of the summary's floats (see above)
+
+
+def _rounded(x: float, digits: int = FLOAT_DIGITS) -> float:
+    return float(f"{x:.{digits}g}")
 
 
 def _rounded_floats(x):
@@ -94,7 +95,7 @@ def _rounded_floats(x):
     if isinstance(x, list | tuple):
         return [_rounded_floats(v) for v in x]
     if isinstance(x, float):
-        return float(f"{x:.{SUMMARY_DIGITS}g}")
+        return _rounded(x, SUMMARY_DIGITS)
     return x
 
 
