@@ -150,7 +150,8 @@ def _signals_stop() -> Iterator[Callable[[], None]]:
     (:meth:`sim.model.campaign.Campaign.run`), so a stop waits at most a minute's settlement
     (milliseconds) or one step of the build or the outputs (seconds at full scale); a second
     SIGINT raises at once. A raise where the signal landed lands inside numba's dispatcher
-    (unboxing a numpy Generator calls Python from C): measured 2026-12-03 under load,
+    (unboxing an argument calls Python from C; the minute's draw unboxed a numpy Generator
+    until its numbers became counter-based): measured 2026-12-03 under load,
     ``scale=0.05``, the signal 0.6-1.4 s into the run, 45 runs each: SIGTERM crashed 2 of
     them (a segmentation fault, the run left saying ``running``); SIGINT crashed 3 and
     recorded 13 as a ``SystemError``. A SIGINT ignored when the process started (a

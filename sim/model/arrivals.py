@@ -2,12 +2,14 @@
 
 A minute's expected gifts are planned by the donors' response to the match they can expect
 (:mod:`sim.model.response`: baseline, shifted and lifted gifts, each with its own segment
-mix). Its random numbers are drawn from its own numpy Generator (:mod:`sim.model.streams`),
-block by block, always in the same order (so the numbers are those of the minute's own
-stream, whatever is done with them), inside one compiled call (:func:`draw_minute_kernel`:
-numba draws what numpy's calls would), and made into the minute's flower events and gifts
-in one pass (:func:`make_gifts`). At full scale (6870万 gifts in 12,960 minutes) the chain of
-numpy operations this replaced cost more than the draws.
+mix). Its random numbers are counter-based: the ``i``-th number of row ``r`` of minute
+``m`` is SplitMix64's output at position ``i`` of a sequence started from a hash of (the
+seed, ``m``, ``r``) (:func:`counter_uniforms`), so a minute's numbers are a pure function of
+the seed and the minute, drawn inside one compiled call (:func:`draw_minute_kernel`) with no
+generator object to carry, and made into the minute's flower events and gifts in one pass
+(:func:`make_gifts`). Counts are Poisson (:func:`poisson`: numpy's methods, inversion below a
+mean of 10 and PTRS above), a gift's size is lognormal through the inverse normal CDF of
+one uniform (:func:`sim.model.donors.inverse_normal`), its time an exponential spacing.
 
 :class:`GiftStream` makes the next minute's gifts on a second thread while this one
 settles, where there is one; the numbers are the same either way.
@@ -24,19 +26,20 @@ from numba import njit
 
 from sim.model.calendar import Calendar
 from sim.model.choice import Choice, ChoiceTable
-from sim.model.donors import Donors
+from sim.model.donors import Donors, inverse_normal
 from sim.model.gifts import FlowerEvents, Gifts
 from sim.model.network import (
     Network,
     friend_at,
     group_of,
+    hash_key,
     leader_index,
+    mix64,
     some_friend,
     team_leader,
     uniform,
 )
 from sim.model.response import Plan, Response
-from sim.model.streams import stream
 from sim.schema import SimConfig
 
 
@@ -191,36 +194,149 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
             project[i] = _alias(u_project[i], block, alias_prob, alias, n_projects)
 
 
-@njit(cache=True, nogil=True)
-def draw_minute_kernel(rng, minute, rates, crowd, choice):
-    """A minute's random part from its stream ``rng`` (a numpy Generator; numba draws the
-    same numbers numpy would, and leaves the stream where numpy would), in one compiled
-    call instead of a score of numpy calls each holding the interpreter lock.
+GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
+MINUTE_SALT = 0x6D696E757465  # "minute": the key of the minutes' numbers (network.hash_key)
+# The rows of a minute's numbers: the Poisson counts (quiz, steps, helps, gifts), then
+# the flower events' (segment and member of a quiz answer, of a step donation, of a
+# helper, and the friend helped), then the gifts' (reason, segment and member, time
+# spacing, 1-yuan help or not, size, the friend a help goes to, then project, match,
+# fraction, bonus, detection)
+ROW_COUNTS, ROW_QUIZ, ROW_STEPS, ROW_HELP, ROW_GIFT = 0, 4, 6, 8, 11
 
-    In this order: the flower events, donors by the baseline segment mix (quiz answers,
-    step donations, then friend helps: helper and friend), Poisson counts at ``rates``;
-    then the gifts (Poisson at the sum of the three reasons' rates) and their numbers,
-    block by block, made into gifts by :func:`make_gifts`. Returns (quiz, steps, helper,
-    helped, t, donor, project, amount, helpee, reason, u) with ``u`` the four uniforms a
-    gift's settlement uses (match, fraction, bonus, detection), one row each. The groups
-    are plain tuples in the orders of :class:`Rates`, :class:`Crowd` and
-    :class:`~sim.model.choice.ChoiceTable` (see :mod:`sim.model.settlement` on why)."""
+
+@njit(cache=True, inline="always")
+def _unit(x):
+    """A 64-bit word as a uniform in [0, 1) (its top 53 bits)."""
+    return np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
+def row_start(base, row):
+    """Where row ``row`` of the minute keyed ``base`` starts its sequence."""
+    return mix64(base + np.uint64(row) * GAMMA)
+
+
+@njit(cache=True, inline="always")
+def minute_base(key, minute):
+    """The key of minute ``minute``'s numbers (``key``: the seed's, :data:`MINUTE_SALT`)."""
+    return mix64(key ^ mix64(np.uint64(minute) * GAMMA))
+
+
+@njit(cache=True, nogil=True)
+def counter_uniforms(start, n):
+    """The first ``n`` numbers of the sequence from ``start`` as uniforms in [0, 1): the
+    ``i``-th is SplitMix64's output ``mix64(start + i x GAMMA)``, a pure function of
+    (``start``, ``i``)."""
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = _unit(mix64(start + np.uint64(i) * GAMMA))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def poisson(start, lam):
+    """A Poisson count of mean ``lam`` from the sequence at ``start``, by numpy's methods:
+    multiplied uniforms below a mean of 10, Hormann's PTRS (transformed rejection with
+    squeeze) from 10 on."""
+    if not lam > 0.0:
+        return 0
+    i = 0
+    if lam < 10.0:
+        enlam = math.exp(-lam)
+        k = 0
+        prod = 1.0
+        while True:
+            prod *= _unit(mix64(start + np.uint64(i) * GAMMA))
+            i += 1
+            if prod > enlam:
+                k += 1
+            else:
+                return k
+    slam = math.sqrt(lam)
+    loglam = math.log(lam)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    invalpha = 1.1239 + 1.1328 / (b - 3.4)
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u = _unit(mix64(start + np.uint64(i) * GAMMA)) - 0.5
+        v = _unit(mix64(start + np.uint64(i + 1) * GAMMA))
+        i += 2
+        us = 0.5 - abs(u)
+        if us <= 0.0:
+            continue
+        k = math.floor((2.0 * a / us + b) * u + lam + 0.43)
+        if us >= 0.07 and v <= vr:
+            return np.int64(k)
+        if k < 0.0 or (us < 0.013 and v > us):
+            continue
+        if v > 0.0 and (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)) <= (
+            -lam + k * loglam - math.lgamma(k + 1.0)
+        ):
+            return np.int64(k)
+
+
+@njit(cache=True, nogil=True)
+def draw_minute_kernel(key, minute, rates, crowd, choice):
+    """A minute's random part from its counter-based numbers (``key``: the seed's key of
+    the minutes; the module docstring says how a number is made), in one compiled call.
+
+    The flower events, donors by the baseline segment mix (quiz answers, step donations,
+    then friend helps: helper and friend), Poisson counts at ``rates``; then the gifts
+    (Poisson at the sum of the three reasons' rates) and their numbers, row by row, made
+    into gifts by :func:`make_gifts`: a gift's size from a standard normal (the inverse CDF
+    of a uniform in (0, 1)), its time from exponential spacings (-log(1 - u)). Returns
+    (quiz, steps, helper, helped, t, donor, project, amount, helpee, reason, team, u) with
+    ``u`` the four uniforms a gift's settlement uses (match, fraction, bonus, detection),
+    one row each. The groups are plain tuples in the orders of :class:`Rates`,
+    :class:`Crowd` and :class:`~sim.model.choice.ChoiceTable` (see
+    :mod:`sim.model.settlement` on why)."""
     lam_quiz, lam_steps, lam_help, lam_base, lam_shift, lam_lift = rates
     one_share, mixes, group_start, net = crowd[0], crowd[1], crowd[2], crowd[7]
     mix = mixes[0]
-    u = rng.random((2, rng.poisson(lam_quiz)))
-    quiz = pick_members(u[0], u[1], mix, group_start)
-    u = rng.random((2, rng.poisson(lam_steps)))
-    steps = pick_members(u[0], u[1], mix, group_start)
-    u = rng.random((4, rng.poisson(lam_help)))
-    helper = pick_members(u[0], u[1], mix, group_start)
-    helped = helped_friends(net, helper, u[2])
+    base = minute_base(key, minute)
     lam = lam_base + lam_shift + lam_lift
-    n = rng.poisson(lam)
-    u_reason_pick = rng.random((3, n))
-    spacings = rng.standard_exponential(n + 1)
-    u_one = rng.random(n)
-    z = rng.standard_normal(n)
+    n_quiz = poisson(row_start(base, ROW_COUNTS), lam_quiz)
+    n_steps = poisson(row_start(base, ROW_COUNTS + 1), lam_steps)
+    n_help = poisson(row_start(base, ROW_COUNTS + 2), lam_help)
+    n = poisson(row_start(base, ROW_COUNTS + 3), lam)
+    r = ROW_QUIZ
+    quiz = pick_members(
+        counter_uniforms(row_start(base, r), n_quiz),
+        counter_uniforms(row_start(base, r + 1), n_quiz),
+        mix,
+        group_start,
+    )
+    r = ROW_STEPS
+    steps = pick_members(
+        counter_uniforms(row_start(base, r), n_steps),
+        counter_uniforms(row_start(base, r + 1), n_steps),
+        mix,
+        group_start,
+    )
+    r = ROW_HELP
+    helper = pick_members(
+        counter_uniforms(row_start(base, r), n_help),
+        counter_uniforms(row_start(base, r + 1), n_help),
+        mix,
+        group_start,
+    )
+    helped = helped_friends(net, helper, counter_uniforms(row_start(base, r + 2), n_help))
+    r = ROW_GIFT
+    u_reason = counter_uniforms(row_start(base, r), n)
+    u_pick = np.empty((2, n))
+    u_pick[0] = counter_uniforms(row_start(base, r + 1), n)
+    u_pick[1] = counter_uniforms(row_start(base, r + 2), n)
+    spacings = np.empty(n + 1)
+    start = row_start(base, r + 3)
+    for i in range(n + 1):
+        spacings[i] = -math.log1p(-_unit(mix64(start + np.uint64(i) * GAMMA)))
+    u_one = counter_uniforms(row_start(base, r + 4), n)
+    z = np.empty(n)
+    start = row_start(base, r + 5)
+    for i in range(n):  # a uniform in (0, 1), never 0 or 1, made normal
+        x = mix64(start + np.uint64(i) * GAMMA)
+        z[i] = inverse_normal((np.float64(x >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0))
     p_reason = np.zeros(2)
     if n:
         p_reason[0] = lam_base / lam
@@ -229,8 +345,10 @@ def draw_minute_kernel(rng, minute, rates, crowd, choice):
     for i in range(n):
         if u_one[i] < one_share:
             n_one += 1
-    u_help = rng.random((2, n_one))
-    u_rest = rng.random((5, n))
+    u_help = counter_uniforms(row_start(base, r + 6), n_one).reshape(1, n_one)
+    u_rest = np.empty((5, n))
+    for j in range(5):
+        u_rest[j] = counter_uniforms(row_start(base, r + 7 + j), n)
     t = np.empty(n)
     donor = np.empty(n, dtype=np.int64)
     project = np.empty(n, dtype=np.int64)
@@ -240,7 +358,7 @@ def draw_minute_kernel(rng, minute, rates, crowd, choice):
     team = np.empty(n, dtype=np.int64)
     make_gifts(
         minute,
-        (u_reason_pick[0], u_reason_pick[1:], spacings, u_one, z, u_help, u_rest[0]),
+        (u_reason, u_pick, spacings, u_one, z, u_help, u_rest[0]),
         p_reason,
         crowd,
         choice,
@@ -254,6 +372,7 @@ class Arrivals:
 
     def __init__(self, cfg: SimConfig, cal: Calendar, donors: Donors, net: Network):
         self.seed, self.scale = cfg.seed, cfg.scale
+        self.key = np.uint64(hash_key(cfg.seed, MINUTE_SALT))  # of every minute's numbers
         self.cal, self.donors, self.net = cal, donors, net
         self.team_share = float(cfg.population.network.team_share)
 
@@ -297,9 +416,7 @@ class Arrivals:
             d.per_segment,
         )
         (quiz, steps, helper, helped, t, donor, project, amount, helpee, reason, team, u) = (
-            draw_minute_kernel(
-                stream(self.seed, "minute", minute), minute, tuple(rates), crowd, tuple(choice)
-            )
+            draw_minute_kernel(self.key, minute, tuple(rates), crowd, tuple(choice))
         )
         return (
             FlowerEvents(quiz, steps, helper, helped),

@@ -333,13 +333,14 @@ def _normal_levels(level, group_start, per_segment, sigma, shifts):
         shift = np.float32(shifts[g])
         for i in range(group_start[g], group_start[g + 1]):
             p = (k + np.float64(level[i]) + 2.0**-25) / per_segment
-            level[i] = np.float32(_inverse_normal(p)) * sigma32 + shift
+            level[i] = np.float32(inverse_normal(p)) * sigma32 + shift
 
 
 @njit(cache=True, inline="always")
-def _inverse_normal(p):
+def inverse_normal(p):
     """Phi^-1(p) for p in (0, 1), by Acklam's rational approximation (relative error
-    below 1.2e-9, finer than a float32 level)."""
+    below 1e-8 against scipy's ndtri, measured: finer than a float32 level and than a
+    whole-yuan gift size)."""
     if p < 0.02425:
         return _normal_tail(p)
     if p > 1.0 - 0.02425:
