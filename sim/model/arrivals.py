@@ -387,7 +387,8 @@ class Arrivals:
 
         A pure function of its arguments and of what the build fixed (the population, its
         levels), so it can be made ahead, on another thread, and give the same arrays: the
-        minute's stream is its own, and the state it depends on is passed in, the minute's
+        minute's numbers are its own (a function of the seed and the minute), and the
+        state it depends on is passed in, the minute's
         plan of gifts by reason (:meth:`sim.model.response.Response.plan`) and the choice
         tables. Its gifts are one Poisson stream, each gift given its reason with
         probability in proportion to the reasons' rates (thinning); sorted timestamps come
