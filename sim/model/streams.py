@@ -1,4 +1,6 @@
-"""The model's random streams: one for each part of the build and one for each minute.
+"""The model's random streams: one for each part of the build and one for each minute's
+gaming gifts (a minute's own gifts and flower events draw counter-based numbers instead,
+:mod:`sim.model.arrivals`; its ``"minute"`` stream is the benchmark floor's).
 
 ``SeedSequence(seed, spawn_key=(part, *key))``: a change in one minute or one part does not
 shift the draws of any other, so policies compared at one seed share their random numbers

@@ -64,10 +64,51 @@ class WindowStats:
     n_orgs: int
 
 
+RADIX_BITS = 11  # a digit of radix_order: 2,048 buckets, counts in the core's own cache
+
+
+@njit(cache=True, nogil=True)
+def radix_order(key):
+    """The order that sorts ``key`` (non-negative int64), stably: a least-significant-digit
+    radix sort, :data:`RADIX_BITS` bits a pass, as many passes as the largest key needs.
+    Where ``np.argsort`` compares (n log n: 3.7 s for 2,000万 keys, measured 2026-12-06),
+    this reads and writes every key once a pass (4 passes for the 39-bit keys of a
+    full-scale window)."""
+    n = key.shape[0]
+    order = np.arange(n)
+    if n == 0:
+        return order
+    top = key.max()
+    k = key.copy()
+    k_out = np.empty_like(k)
+    o_out = np.empty_like(order)
+    n_buckets = 1 << RADIX_BITS
+    mask = n_buckets - 1
+    shift = 0
+    while (top >> shift) > 0:
+        start = np.zeros(n_buckets + 1, dtype=np.int64)
+        for i in range(n):
+            start[((k[i] >> shift) & mask) + 1] += 1
+        for b in range(n_buckets):
+            start[b + 1] += start[b]
+        for i in range(n):
+            d = (k[i] >> shift) & mask
+            j = start[d]
+            start[d] = j + 1
+            k_out[j] = k[i]
+            o_out[j] = order[i]
+        k, k_out = k_out, k
+        order, o_out = o_out, order
+        shift += RADIX_BITS
+    return order
+
+
 def window_stats(donor, project, amount_fen, kind, n_projects, org, n_orgs) -> WindowStats:
     """Sum a window's gifts by (donor, project) pair."""
     key = donor.astype(np.int64) * n_projects + project
-    order = np.argsort(key)  # a pair's gifts share one donor, so order within it is moot
+    # a pair's gifts share one donor, so their order within it is moot: any sort by key
+    # gives these sums (radix_order keeps the gifts' order within a pair)
+    order = radix_order(key)
     key = key[order]
     first = (
         np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))

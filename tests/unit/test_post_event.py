@@ -13,6 +13,7 @@ from sim.policies.post_event import (
     _pairwise,
     allocate,
     pairwise_subsidy,
+    radix_order,
     water_fill,
     whole_fen,
     window_stats,
@@ -201,3 +202,46 @@ def test_pairwise_classes_for_projects_with_many_distinct_contributions():
     grouped = _pairwise(proj[order], c[order], starts, 100.0, MAX_CLASSES)
     assert len(np.unique(c[proj == 0])) > MAX_CLASSES  # the grouping is exercised
     np.testing.assert_allclose(grouped, exact, rtol=1e-3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.lists(st.integers(0, 2**40), max_size=300),
+    small=st.booleans(),
+)
+def test_radix_order_is_a_stable_argsort(keys, small):
+    """radix_order gives the order numpy's stable argsort gives, ties in their first order
+    (many ties where the keys are small), on every key width up to 41 bits."""
+    k = np.array([x % 7 for x in keys] if small else keys, dtype=np.int64)
+    np.testing.assert_array_equal(radix_order(k), np.argsort(k, kind="stable"))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    gifts=st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 4), st.integers(1, 10_000)),
+        max_size=200,
+    )
+)
+def test_window_stats_are_those_of_a_sort_by_pair(gifts):
+    """The window's sums by (donor, project) pair are those of numpy's argsort by pair,
+    summed in numpy: the same pairs, in the same order, to the last bit."""
+    d = np.array([g[0] for g in gifts], np.int64)
+    p = np.array([g[1] for g in gifts], np.int64)
+    fen_ = np.array([g[2] for g in gifts], np.int64)
+    kind = (d >= 45).astype(np.int8)
+    org = np.array([0, 0, 1, 1, 2], np.int32)
+    got = window_stats(d, p, fen_, kind, 5, org, 3)
+    key = d * 5 + p
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    first = np.flatnonzero(np.concatenate([[True], ks[1:] != ks[:-1]])) if ks.size else ks
+    c = np.add.reduceat(fen_[order], first) / 100.0 if ks.size else np.zeros(0)
+    np.testing.assert_array_equal(got.pair_donor, ks[first] // 5)
+    np.testing.assert_array_equal(got.pair_project, ks[first] % 5)
+    np.testing.assert_array_equal(got.pair_c, c)
+    np.testing.assert_array_equal(got.pair_kind, kind[order][first])
+    np.testing.assert_array_equal(got.sum_c, np.bincount(ks[first] % 5, weights=c, minlength=5))
+    np.testing.assert_array_equal(
+        got.sum_sqrt, np.bincount(ks[first] % 5, weights=np.sqrt(c), minlength=5)
+    )
