@@ -276,6 +276,18 @@ def poisson(start, lam):
             return np.int64(k)
 
 
+@njit(cache=True, inline="always")
+def _picks(base, row, n, mix, group_start):
+    """``n`` donors by the segment mix ``mix`` (:func:`pick_members`) from rows ``row``
+    (their segments) and ``row + 1`` (their members) of the minute keyed ``base``."""
+    return pick_members(
+        counter_uniforms(row_start(base, row), n),
+        counter_uniforms(row_start(base, row + 1), n),
+        mix,
+        group_start,
+    )
+
+
 @njit(cache=True, nogil=True)
 def draw_minute_kernel(key, minute, rates, crowd, choice):
     """A minute's random part from its counter-based numbers (``key``: the seed's key of
@@ -300,28 +312,10 @@ def draw_minute_kernel(key, minute, rates, crowd, choice):
     n_steps = poisson(row_start(base, ROW_COUNTS + 1), lam_steps)
     n_help = poisson(row_start(base, ROW_COUNTS + 2), lam_help)
     n = poisson(row_start(base, ROW_COUNTS + 3), lam)
-    r = ROW_QUIZ
-    quiz = pick_members(
-        counter_uniforms(row_start(base, r), n_quiz),
-        counter_uniforms(row_start(base, r + 1), n_quiz),
-        mix,
-        group_start,
-    )
-    r = ROW_STEPS
-    steps = pick_members(
-        counter_uniforms(row_start(base, r), n_steps),
-        counter_uniforms(row_start(base, r + 1), n_steps),
-        mix,
-        group_start,
-    )
-    r = ROW_HELP
-    helper = pick_members(
-        counter_uniforms(row_start(base, r), n_help),
-        counter_uniforms(row_start(base, r + 1), n_help),
-        mix,
-        group_start,
-    )
-    helped = helped_friends(net, helper, counter_uniforms(row_start(base, r + 2), n_help))
+    quiz = _picks(base, ROW_QUIZ, n_quiz, mix, group_start)
+    steps = _picks(base, ROW_STEPS, n_steps, mix, group_start)
+    helper = _picks(base, ROW_HELP, n_help, mix, group_start)
+    helped = helped_friends(net, helper, counter_uniforms(row_start(base, ROW_HELP + 2), n_help))
     r = ROW_GIFT
     u_reason = counter_uniforms(row_start(base, r), n)
     u_pick = np.empty((2, n))
