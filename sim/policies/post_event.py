@@ -81,7 +81,7 @@ def _radix(key):
     n_buckets = 1 << RADIX_BITS
     mask = n_buckets - 1
     shift = 0
-    while (top >> shift) > 0:
+    while shift < 63 and (top >> shift) > 0:  # (a shift past the word is undefined)
         start = np.zeros(n_buckets + 1, dtype=np.int64)
         for i in range(n):
             start[((k[i] >> shift) & mask) + 1] += 1
