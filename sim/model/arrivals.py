@@ -211,9 +211,16 @@ def _unit(x):
 
 
 @njit(cache=True, inline="always")
+def _word(start, i):
+    """The ``i``-th word of the sequence from ``start``: SplitMix64's output
+    ``mix64(start + i x GAMMA)``, a pure function of (``start``, ``i``)."""
+    return mix64(start + np.uint64(i) * GAMMA)
+
+
+@njit(cache=True, inline="always")
 def row_start(base, row):
     """Where row ``row`` of the minute keyed ``base`` starts its sequence."""
-    return mix64(base + np.uint64(row) * GAMMA)
+    return _word(base, row)
 
 
 @njit(cache=True, inline="always")
@@ -224,12 +231,24 @@ def minute_base(key, minute):
 
 @njit(cache=True, nogil=True)
 def counter_uniforms(start, n):
-    """The first ``n`` numbers of the sequence from ``start`` as uniforms in [0, 1): the
-    ``i``-th is SplitMix64's output ``mix64(start + i x GAMMA)``, a pure function of
-    (``start``, ``i``)."""
+    """The first ``n`` numbers of the sequence from ``start`` as uniforms in [0, 1)
+    (:func:`_word`)."""
     out = np.empty(n)
     for i in range(n):
-        out[i] = _unit(mix64(start + np.uint64(i) * GAMMA))
+        out[i] = _unit(_word(start, i))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def counter_rows(base, first, n_rows, n):
+    """Rows ``first`` to ``first + n_rows - 1`` of the minute keyed ``base``, ``n``
+    uniforms each, as one (n_rows, n) array (row ``j`` is :func:`counter_uniforms` of
+    row ``first + j``)."""
+    out = np.empty((n_rows, n))
+    for j in range(n_rows):
+        start = row_start(base, first + j)
+        for i in range(n):
+            out[j, i] = _unit(_word(start, i))
     return out
 
 
@@ -246,7 +265,7 @@ def poisson(start, lam):
         k = 0
         prod = 1.0
         while True:
-            prod *= _unit(mix64(start + np.uint64(i) * GAMMA))
+            prod *= _unit(_word(start, i))
             i += 1
             if prod > enlam:
                 k += 1
@@ -259,8 +278,8 @@ def poisson(start, lam):
     invalpha = 1.1239 + 1.1328 / (b - 3.4)
     vr = 0.9277 - 3.6224 / (b - 2.0)
     while True:
-        u = _unit(mix64(start + np.uint64(i) * GAMMA)) - 0.5
-        v = _unit(mix64(start + np.uint64(i + 1) * GAMMA))
+        u = _unit(_word(start, i)) - 0.5
+        v = _unit(_word(start, i + 1))
         i += 2
         us = 0.5 - abs(u)
         if us <= 0.0:
@@ -318,18 +337,16 @@ def draw_minute_kernel(key, minute, rates, crowd, choice):
     helped = helped_friends(net, helper, counter_uniforms(row_start(base, ROW_HELP + 2), n_help))
     r = ROW_GIFT
     u_reason = counter_uniforms(row_start(base, r), n)
-    u_pick = np.empty((2, n))
-    u_pick[0] = counter_uniforms(row_start(base, r + 1), n)
-    u_pick[1] = counter_uniforms(row_start(base, r + 2), n)
+    u_pick = counter_rows(base, r + 1, 2, n)
     spacings = np.empty(n + 1)
     start = row_start(base, r + 3)
     for i in range(n + 1):
-        spacings[i] = -math.log1p(-_unit(mix64(start + np.uint64(i) * GAMMA)))
+        spacings[i] = -math.log1p(-_unit(_word(start, i)))
     u_one = counter_uniforms(row_start(base, r + 4), n)
     z = np.empty(n)
     start = row_start(base, r + 5)
     for i in range(n):  # a uniform in (0, 1), never 0 or 1, made normal
-        x = mix64(start + np.uint64(i) * GAMMA)
+        x = _word(start, i)
         z[i] = inverse_normal((np.float64(x >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0))
     p_reason = np.zeros(2)
     if n:
@@ -340,9 +357,7 @@ def draw_minute_kernel(key, minute, rates, crowd, choice):
         if u_one[i] < one_share:
             n_one += 1
     u_help = counter_uniforms(row_start(base, r + 6), n_one).reshape(1, n_one)
-    u_rest = np.empty((5, n))
-    for j in range(5):
-        u_rest[j] = counter_uniforms(row_start(base, r + 7 + j), n)
+    u_rest = counter_rows(base, r + 7, 5, n)
     t = np.empty(n)
     donor = np.empty(n, dtype=np.int64)
     project = np.empty(n, dtype=np.int64)
