@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from sim.codes import F
 from sim.model.gifts import Gifts
@@ -49,22 +50,21 @@ class PostWindow:
         return [cls(gs, o, c, mn, n_projects, amount_dtype) for (o, c, mn), gs in groups.items()]
 
     def add(self, m: int, gifts: Gifts, ok: np.ndarray) -> None:
-        """Keep minute ``m``'s eligible gifts."""
-        sel = ok & (gifts.amount >= self.min_fen)
-        project = gifts.project[sel]
+        """Keep minute ``m``'s eligible gifts (:func:`keep_eligible`)."""
         self.chunks.append(
-            (
-                gifts.donor[sel].astype(np.int32),
-                project.astype(np.int32),
-                gifts.amount[sel].astype(self.amount_dtype),
+            keep_eligible(
+                ok,
+                gifts.donor,
+                gifts.project,
+                gifts.amount,
+                self.min_fen,
+                self.counts[m - self.open],
+                self.gifts,
+                self.yuan,
+                self.sum_sqrt,
+                np.empty(0, self.amount_dtype),
             )
         )
-        counts = np.bincount(project, minlength=self.n_projects)
-        self.counts[m - self.open] += counts.astype(np.int32)
-        yuan = gifts.amount[sel] / 100.0
-        self.gifts += counts
-        self.yuan += np.bincount(project, weights=yuan, minlength=self.n_projects)
-        self.sum_sqrt += np.bincount(project, weights=np.sqrt(yuan), minlength=self.n_projects)
         self.last_minute = m
 
     def so_far(self) -> WindowSoFar:
@@ -84,17 +84,47 @@ class PostWindow:
                 for i in range(3)
             )
             self.chunks = []
-            self._stats = window_stats(
-                donor,
-                project,
-                amount.astype(np.int64),
-                kind[donor] if donor.size else np.zeros(0, np.int8),
-                pr.n,
-                pr.org,
-                pr.n_orgs,
-            )
+            self._stats = window_stats(donor, project, amount, kind, pr.n, pr.org, pr.n_orgs)
         return self._stats
 
     def done(self, g: int) -> None:
         """Pool ``g`` is paid; the window is dropped by the engine when none is left."""
         self.pools.remove(g)
+
+
+@njit(cache=True, nogil=True)
+def keep_eligible(ok, donor, project, amount, min_fen, counts, gifts, yuan, sum_sqrt, like):
+    """A minute's eligible gifts (``ok`` and at least ``min_fen``) as compact (donor,
+    project, amount) arrays (int32, int32, ``like``'s dtype), their gifts by project added
+    to ``counts`` (the minute's row) and to ``gifts``, their yuan and square roots of yuan
+    to ``yuan`` and ``sum_sqrt``: the minute's sums by project first, each in the gifts'
+    order (as ``np.bincount`` makes them), then added."""
+    n_projects = gifts.shape[0]
+    k = 0
+    for i in range(ok.shape[0]):
+        if ok[i] and amount[i] >= min_fen:
+            k += 1
+    out_d = np.empty(k, dtype=np.int32)
+    out_p = np.empty(k, dtype=np.int32)
+    out_a = np.empty(k, dtype=like.dtype)
+    c = np.zeros(n_projects, dtype=np.int64)
+    y = np.zeros(n_projects)
+    r = np.zeros(n_projects)
+    j = 0
+    for i in range(ok.shape[0]):
+        if ok[i] and amount[i] >= min_fen:
+            p = project[i]
+            out_d[j] = donor[i]
+            out_p[j] = p
+            out_a[j] = amount[i]
+            j += 1
+            c[p] += 1
+            v = amount[i] / 100.0
+            y[p] += v
+            r[p] += np.sqrt(v)
+    for p in range(n_projects):
+        counts[p] += np.int32(c[p])
+        gifts[p] += c[p]
+        yuan[p] += y[p]
+        sum_sqrt[p] += r[p]
+    return out_d, out_p, out_a

@@ -110,9 +110,9 @@ def radix_order(key):
 
 
 @njit(cache=True, nogil=True)
-def _pair_sums(sorted_key, order, amount_fen, kind, n_projects):
+def _pair_sums(sorted_key, order, amount_fen, n_projects):
     """A window's gifts in key order (``sorted_key``, ``order``) summed by pair, in one
-    pass: each pair's donor, project, fen and kind (its first gift's)."""
+    pass: each pair's donor, project and fen."""
     n = sorted_key.shape[0]
     n_pairs = 0
     for i in range(n):
@@ -121,40 +121,129 @@ def _pair_sums(sorted_key, order, amount_fen, kind, n_projects):
     pair_donor = np.empty(n_pairs, dtype=np.int64)
     pair_project = np.empty(n_pairs, dtype=np.int64)
     c_fen = np.zeros(n_pairs, dtype=np.int64)
-    pair_kind = np.empty(n_pairs, dtype=kind.dtype)
     j = -1
     for i in range(n):
         k = sorted_key[i]
-        o = order[i]
         if i == 0 or k != sorted_key[i - 1]:
             j += 1
             pair_donor[j] = k // n_projects
             pair_project[j] = k % n_projects
-            pair_kind[j] = kind[o]
-        c_fen[j] += amount_fen[o]
-    return pair_donor, pair_project, c_fen, pair_kind
+        c_fen[j] += amount_fen[order[i]]
+    return pair_donor, pair_project, c_fen
 
 
-def window_stats(donor, project, amount_fen, kind, n_projects, org, n_orgs) -> WindowStats:
-    """Sum a window's gifts by (donor, project) pair."""
-    key = donor.astype(np.int64) * n_projects + project
-    # a pair's gifts share one donor, so their order within it is moot: any sort by key
-    # gives these sums (the radix sort keeps the gifts' order within a pair)
-    sorted_key, order = _radix(key)
-    pair_donor, pair_project, c_fen, pair_kind = _pair_sums(
-        sorted_key,
-        order,
-        amount_fen.astype(np.int64, copy=False),
-        kind.astype(np.int8, copy=False),
-        n_projects,
-    )
+@njit(cache=True, inline="always")
+def _bit_length(x):
+    """The bits a non-negative integer needs (0 for 0)."""
+    b = 0
+    while x > 0:
+        x >>= 1
+        b += 1
+    return b
+
+
+@njit(cache=True, nogil=True)
+def _sort_bits(v, lo, n_bits):
+    """``v`` sorted by its bits ``lo`` to ``lo + n_bits - 1`` (a stable least-significant-
+    digit radix sort, digits of at most :data:`RADIX_BITS` bits, every digit's counts
+    made in one first pass); returns ``v`` or the array of the same size it used."""
+    n = v.shape[0]
+    passes = (n_bits + RADIX_BITS - 1) // RADIX_BITS
+    if passes == 0 or n < 2:
+        return v
+    width = (n_bits + passes - 1) // passes
+    n_buckets = 1 << width
+    mask = n_buckets - 1
+    start = np.zeros((passes, n_buckets + 1), dtype=np.int64)
+    for i in range(n):
+        x = v[i] >> lo
+        for q in range(passes):
+            start[q, ((x >> (q * width)) & mask) + 1] += 1
+    out = np.empty_like(v)
+    for q in range(passes):
+        st = start[q]
+        for b in range(n_buckets):
+            st[b + 1] += st[b]
+        shift = lo + q * width
+        for i in range(n):
+            d = (v[i] >> shift) & mask
+            j = st[d]
+            st[d] = j + 1
+            out[j] = v[i]
+        v, out = out, v
+    return v
+
+
+@njit(cache=True, nogil=True)
+def pair_sums(donor, project, amount_fen, n_projects):
+    """A window's gifts summed by (donor, project) pair, the pairs in the order of their
+    key ``donor x n_projects + project``: each pair's donor, project and fen.
+
+    Where the key and the amount fit one 64-bit word together (the amount in yuan when
+    every gift is whole yuan, as a full-scale window's are: 39 bits of key, 18 of
+    amount), the words are sorted by their key bits and summed in one pass, with no
+    gather: a pair's gifts share its key, so the order among them is moot for an integer
+    sum. Else the keys are sorted with their gifts' order (:func:`_radix`) and the
+    amounts gathered. Either way the same arrays."""
+    n = donor.shape[0]
+    key_top = np.int64(0)
+    a_top = np.int64(0)
+    a_min = np.int64(0)
+    whole_yuan = True
+    for i in range(n):
+        key = np.int64(donor[i]) * n_projects + project[i]
+        a = np.int64(amount_fen[i])
+        key_top = max(key_top, key)
+        a_top = max(a_top, a)
+        a_min = min(a_min, a)
+        if a % 100 != 0:
+            whole_yuan = False
+    unit = 100 if whole_yuan else 1
+    a_bits = _bit_length(a_top // unit)
+    k_bits = _bit_length(key_top)
+    if a_min < 0 or a_bits + k_bits > 63:
+        keys = np.empty(n, dtype=np.int64)
+        fen = np.empty(n, dtype=np.int64)
+        for i in range(n):
+            keys[i] = np.int64(donor[i]) * n_projects + project[i]
+            fen[i] = amount_fen[i]
+        sorted_key, order = _radix(keys)
+        return _pair_sums(sorted_key, order, fen, n_projects)
+    v = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        key = np.int64(donor[i]) * n_projects + project[i]
+        v[i] = (key << a_bits) | (np.int64(amount_fen[i]) // unit)
+    v = _sort_bits(v, a_bits, k_bits)
+    n_pairs = 0
+    for i in range(n):
+        if i == 0 or (v[i] >> a_bits) != (v[i - 1] >> a_bits):
+            n_pairs += 1
+    pair_donor = np.empty(n_pairs, dtype=np.int64)
+    pair_project = np.empty(n_pairs, dtype=np.int64)
+    c_fen = np.zeros(n_pairs, dtype=np.int64)
+    a_mask = (np.int64(1) << a_bits) - 1
+    j = -1
+    for i in range(n):
+        key = v[i] >> a_bits
+        if i == 0 or key != (v[i - 1] >> a_bits):
+            j += 1
+            pair_donor[j] = key // n_projects
+            pair_project[j] = key % n_projects
+        c_fen[j] += (v[i] & a_mask) * unit
+    return pair_donor, pair_project, c_fen
+
+
+def window_stats(donor, project, amount_fen, donor_kind, n_projects, org, n_orgs) -> WindowStats:
+    """Sum a window's gifts by (donor, project) pair (:func:`pair_sums`); ``donor_kind``:
+    every donor's kind, by donor."""
+    pair_donor, pair_project, c_fen = pair_sums(donor, project, amount_fen, n_projects)
     pair_c = c_fen / 100.0
     n_donors = np.bincount(pair_project, minlength=n_projects)
     return WindowStats(
         pair_donor=pair_donor,
         pair_project=pair_project,
         pair_c=pair_c,
-        pair_kind=pair_kind,
+        pair_kind=donor_kind[pair_donor].astype(np.int8, copy=False),
         n_donors=n_donors,
         sum_c=np.bincount(pair_project, weights=pair_c, minlength=n_projects),
         sum_sqrt=np.bincount(pair_project, weights=np.sqrt(pair_c), minlength=n_projects),

@@ -12,6 +12,7 @@ from sim.policies.post_event import (
     MAX_CLASSES,
     _pairwise,
     allocate,
+    pair_sums,
     pairwise_subsidy,
     radix_order,
     water_fill,
@@ -22,9 +23,11 @@ from sim.schema import RuleConfig
 
 
 def window(gifts, n_projects=2, org=None, kinds=None):
-    """gifts: (donor, project, yuan) triples."""
+    """gifts: (donor, project, yuan) triples; kinds: each gift's donor's kind."""
     d, p, y = (np.array(x) for x in zip(*gifts, strict=True))
-    kind = np.zeros(d.shape[0], np.int8) if kinds is None else np.asarray(kinds, np.int8)
+    kind = np.zeros(d.max() + 1, np.int8)
+    if kinds is not None:
+        kind[d] = kinds
     org = np.arange(n_projects, dtype=np.int32) if org is None else np.asarray(org, np.int32)
     return window_stats(
         d.astype(np.int64),
@@ -229,9 +232,10 @@ def test_window_stats_are_those_of_a_sort_by_pair(gifts):
     d = np.array([g[0] for g in gifts], np.int64)
     p = np.array([g[1] for g in gifts], np.int64)
     fen_ = np.array([g[2] for g in gifts], np.int64)
-    kind = (d >= 45).astype(np.int8)
+    donor_kind = (np.arange(51) >= 45).astype(np.int8)
+    kind = donor_kind[d]
     org = np.array([0, 0, 1, 1, 2], np.int32)
-    got = window_stats(d, p, fen_, kind, 5, org, 3)
+    got = window_stats(d, p, fen_, donor_kind, 5, org, 3)
     key = d * 5 + p
     order = np.argsort(key, kind="stable")
     ks = key[order]
@@ -245,3 +249,83 @@ def test_window_stats_are_those_of_a_sort_by_pair(gifts):
     np.testing.assert_array_equal(
         got.sum_sqrt, np.bincount(ks[first] % 5, weights=np.sqrt(c), minlength=5)
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    gifts=st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 4), st.integers(0, 10_000)),
+        max_size=200,
+    ),
+    form=st.sampled_from(["fen", "whole yuan", "wide keys", "int32"]),
+)
+def test_pair_sums_are_those_of_a_stable_argsort_on_every_path(gifts, form):
+    """pair_sums gives numpy's sums by pair whichever way it takes: the key and the amount
+    packed in one word (in fen, or in yuan where every gift is whole yuan), or, where
+    they do not fit one word (donors far apart), the keys sorted with the gifts' order;
+    for int32 inputs as a window keeps them."""
+    d = np.array([g[0] for g in gifts], np.int64)
+    p = np.array([g[1] for g in gifts], np.int64)
+    fen_ = np.array([g[2] for g in gifts], np.int64)
+    if form == "whole yuan":
+        fen_ = fen_ * 100
+    elif form == "wide keys":
+        d = d * 2**50  # 53 bits of key and 14 of amount: more than a word
+    elif form == "int32":
+        d, p, fen_ = d.astype(np.int32), p.astype(np.int32), fen_.astype(np.int32)
+    got = pair_sums(d, p, fen_, 5)
+    key = d.astype(np.int64) * 5 + p
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    first = np.flatnonzero(np.concatenate([[True], ks[1:] != ks[:-1]])) if ks.size else ks
+    c = np.add.reduceat(fen_[order].astype(np.int64), first) if ks.size else np.zeros(0)
+    np.testing.assert_array_equal(got[0], ks[first] // 5)
+    np.testing.assert_array_equal(got[1], ks[first] % 5)
+    np.testing.assert_array_equal(got[2], c)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    minutes=st.lists(
+        st.lists(
+            st.tuples(st.integers(0, 30), st.integers(0, 3), st.integers(1, 500), st.booleans()),
+            max_size=40,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_a_window_keeps_its_eligible_gifts_as_numpy_would(minutes):
+    """A post-event window's minute (keep_eligible, compiled) keeps the gifts and sums
+    what numpy's masks and bincounts would, to the last bit."""
+    from sim.model.gifts import Gifts
+    from sim.model.post_windows import PostWindow
+
+    n_p = 4
+    win = PostWindow([0], 10, 20, 100, n_p, np.int32)
+    counts = np.zeros((10, n_p), np.int32)
+    n_gifts, yuan, roots = np.zeros(n_p), np.zeros(n_p), np.zeros(n_p)
+    kept = []
+    for m, rows in enumerate(minutes, start=10):
+        d, p, a, ok = (np.array(x) for x in zip(*rows, strict=True)) if rows else ([],) * 4
+        d, p = np.asarray(d, np.int64), np.asarray(p, np.int64)
+        a, ok = np.asarray(a, np.int64) * 10, np.asarray(ok, bool)
+        z = np.zeros(d.shape[0])
+        gifts = Gifts(z, d, p, a, d, z, z, z, z, z.astype(np.int8), d)
+        win.add(m, gifts, ok)
+        sel = ok & (a >= 100)
+        kept.append((d[sel], p[sel], a[sel]))
+        c = np.bincount(p[sel], minlength=n_p)
+        counts[m - 10] += c.astype(np.int32)
+        n_gifts += c
+        yuan += np.bincount(p[sel], weights=a[sel] / 100.0, minlength=n_p)
+        roots += np.bincount(p[sel], weights=np.sqrt(a[sel] / 100.0), minlength=n_p)
+    np.testing.assert_array_equal(win.counts, counts)
+    np.testing.assert_array_equal(win.gifts, n_gifts)
+    np.testing.assert_array_equal(win.yuan, yuan)
+    np.testing.assert_array_equal(win.sum_sqrt, roots)
+    for (d, p, a), chunk in zip(kept, win.chunks, strict=True):
+        np.testing.assert_array_equal(chunk[0], d)
+        np.testing.assert_array_equal(chunk[1], p)
+        np.testing.assert_array_equal(chunk[2], a)
+        assert [x.dtype for x in chunk] == [np.int32, np.int32, np.int32]
