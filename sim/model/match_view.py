@@ -166,8 +166,14 @@ class MatchView:
         return presence(min(best, E_MAX), self.cfg.presence_match)
 
     def next_estimate(self, minute: int) -> int:
-        """The minute the next published estimate is due (the campaign's end if none)."""
-        due = [made[0] + self.cfg.estimate_minutes for made in self._estimates.values()]
+        """The minute the next published estimate is due (the campaign's end if none): an
+        estimate is published while its pool's window runs, none once it has closed."""
+        close = self.pools.close_at
+        due = [
+            made[0] + self.cfg.estimate_minutes
+            for g, made in self._estimates.items()
+            if made[0] + self.cfg.estimate_minutes < close[g]
+        ]
         return min(due) if due else 2**62
 
 
