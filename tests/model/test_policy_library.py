@@ -72,3 +72,29 @@ def test_each_policy_conserves_money_to_the_fen(policy):
         assert m["match_yuan"] == 0 and m["lifted_gifts"] == m["shifted_gifts"] == 0
     else:
         assert m["foundation_paid_yuan"] > 0
+
+
+def test_a_post_event_estimate_is_made_again_only_while_its_window_runs():
+    """A post-event pool's estimate is published every ``estimate_minutes`` while its window
+    runs; once the window has closed none is due, so what donors see is made again at the
+    same events as under a per-gift rule (openings, closes, day ends, display marks), not
+    every minute (as when closed windows' estimates stayed due: 11,535 of 12,960 minutes)."""
+    campaign = Campaign(tiny_cfg("policy=qf"))
+    view, est = campaign.choice.view, campaign.cfg.scenario.response.estimate_minutes
+    made: list[int] = []
+    refresh = campaign.choice.refresh_view
+
+    def counted(minute: int) -> None:
+        made.append(minute)
+        refresh(minute)
+
+    campaign.choice.refresh_view = counted  # type: ignore[method-assign]
+    campaign.run()
+    pools = campaign.pools
+    windows = [(int(pools.open_at[g]), int(pools.close_at[g])) for g in pools.post_rules]
+    assert windows, "qf pays after its windows"
+    # each window's hourly estimates, and at most one refresh a display mark besides
+    hourly = sum((c - o) // est + 1 for o, c in windows)
+    marks = campaign.cal.n_minutes // campaign.cfg.scenario.response.display_minutes
+    assert len(made) <= hourly + marks, (len(made), hourly, marks)
+    assert view.next_estimate(campaign.cal.n_minutes) == 2**62  # none due after the last
