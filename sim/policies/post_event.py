@@ -308,12 +308,47 @@ def _pairwise(order_project, order_c, starts, m, max_classes):
     return out
 
 
+@njit(cache=True, nogil=True)
+def _by_project_and_fen(project, fen, f_bits, p_bits):
+    """Pairs sorted by (project, fen) (:func:`_sort_bits` on one word a pair, the project
+    above ``f_bits`` bits of fen): their projects and their yuan, in that order."""
+    n = project.shape[0]
+    v = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        v[i] = (np.int64(project[i]) << f_bits) | np.int64(fen[i])
+    v = _sort_bits(v, 0, f_bits + p_bits)
+    mask = (np.int64(1) << f_bits) - 1
+    out_p = np.empty(n, dtype=np.int64)
+    out_c = np.empty(n)
+    for i in range(n):
+        out_p[i] = v[i] >> f_bits
+        out_c[i] = (v[i] & mask) / 100.0
+    return out_p, out_c
+
+
 def pairwise_subsidy(pair_project, pair_c, n_projects: int, m: float) -> np.ndarray:
-    """The pairwise-bounded QF subsidy of each project (yuan)."""
-    order = np.lexsort((pair_c, pair_project))
+    """The pairwise-bounded QF subsidy of each project (yuan).
+
+    The pairs are taken by project, then amount (:func:`_pairwise` merges equal amounts,
+    so any such order gives the same sums). Where every amount is whole fen, as a window's
+    are, they are sorted as one word a pair by a radix sort (0.3 s for 1,720万 pairs where
+    ``np.lexsort`` took 5.2, measured 2026-12-06); else by ``np.lexsort``."""
     counts = np.bincount(pair_project, minlength=n_projects)
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    return _pairwise(pair_project[order], pair_c[order], starts, m, MAX_CLASSES)
+    fen = np.rint(pair_c * 100.0)
+    f_bits = int(fen.max()).bit_length() if fen.size else 0
+    p_bits = int(n_projects - 1).bit_length()
+    if (
+        f_bits + p_bits <= 62
+        and (fen >= 0).all()
+        and (pair_project >= 0).all()
+        and np.array_equal(fen / 100.0, pair_c)
+    ):
+        by_project, c = _by_project_and_fen(pair_project, fen.astype(np.int64), f_bits, p_bits)
+    else:
+        order = np.lexsort((pair_c, pair_project))
+        by_project, c = pair_project[order], pair_c[order]
+    return _pairwise(by_project, c, starts, m, MAX_CLASSES)
 
 
 def whole_fen(ideal_fen: np.ndarray, total: int) -> np.ndarray:

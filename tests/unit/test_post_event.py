@@ -329,3 +329,20 @@ def test_a_window_keeps_its_eligible_gifts_as_numpy_would(minutes):
         np.testing.assert_array_equal(chunk[1], p)
         np.testing.assert_array_equal(chunk[2], a)
         assert [x.dtype for x in chunk] == [np.int32, np.int32, np.int32]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(st.integers(0, 6), st.integers(1, 300)), max_size=150),
+    fen=st.booleans(),
+)
+def test_pairwise_subsidy_is_that_of_a_lexsort_by_project_and_amount(pairs, fen):
+    """pairwise_subsidy sorts whole-fen amounts as one word a pair: the same subsidies as
+    numpy's lexsort by (project, amount), to the last bit; amounts that are not whole fen
+    take the lexsort."""
+    p = np.array([x[0] for x in pairs], np.int64)
+    c = np.array([x[1] for x in pairs], np.int64) / (100.0 if fen else 7.0)
+    order = np.lexsort((c, p))
+    starts = np.concatenate([[0], np.cumsum(np.bincount(p, minlength=7))]).astype(np.int64)
+    want = _pairwise(p[order], c[order], starts, 50.0, MAX_CLASSES)
+    np.testing.assert_array_equal(pairwise_subsidy(p, c, 7, 50.0), want)
