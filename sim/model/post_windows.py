@@ -77,14 +77,19 @@ class PostWindow:
     def stats(self, kind: np.ndarray, pr: Projects) -> WindowStats:
         """The window's gifts summed by (donor, project), computed once for its pools."""
         if self._stats is None:
-            donor, project, amount = (
-                np.concatenate([c[i] for c in self.chunks])
-                if self.chunks
-                else np.zeros(0, np.int32)
-                for i in range(3)
-            )
+            chunks = self.chunks or [
+                (np.zeros(0, np.int32),) * 2 + (np.zeros(0, self.amount_dtype),)
+            ]
             self.chunks = []
-            self._stats = window_stats(donor, project, amount, kind, pr.n, pr.org, pr.n_orgs)
+            self._stats = window_stats(
+                [c[0] for c in chunks],
+                [c[1] for c in chunks],
+                [c[2] for c in chunks],
+                kind,
+                pr.n,
+                pr.org,
+                pr.n_orgs,
+            )
         return self._stats
 
     def done(self, g: int) -> None:

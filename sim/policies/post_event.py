@@ -32,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
+from numba.typed import List
 
 from sim.codes import FLAG_JOINT_APPEAL, FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG, MODE_POST, F, fen
 from sim.policies.base import MatchRule
@@ -110,9 +111,9 @@ def radix_order(key):
 
 
 @njit(cache=True, nogil=True)
-def _pair_sums(sorted_key, order, amount_fen, n_projects):
-    """A window's gifts in key order (``sorted_key``, ``order``) summed by pair, in one
-    pass: each pair's donor, project and fen."""
+def _pair_sums(sorted_key, order, amounts, n_projects):
+    """Gifts in key order (``sorted_key``, ``order`` into the gifts' amounts in fen)
+    summed by pair, in one pass: each pair's donor, project and yuan."""
     n = sorted_key.shape[0]
     n_pairs = 0
     for i in range(n):
@@ -120,16 +121,22 @@ def _pair_sums(sorted_key, order, amount_fen, n_projects):
             n_pairs += 1
     pair_donor = np.empty(n_pairs, dtype=np.int64)
     pair_project = np.empty(n_pairs, dtype=np.int64)
-    c_fen = np.zeros(n_pairs, dtype=np.int64)
+    pair_c = np.empty(n_pairs)
     j = -1
+    fen = np.int64(0)
     for i in range(n):
         k = sorted_key[i]
         if i == 0 or k != sorted_key[i - 1]:
+            if j >= 0:
+                pair_c[j] = fen / 100.0
             j += 1
             pair_donor[j] = k // n_projects
             pair_project[j] = k % n_projects
-        c_fen[j] += amount_fen[order[i]]
-    return pair_donor, pair_project, c_fen
+            fen = 0
+        fen += amounts[order[i]]
+    if j >= 0:
+        pair_c[j] = fen / 100.0
+    return pair_donor, pair_project, pair_c
 
 
 @njit(cache=True, inline="always")
@@ -175,44 +182,54 @@ def _sort_bits(v, lo, n_bits):
 
 
 @njit(cache=True, nogil=True)
-def pair_sums(donor, project, amount_fen, n_projects):
-    """A window's gifts summed by (donor, project) pair, the pairs in the order of their
-    key ``donor x n_projects + project``: each pair's donor, project and fen.
+def pair_sums(donors, projects, amounts, n_projects):
+    """A window's gifts, in chunks (lists of arrays: each chunk's donors, projects and
+    amounts in fen), summed by (donor, project) pair, the pairs in the order of their key
+    ``donor x n_projects + project``: each pair's donor, project and yuan (its fen / 100).
 
     Where the key and the amount fit one 64-bit word together (the amount in yuan when
     every gift is whole yuan, as a full-scale window's are: 39 bits of key, 18 of
     amount), the words are sorted by their key bits and summed in one pass, with no
     gather: a pair's gifts share its key, so the order among them is moot for an integer
     sum. Else the keys are sorted with their gifts' order (:func:`_radix`) and the
-    amounts gathered. Either way the same arrays."""
-    n = donor.shape[0]
+    amounts gathered. Either way the same arrays. The chunks are read where they are (a
+    window's minutes, never put together in one array)."""
+    n = 0
     key_top = np.int64(0)
     a_top = np.int64(0)
     a_min = np.int64(0)
     whole_yuan = True
-    for i in range(n):
-        key = np.int64(donor[i]) * n_projects + project[i]
-        a = np.int64(amount_fen[i])
-        key_top = max(key_top, key)
-        a_top = max(a_top, a)
-        a_min = min(a_min, a)
-        if a % 100 != 0:
-            whole_yuan = False
+    for c in range(len(donors)):
+        donor, project, amount = donors[c], projects[c], amounts[c]
+        n += donor.shape[0]
+        for i in range(donor.shape[0]):
+            key = np.int64(donor[i]) * n_projects + project[i]
+            a = np.int64(amount[i])
+            key_top = max(key_top, key)
+            a_top = max(a_top, a)
+            a_min = min(a_min, a)
+            if a % 100 != 0:
+                whole_yuan = False
     unit = 100 if whole_yuan else 1
     a_bits = _bit_length(a_top // unit)
     k_bits = _bit_length(key_top)
-    if a_min < 0 or a_bits + k_bits > 63:
-        keys = np.empty(n, dtype=np.int64)
-        fen = np.empty(n, dtype=np.int64)
-        for i in range(n):
-            keys[i] = np.int64(donor[i]) * n_projects + project[i]
-            fen[i] = amount_fen[i]
-        sorted_key, order = _radix(keys)
-        return _pair_sums(sorted_key, order, fen, n_projects)
+    packed = a_min >= 0 and a_bits + k_bits <= 63
     v = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        key = np.int64(donor[i]) * n_projects + project[i]
-        v[i] = (key << a_bits) | (np.int64(amount_fen[i]) // unit)
+    fen = np.empty(0 if packed else n, dtype=np.int64)
+    j = 0
+    for c in range(len(donors)):
+        donor, project, amount = donors[c], projects[c], amounts[c]
+        for i in range(donor.shape[0]):
+            key = np.int64(donor[i]) * n_projects + project[i]
+            if packed:
+                v[j] = (key << a_bits) | (np.int64(amount[i]) // unit)
+            else:
+                v[j] = key
+                fen[j] = amount[i]
+            j += 1
+    if not packed:
+        sorted_key, order = _radix(v)
+        return _pair_sums(sorted_key, order, fen, n_projects)
     v = _sort_bits(v, a_bits, k_bits)
     n_pairs = 0
     for i in range(n):
@@ -220,33 +237,61 @@ def pair_sums(donor, project, amount_fen, n_projects):
             n_pairs += 1
     pair_donor = np.empty(n_pairs, dtype=np.int64)
     pair_project = np.empty(n_pairs, dtype=np.int64)
-    c_fen = np.zeros(n_pairs, dtype=np.int64)
+    pair_c = np.empty(n_pairs)
     a_mask = (np.int64(1) << a_bits) - 1
     j = -1
+    total = np.int64(0)
     for i in range(n):
         key = v[i] >> a_bits
         if i == 0 or key != (v[i - 1] >> a_bits):
+            if j >= 0:
+                pair_c[j] = total / 100.0
             j += 1
             pair_donor[j] = key // n_projects
             pair_project[j] = key % n_projects
-        c_fen[j] += (v[i] & a_mask) * unit
-    return pair_donor, pair_project, c_fen
+            total = 0
+        total += (v[i] & a_mask) * unit
+    if j >= 0:
+        pair_c[j] = total / 100.0
+    return pair_donor, pair_project, pair_c
+
+
+@njit(cache=True, nogil=True)
+def _by_project(pair_project, pair_c, n_projects):
+    """Each project's distinct donors, yuan and sum of the square roots of its donors'
+    yuan, the pairs taken in their order (the sums ``np.bincount`` makes)."""
+    n_donors = np.zeros(n_projects, dtype=np.int64)
+    sum_c = np.zeros(n_projects)
+    sum_sqrt = np.zeros(n_projects)
+    for i in range(pair_project.shape[0]):
+        p = pair_project[i]
+        n_donors[p] += 1
+        sum_c[p] += pair_c[i]
+        sum_sqrt[p] += np.sqrt(pair_c[i])
+    return n_donors, sum_c, sum_sqrt
+
+
+def _chunks(x) -> List:
+    """A window's gifts as numba's typed list of chunks (one chunk if an array)."""
+    return List([x] if isinstance(x, np.ndarray) else x)
 
 
 def window_stats(donor, project, amount_fen, donor_kind, n_projects, org, n_orgs) -> WindowStats:
-    """Sum a window's gifts by (donor, project) pair (:func:`pair_sums`); ``donor_kind``:
-    every donor's kind, by donor."""
-    pair_donor, pair_project, c_fen = pair_sums(donor, project, amount_fen, n_projects)
-    pair_c = c_fen / 100.0
-    n_donors = np.bincount(pair_project, minlength=n_projects)
+    """Sum a window's gifts by (donor, project) pair (:func:`pair_sums`): ``donor``,
+    ``project`` and ``amount_fen`` are arrays or lists of chunks (at least one each);
+    ``donor_kind``: every donor's kind, by donor."""
+    pair_donor, pair_project, pair_c = pair_sums(
+        _chunks(donor), _chunks(project), _chunks(amount_fen), n_projects
+    )
+    n_donors, sum_c, sum_sqrt = _by_project(pair_project, pair_c, n_projects)
     return WindowStats(
         pair_donor=pair_donor,
         pair_project=pair_project,
         pair_c=pair_c,
         pair_kind=donor_kind[pair_donor].astype(np.int8, copy=False),
         n_donors=n_donors,
-        sum_c=np.bincount(pair_project, weights=pair_c, minlength=n_projects),
-        sum_sqrt=np.bincount(pair_project, weights=np.sqrt(pair_c), minlength=n_projects),
+        sum_c=sum_c,
+        sum_sqrt=sum_sqrt,
         org=org,
         n_orgs=n_orgs,
     )
