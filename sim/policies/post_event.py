@@ -132,7 +132,7 @@ def _pair_sums(sorted_key, order, amounts, n_projects):
             j += 1
             pair_donor[j] = k // n_projects
             pair_project[j] = k % n_projects
-            fen = 0
+            fen = np.int64(0)
         fen += amounts[order[i]]
     if j >= 0:
         pair_c[j] = fen / 100.0
@@ -249,7 +249,7 @@ def pair_sums(donors, projects, amounts, n_projects):
             j += 1
             pair_donor[j] = key // n_projects
             pair_project[j] = key % n_projects
-            total = 0
+            total = np.int64(0)
         total += (v[i] & a_mask) * unit
     if j >= 0:
         pair_c[j] = total / 100.0
