@@ -3,6 +3,7 @@
     python -m uv run python benchmarks/benchmark.py            # scales 0.01, 0.1, 1.0
     python -m uv run python benchmarks/benchmark.py --scales 0.01 0.1 --out /tmp/bench
     python -m uv run python benchmarks/benchmark.py --scales --sweep 8   # launchers only
+    python -m uv run python benchmarks/benchmark.py --scales --policy-sweep 1   # 15 policies
 
 Measures, each case in a fresh process (so peak memory is its own):
 - the batched engine on the 2021 scenario at each scale on one thread, and at the largest
@@ -39,6 +40,8 @@ TARGET_FLOOR_MULTIPLE = 8.0  # issue 5: full-scale 2021 in at most 8x the floor
 TARGET_PEAK_GIB = 3.0
 TARGET_COMMAND_S = 10.0  # issue 19: the main command end to end, warm, on 2 cores
 TARGET_CAMPAIGN_FLOOR_MULTIPLE = 4.0  # issue 19: the campaign within 4x the floor
+TARGET_POLICY_SWEEP_RUNS = 150  # issue 19: 15 policies x 10 seeds, full scale, gaming=both,
+TARGET_POLICY_SWEEP_S = 20 * 60.0  # in at most 20 minutes on 2 cores
 RECORD = ROOT / "benchmarks" / "record.csv"  # the kept record (docs/performance.md)
 RECORD_COLUMNS = [
     "date",
@@ -597,12 +600,68 @@ def sweep_timing(n_runs: int, out: Path, scale: float = 1.0) -> pd.DataFrame:
             flush=True,
         )
     df = pd.DataFrame(rows)
+    df["runs_an_hour"] = df.jobs / df.wall_s * 3600
     one_at_a_time = df[(df.launcher == "basic") & (df.threads_a_job == 1)].wall_s.iloc[0]
     df["speedup_vs_one_thread"] = one_at_a_time / df.wall_s
     first = next(iter(results.values()))
     df["same_numbers"] = all(r == first for r in results.values())
     df.to_csv(out / "sweep.csv", index=False)
     print(df.to_string(index=False))
+    return df
+
+
+def policy_sweep_timing(n_seeds: int, out: Path, scale: float = 1.0) -> pd.DataFrame:
+    """The planner's sweep as a user runs it (``experiment=policy_sweep``: 15 policies,
+    ``gaming=both``, its launcher on every core) over seeds 1 to ``n_seeds``: its wall
+    time, runs an hour, each policy's campaign, and the time issue 19's 150 runs would
+    take at that rate (against its 20 minutes). Writes ``policy_sweep.csv`` (one row a
+    run) and ``policy_sweep.md``."""
+    import shutil
+
+    import yaml
+
+    d = out / "policy-sweep"
+    if d.exists():
+        shutil.rmtree(d)
+    seeds = ",".join(str(i) for i in range(1, n_seeds + 1))
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim",
+        "-m",
+        "experiment=policy_sweep",
+        f"hydra.sweeper.params.seed={seeds}",
+        f"scale={scale}",
+        f"hydra.sweep.dir={d}",
+    ]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+    wall = time.perf_counter() - t0
+    rows = []
+    for p in sorted(d.glob("*/summary.json")):
+        sm = json.loads(p.read_text(encoding="utf-8"))
+        overrides = yaml.safe_load((p.parent / ".hydra" / "overrides.yaml").read_text("utf-8"))
+        policy = next(x.split("=", 1)[1] for x in overrides if x.startswith("policy="))
+        rows.append({"job": p.parent.name, "policy": policy, "campaign_s": sm["wall_seconds"]})
+    df = pd.DataFrame(rows)
+    n = len(df)
+    rate = n / wall * 3600
+    projected = TARGET_POLICY_SWEEP_RUNS / rate * 3600
+    df["sweep_wall_s"] = wall
+    df["runs_an_hour"] = rate
+    df.to_csv(out / "policy_sweep.csv", index=False)
+    per = df.groupby("policy").campaign_s.mean().sort_values()
+    verdict = "met" if projected <= TARGET_POLICY_SWEEP_S else "not met"
+    text = (
+        f"# The planner's sweep: {n} runs (seeds {seeds}, scale {scale}, "
+        f"{_cores()} cores)\n\n"
+        f"- wall {wall:.1f} s: {rate:.0f} runs an hour; {TARGET_POLICY_SWEEP_RUNS} runs would "
+        f"take {projected / 60:.1f} min (issue 19: at most {TARGET_POLICY_SWEEP_S / 60:.0f} "
+        f"min): {verdict}\n\n| policy | campaign (s), mean over seeds |\n|---|---:|\n"
+        + "".join(f"| {k} | {v:.1f} |\n" for k, v in per.items())
+    )
+    (out / "policy_sweep.md").write_text(text, encoding="utf-8")
+    print(text, flush=True)
     return df
 
 
@@ -623,7 +682,15 @@ def main(argv: list[str] | None = None) -> None:
         help="also time a sweep of N full-scale runs, one at a time and with "
         "the joblib launcher on every core (8 take about 10 minutes)",
     )
-    ap.add_argument("--sweep-scale", type=float, default=1.0)
+    ap.add_argument(
+        "--policy-sweep",
+        type=int,
+        default=0,
+        metavar="SEEDS",
+        help="also time the planner's sweep (experiment=policy_sweep: 15 policies a seed, "
+        "gaming=both) over SEEDS seeds, as a user runs it (one seed takes about 4 minutes)",
+    )
+    ap.add_argument("--sweep-scale", type=float, default=1.0, help="the sweeps' scale")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each case, the best kept")
     ap.add_argument(
         "--no-command",
@@ -656,6 +723,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     if a.sweep:
         sweep_timing(a.sweep, a.out, a.sweep_scale)
+    if a.policy_sweep:
+        a.out.mkdir(parents=True, exist_ok=True)
+        policy_sweep_timing(a.policy_sweep, a.out, a.sweep_scale)
 
 
 if __name__ == "__main__":

@@ -85,3 +85,33 @@ def test_a_case_repeated_keeps_its_fastest_run(monkeypatch):
     )
     best = benchmark._best("floor", None, 3)
     assert (best["wall_s"], best["median_wall_s"], best["repeats"]) == (1.0, 2.0, 3)
+
+
+def test_the_policy_sweep_timing_reports_runs_an_hour(tmp_path, monkeypatch):
+    """The planner's sweep timed as a user runs it: its runs read back from the sweep's
+    folders, its rate in runs an hour and the time 150 runs would take."""
+    import json
+
+    import yaml
+
+    def fake_sweep(cmd, **kw):
+        assert "experiment=policy_sweep" in cmd and "hydra.sweeper.params.seed=1,2" in cmd
+        d = tmp_path / "policy-sweep"
+        for seed in (1, 2):
+            for policy, s in (("qf", 30.0), ("y2021", 20.0)):
+                job = d / f"policy={policy},seed={seed}"
+                (job / ".hydra").mkdir(parents=True)
+                (job / ".hydra" / "overrides.yaml").write_text(
+                    yaml.safe_dump([f"seed={seed}", f"policy={policy}"])
+                )
+                (job / "summary.json").write_text(json.dumps({"wall_seconds": s + seed}))
+
+    monkeypatch.setattr(benchmark.subprocess, "run", fake_sweep)
+    clock = iter([100.0, 136.0])  # the sweep takes 36 s
+    monkeypatch.setattr(benchmark.time, "perf_counter", lambda: next(clock))
+    df = benchmark.policy_sweep_timing(2, tmp_path)
+    assert len(df) == 4 and sorted(df.policy.unique()) == ["qf", "y2021"]
+    assert df.runs_an_hour.iloc[0] == pytest.approx(4 / 36 * 3600)
+    text = (tmp_path / "policy_sweep.md").read_text(encoding="utf-8")
+    assert "400 runs an hour" in text and "150 runs would take 22.5 min" in text
+    assert "not met" in text and "| qf | 31.5 |" in text

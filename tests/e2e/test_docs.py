@@ -147,6 +147,8 @@ def tiny(cmd: str, tmp: Path, plan: bool = False) -> tuple[list[str] | None, boo
                 "--no-reference",
                 "--repeat",
                 "1",
+                "--sweep-scale",
+                SCALE,
                 "--out",
                 str(tmp / "bench"),
             ],
