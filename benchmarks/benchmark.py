@@ -635,8 +635,13 @@ def policy_sweep_timing(n_seeds: int, out: Path, scale: float = 1.0) -> pd.DataF
         f"hydra.sweep.dir={d}",
     ]
     t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True)
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - t0
+    if done.returncode != 0:  # a failed job: no rate to report from a sweep that is not whole
+        raise SystemExit(
+            f"the policy sweep failed (exit {done.returncode}): {' '.join(cmd)}\n"
+            + (done.stderr or "")[-3000:]
+        )
     rows = []
     for p in sorted(d.glob("*/summary.json")):
         sm = json.loads(p.read_text(encoding="utf-8"))
@@ -711,6 +716,9 @@ def main(argv: list[str] | None = None) -> None:
         help="no warm-up run first (the kernels are already in numba's cache)",
     )
     a = ap.parse_args(argv)
+    for flag, value in (("--sweep", a.sweep), ("--policy-sweep", a.policy_sweep)):
+        if value < 0:
+            ap.error(f"{flag} {value}: a number of runs (--sweep) or seeds (--policy-sweep), >= 1")
     if a.scales:
         run(
             a.scales,

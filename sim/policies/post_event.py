@@ -305,7 +305,8 @@ def _pairwise(order_c, starts, m, max_classes):
     """Per project, sum over unordered donor pairs of 2 sqrt(ci cj) M / (M + sqrt(ci cj)).
 
     Donors with equal contributions are taken together (``order_c``: the pairs' amounts
-    sorted by project, then amount; project p's are ``starts[p]`` to ``starts[p + 1]``), so a project costs (distinct contributions)^2. A project with more than
+    sorted by project, then amount; project p's are ``starts[p]`` to ``starts[p + 1]``),
+    so a project costs (distinct contributions)^2. A project with more than
     ``max_classes`` distinct contributions has them grouped into that many classes evenly
     spaced in log(c), each standing for its members by their mean sqrt(c): a pair term
     then errs by the class width, under 5% for contributions from 1 yuan to 10万 yuan."""

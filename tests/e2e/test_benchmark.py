@@ -91,11 +91,14 @@ def test_the_policy_sweep_timing_reports_runs_an_hour(tmp_path, monkeypatch):
     """The planner's sweep timed as a user runs it: its runs read back from the sweep's
     folders, its rate in runs an hour and the time 150 runs would take."""
     import json
+    import subprocess
 
     import yaml
 
     def fake_sweep(cmd, **kw):
         assert "experiment=policy_sweep" in cmd and "hydra.sweeper.params.seed=1,2" in cmd
+        if fail:
+            return subprocess.CompletedProcess(cmd, 1, "", "a job failed: why")
         d = tmp_path / "policy-sweep"
         for seed in (1, 2):
             for policy, s in (("qf", 30.0), ("y2021", 20.0)):
@@ -105,9 +108,11 @@ def test_the_policy_sweep_timing_reports_runs_an_hour(tmp_path, monkeypatch):
                     yaml.safe_dump([f"seed={seed}", f"policy={policy}"])
                 )
                 (job / "summary.json").write_text(json.dumps({"wall_seconds": s + seed}))
+        return subprocess.CompletedProcess(cmd, 0, "", "")
 
+    fail = False
     monkeypatch.setattr(benchmark.subprocess, "run", fake_sweep)
-    clock = iter([100.0, 136.0])  # the sweep takes 36 s
+    clock = iter([100.0, 136.0, 0.0, 1.0])  # the sweep takes 36 s
     monkeypatch.setattr(benchmark.time, "perf_counter", lambda: next(clock))
     df = benchmark.policy_sweep_timing(2, tmp_path)
     assert len(df) == 4 and sorted(df.policy.unique()) == ["qf", "y2021"]
@@ -115,3 +120,8 @@ def test_the_policy_sweep_timing_reports_runs_an_hour(tmp_path, monkeypatch):
     text = (tmp_path / "policy_sweep.md").read_text(encoding="utf-8")
     assert "400 runs an hour" in text and "150 runs would take 22.5 min" in text
     assert "not met" in text and "| qf | 31.5 |" in text
+    fail = True  # a sweep with a failed job: an error that says why, no rate
+    with pytest.raises(SystemExit, match="(?s)exit 1.*a job failed: why"):
+        benchmark.policy_sweep_timing(2, tmp_path)
+    with pytest.raises(SystemExit):
+        main(["--scales", "--policy-sweep", "-1"])
