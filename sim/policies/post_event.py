@@ -111,31 +111,35 @@ def radix_order(key):
 
 
 @njit(cache=True, nogil=True)
-def _pair_sums(sorted_key, order, amounts, n_projects):
-    """Gifts in key order (``sorted_key``, ``order`` into the gifts' amounts in fen)
-    summed by pair, in one pass: each pair's donor, project and yuan."""
-    n = sorted_key.shape[0]
+def _sum_runs(v, a_bits, unit, fen, order, n_projects):
+    """Gifts sorted by pair key summed by pair, in one pass: each pair's donor, project and
+    yuan. ``v``: the sorted words, the key above ``a_bits`` bits of amount (in ``unit``
+    fen) where ``order`` is empty, else the sorted keys (``a_bits`` 0) with ``order`` into
+    the gifts' amounts in fen ``fen``."""
+    n = v.shape[0]
+    packed = order.shape[0] == 0
+    a_mask = (np.int64(1) << a_bits) - 1
     n_pairs = 0
     for i in range(n):
-        if i == 0 or sorted_key[i] != sorted_key[i - 1]:
+        if i == 0 or (v[i] >> a_bits) != (v[i - 1] >> a_bits):
             n_pairs += 1
     pair_donor = np.empty(n_pairs, dtype=np.int64)
     pair_project = np.empty(n_pairs, dtype=np.int64)
     pair_c = np.empty(n_pairs)
     j = -1
-    fen = np.int64(0)
+    total = np.int64(0)
     for i in range(n):
-        k = sorted_key[i]
-        if i == 0 or k != sorted_key[i - 1]:
+        key = v[i] >> a_bits
+        if i == 0 or key != (v[i - 1] >> a_bits):
             if j >= 0:
-                pair_c[j] = fen / 100.0
+                pair_c[j] = total / 100.0
             j += 1
-            pair_donor[j] = k // n_projects
-            pair_project[j] = k % n_projects
-            fen = np.int64(0)
-        fen += amounts[order[i]]
+            pair_donor[j] = key // n_projects
+            pair_project[j] = key % n_projects
+            total = np.int64(0)
+        total += (v[i] & a_mask) * unit if packed else fen[order[i]]
     if j >= 0:
-        pair_c[j] = fen / 100.0
+        pair_c[j] = total / 100.0
     return pair_donor, pair_project, pair_c
 
 
@@ -229,31 +233,9 @@ def pair_sums(donors, projects, amounts, n_projects):
             j += 1
     if not packed:
         sorted_key, order = _radix(v)
-        return _pair_sums(sorted_key, order, fen, n_projects)
+        return _sum_runs(sorted_key, 0, 1, fen, order, n_projects)
     v = _sort_bits(v, a_bits, k_bits)
-    n_pairs = 0
-    for i in range(n):
-        if i == 0 or (v[i] >> a_bits) != (v[i - 1] >> a_bits):
-            n_pairs += 1
-    pair_donor = np.empty(n_pairs, dtype=np.int64)
-    pair_project = np.empty(n_pairs, dtype=np.int64)
-    pair_c = np.empty(n_pairs)
-    a_mask = (np.int64(1) << a_bits) - 1
-    j = -1
-    total = np.int64(0)
-    for i in range(n):
-        key = v[i] >> a_bits
-        if i == 0 or key != (v[i - 1] >> a_bits):
-            if j >= 0:
-                pair_c[j] = total / 100.0
-            j += 1
-            pair_donor[j] = key // n_projects
-            pair_project[j] = key % n_projects
-            total = np.int64(0)
-        total += (v[i] & a_mask) * unit
-    if j >= 0:
-        pair_c[j] = total / 100.0
-    return pair_donor, pair_project, pair_c
+    return _sum_runs(v, a_bits, unit, fen, np.empty(0, dtype=np.int64), n_projects)
 
 
 @njit(cache=True, nogil=True)
