@@ -29,6 +29,7 @@ from sim.model.choice import Choice, ChoiceTable
 from sim.model.donors import Donors, inverse_normal
 from sim.model.gifts import FlowerEvents, Gifts
 from sim.model.network import (
+    GAMMA,
     Network,
     friend_at,
     group_of,
@@ -38,6 +39,7 @@ from sim.model.network import (
     some_friend,
     team_leader,
     uniform,
+    unit,
 )
 from sim.model.response import Plan, Response
 from sim.schema import SimConfig
@@ -194,7 +196,6 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
             project[i] = _alias(u_project[i], block, alias_prob, alias, n_projects)
 
 
-GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment
 MINUTE_SALT = 0x6D696E757465  # "minute": the key of the minutes' numbers (network.hash_key)
 # The rows of a minute's numbers: the Poisson counts (quiz, steps, helps, gifts), then
 # the flower events' (segment and member of a quiz answer, of a step donation, of a
@@ -202,12 +203,6 @@ MINUTE_SALT = 0x6D696E757465  # "minute": the key of the minutes' numbers (netwo
 # spacing, 1-yuan help or not, size, the friend a help goes to, then project, match,
 # fraction, bonus, detection)
 ROW_COUNTS, ROW_QUIZ, ROW_STEPS, ROW_HELP, ROW_GIFT = 0, 4, 6, 8, 11
-
-
-@njit(cache=True, inline="always")
-def _unit(x):
-    """A 64-bit word as a uniform in [0, 1) (its top 53 bits)."""
-    return np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @njit(cache=True, inline="always")
@@ -235,7 +230,7 @@ def counter_uniforms(start, n):
     (:func:`_word`)."""
     out = np.empty(n)
     for i in range(n):
-        out[i] = _unit(_word(start, i))
+        out[i] = unit(_word(start, i))
     return out
 
 
@@ -248,7 +243,7 @@ def counter_rows(base, first, n_rows, n):
     for j in range(n_rows):
         start = row_start(base, first + j)
         for i in range(n):
-            out[j, i] = _unit(_word(start, i))
+            out[j, i] = unit(_word(start, i))
     return out
 
 
@@ -265,7 +260,7 @@ def poisson(start, lam):
         k = 0
         prod = 1.0
         while True:
-            prod *= _unit(_word(start, i))
+            prod *= unit(_word(start, i))
             i += 1
             if prod > enlam:
                 k += 1
@@ -278,8 +273,8 @@ def poisson(start, lam):
     invalpha = 1.1239 + 1.1328 / (b - 3.4)
     vr = 0.9277 - 3.6224 / (b - 2.0)
     while True:
-        u = _unit(_word(start, i)) - 0.5
-        v = _unit(_word(start, i + 1))
+        u = unit(_word(start, i)) - 0.5
+        v = unit(_word(start, i + 1))
         i += 2
         us = 0.5 - abs(u)
         if us <= 0.0:
@@ -341,7 +336,7 @@ def draw_minute_kernel(key, minute, rates, crowd, choice):
     spacings = np.empty(n + 1)
     start = row_start(base, r + 3)
     for i in range(n + 1):
-        spacings[i] = -math.log1p(-_unit(_word(start, i)))
+        spacings[i] = -math.log1p(-unit(_word(start, i)))
     u_one = counter_uniforms(row_start(base, r + 4), n)
     z = np.empty(n)
     start = row_start(base, r + 5)

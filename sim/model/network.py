@@ -55,6 +55,9 @@ class Network(NamedTuple):
         return cls(key, group_start, d_min, a, int(cfg.max_friends), min(1.0, leader_q), team_key)
 
 
+GAMMA = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64's increment (the golden ratio's bits)
+
+
 def hash_key(seed: int, salt: int) -> int:
     """A 64-bit key of (seed, salt) for the counter-based draws."""
     x = (seed * 0x9E3779B97F4A7C15 + salt) & 0xFFFFFFFFFFFFFFFF
@@ -70,10 +73,15 @@ def mix64(x):
 
 
 @njit(cache=True, inline="always")
+def unit(x):
+    """A 64-bit word as a uniform in [0, 1) (its top 53 bits)."""
+    return np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
 def uniform(key, a, b):
     """A uniform in [0, 1) that is a pure function of (key, a, b): counter-based."""
-    x = mix64(key ^ mix64(np.uint64(a) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(b)))
-    return np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+    return unit(mix64(key ^ mix64(np.uint64(a) * GAMMA + np.uint64(b))))
 
 
 @njit(cache=True, inline="always")
@@ -130,7 +138,7 @@ def _size_biased(net, u_group, u_pos, q_top):
 def friend(net, d, k):
     """Donor ``d``'s ``k``-th friend: the same donor for the same (seed, d, k). One hash,
     its two halves the two uniforms (2**-32 is fine enough for both)."""
-    x = mix64(net[0] ^ mix64(np.uint64(d) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(k)))
+    x = mix64(net[0] ^ mix64(np.uint64(d) * GAMMA + np.uint64(k)))
     u_group = np.float64(x >> np.uint64(32)) * (1.0 / 4294967296.0)
     u_pos = (np.float64(x & np.uint64(0xFFFFFFFF)) + 0.5) * (1.0 / 4294967296.0)
     return _size_biased(net, u_group, u_pos, 1.0)

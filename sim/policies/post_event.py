@@ -72,38 +72,15 @@ RADIX_BITS = 11  # a digit of radix_order: 2,048 buckets, counts in the core's o
 def _radix(key):
     """(the keys sorted, the order that sorts them): see :func:`radix_order`."""
     n = key.shape[0]
-    order = np.arange(n)
-    k = key.copy()
-    if n == 0:
-        return k, order
-    top = key.max()
-    k_out = np.empty_like(k)
-    o_out = np.empty_like(order)
-    n_buckets = 1 << RADIX_BITS
-    mask = n_buckets - 1
-    shift = 0
-    while shift < 63 and (top >> shift) > 0:  # (a shift past the word is undefined)
-        start = np.zeros(n_buckets + 1, dtype=np.int64)
-        for i in range(n):
-            start[((k[i] >> shift) & mask) + 1] += 1
-        for b in range(n_buckets):
-            start[b + 1] += start[b]
-        for i in range(n):
-            d = (k[i] >> shift) & mask
-            j = start[d]
-            start[d] = j + 1
-            k_out[j] = k[i]
-            o_out[j] = order[i]
-        k, k_out = k_out, k
-        order, o_out = o_out, order
-        shift += RADIX_BITS
-    return k, order
+    top = key.max() if n else np.int64(0)
+    return _sort_bits(key.copy(), 0, _bit_length(top), np.arange(n))
 
 
 @njit(cache=True, nogil=True)
 def radix_order(key):
     """The order that sorts ``key`` (non-negative int64), stably: a least-significant-digit
-    radix sort, :data:`RADIX_BITS` bits a pass, as many passes as the largest key needs.
+    radix sort (:func:`_sort_bits`), as many passes of at most :data:`RADIX_BITS` bits as
+    the largest key needs.
     Where ``np.argsort`` compares (n log n: 3.7 s for 2,000万 keys, measured 2026-12-06),
     this reads and writes every key once a pass (4 passes for the 39-bit keys of a
     full-scale window)."""
@@ -154,14 +131,17 @@ def _bit_length(x):
 
 
 @njit(cache=True, nogil=True)
-def _sort_bits(v, lo, n_bits):
+def _sort_bits(v, lo, n_bits, payload):
     """``v`` sorted by its bits ``lo`` to ``lo + n_bits - 1`` (a stable least-significant-
     digit radix sort, digits of at most :data:`RADIX_BITS` bits, every digit's counts
-    made in one first pass); returns ``v`` or the array of the same size it used."""
+    made in one first pass), ``payload`` (as long as ``v``, or empty: none) moved with it;
+    ``v`` and ``payload`` are the sort's scratch. Returns (``v`` sorted, ``payload`` in
+    its order), each ``v``'s own array or the scratch of the same size."""
     n = v.shape[0]
+    carry = payload.shape[0] > 0
     passes = (n_bits + RADIX_BITS - 1) // RADIX_BITS
     if passes == 0 or n < 2:
-        return v
+        return v, payload
     width = (n_bits + passes - 1) // passes
     n_buckets = 1 << width
     mask = n_buckets - 1
@@ -171,6 +151,7 @@ def _sort_bits(v, lo, n_bits):
         for q in range(passes):
             start[q, ((x >> (q * width)) & mask) + 1] += 1
     out = np.empty_like(v)
+    p_out = np.empty_like(payload)
     for q in range(passes):
         st = start[q]
         for b in range(n_buckets):
@@ -181,8 +162,11 @@ def _sort_bits(v, lo, n_bits):
             j = st[d]
             st[d] = j + 1
             out[j] = v[i]
+            if carry:
+                p_out[j] = payload[i]
         v, out = out, v
-    return v
+        payload, p_out = p_out, payload
+    return v, payload
 
 
 @njit(cache=True, nogil=True)
@@ -234,7 +218,7 @@ def pair_sums(donors, projects, amounts, n_projects):
     if not packed:
         sorted_key, order = _radix(v)
         return _sum_runs(sorted_key, 0, 1, fen, order, n_projects)
-    v = _sort_bits(v, a_bits, k_bits)
+    v, _ = _sort_bits(v, a_bits, k_bits, np.empty(0, dtype=np.int64))
     return _sum_runs(v, a_bits, unit, fen, np.empty(0, dtype=np.int64), n_projects)
 
 
@@ -354,7 +338,7 @@ def _by_project_and_fen(pair_project, pair_c, p_bits):
     v = np.empty(n, dtype=np.int64)
     for i in range(n):
         v[i] = (np.int64(pair_project[i]) << f_bits) | np.int64(np.rint(pair_c[i] * 100.0))
-    v = _sort_bits(v, 0, f_bits + p_bits)
+    v, _ = _sort_bits(v, 0, f_bits + p_bits, np.empty(0, dtype=np.int64))
     mask = (np.int64(1) << f_bits) - 1
     out = np.empty(n)
     for i in range(n):
