@@ -69,6 +69,30 @@ def alias_table(w):
     return prob, alias
 
 
+@njit(cache=True, nogil=True)
+def choice_tables(reach, attraction, a, lifted):
+    """Every block's alias table (:func:`alias_table`) laid end to end, in one call: block
+    ``s`` (a segment, baseline and shifted gifts) of the weights ``reach x (1 + beta_s x
+    a)``, ``beta_s`` = ``attraction[s]``, then one block a segment of the weights
+    ``lifted`` (the same table each). Returns (prob, alias) with global entries."""
+    n, n_seg = reach.shape[0], attraction.shape[0]
+    prob = np.empty(2 * n_seg * n)
+    alias = np.empty(2 * n_seg * n, dtype=np.int64)
+    w = np.empty(n)
+    for s in range(n_seg):
+        beta = attraction[s]
+        for j in range(n):
+            w[j] = reach[j] * (1.0 + beta * a[j])
+        pr, al = alias_table(w)
+        prob[s * n : (s + 1) * n] = pr
+        alias[s * n : (s + 1) * n] = al + s * n
+    pr, al = alias_table(lifted)
+    for s in range(n_seg, 2 * n_seg):
+        prob[s * n : (s + 1) * n] = pr
+        alias[s * n : (s + 1) * n] = al + s * n
+    return prob, alias
+
+
 class Choice:
     """The choice tables of a campaign, kept in step with what donors can see of the match
     (``view``, a :class:`~sim.model.match_view.MatchView`)."""
@@ -109,17 +133,7 @@ class Choice:
         self.next_refresh = self.view.next_estimate(minute)
         if self.table is not None and not changed:
             return
-        n = self.reach.shape[0]
-        a = self.view.attraction
         matched = self.reach * self.view.lift
         lifted = matched if matched.sum() > 0 else self.reach
-        # the baseline and shifted gifts' blocks, then the lifted gifts': one table made once
-        # for every segment (the same weights)
-        tables = [alias_table(self.reach * (1.0 + beta * a)) for beta in self.attraction]
-        tables += [alias_table(lifted)] * len(self.attraction)
-        self.table = ChoiceTable(
-            np.concatenate([pr for pr, _ in tables]),
-            np.concatenate([al + block * n for block, (_, al) in enumerate(tables)]),
-            n,
-            len(self.attraction),
-        )
+        prob, alias = choice_tables(self.reach, self.attraction, self.view.attraction, lifted)
+        self.table = ChoiceTable(prob, alias, self.reach.shape[0], self.attraction.shape[0])

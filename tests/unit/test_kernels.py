@@ -22,7 +22,7 @@ from sim.model.arrivals import (
     poisson,
     row_start,
 )
-from sim.model.choice import alias_table
+from sim.model.choice import alias_table, choice_tables
 from sim.model.donors import giving_counts, inverse_normal
 from sim.model.network import Network, hash_key, some_friend
 from sim.model.series import _SIZE_LUT, SIZE_EDGES_FEN, minute_totals
@@ -460,3 +460,27 @@ def test_giving_counts_against_numpy():
         np.count_nonzero(gave & honest),
         np.count_nonzero(gave & honest & (status & MATCHED > 0)),
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 40),
+    st.integers(1, 5),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+)
+def test_the_choice_tables_are_each_blocks_alias_table_end_to_end(n, n_seg, seed, zeros):
+    """choice_tables (one call a refresh) gives the arrays the blocks' alias tables made one
+    by one and laid end to end give, to the last bit (the choice's draws stay the same)."""
+    rng = np.random.default_rng(seed)
+    reach = rng.random(n) + 0.01
+    beta = rng.random(n_seg) * 3.0
+    a = np.round(rng.random(n), 3) * (rng.random(n) < 0.5)
+    lifted = reach * np.round(rng.random(n), 3) * (rng.random(n) < 0.5)
+    if zeros or lifted.sum() == 0:
+        lifted = reach
+    made = [alias_table(reach * (1.0 + b * a)) for b in beta]
+    made += [alias_table(lifted)] * n_seg
+    prob, alias = choice_tables(reach, beta, a, lifted)
+    assert np.array_equal(prob, np.concatenate([t[0] for t in made]))
+    assert np.array_equal(alias, np.concatenate([t[1] + k * n for k, t in enumerate(made)]))
