@@ -40,13 +40,24 @@ def alias_table(w):
     take k = floor(u n) and keep it if the fraction of u n is below ``prob[k]``, else
     ``alias[k]``. Returns (prob, alias)."""
     n = w.shape[0]
-    prob = w * (n / w.sum())
-    alias = np.arange(n)
-    small = np.empty(n, dtype=np.int64)
-    large = np.empty(n, dtype=np.int64)
+    prob = np.empty(n)
+    alias = np.empty(n, dtype=np.int64)
+    _alias_into(w, prob, alias, 0, np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64))
+    return prob, alias
+
+
+@njit(cache=True, nogil=True)
+def _alias_into(w, prob, alias, offset, small, large):
+    """:func:`alias_table` of ``w`` written into ``prob`` and ``alias`` (its entries +
+    ``offset``), with ``small`` and ``large`` (as long as ``w``) to work in."""
+    n = w.shape[0]
+    c = n / w.sum()
     ns = nl = 0
     for i in range(n):
-        if prob[i] < 1.0:
+        p = w[i] * c
+        prob[i] = p
+        alias[i] = i + offset
+        if p < 1.0:
             small[ns] = i
             ns += 1
         else:
@@ -56,7 +67,7 @@ def alias_table(w):
         ns -= 1
         s = small[ns]
         g = large[nl - 1]
-        alias[s] = g
+        alias[s] = g + offset
         prob[g] -= 1.0 - prob[s]
         if prob[g] < 1.0:
             nl -= 1
@@ -66,30 +77,40 @@ def alias_table(w):
         prob[large[i]] = 1.0
     for i in range(ns):
         prob[small[i]] = 1.0
-    return prob, alias
 
 
 @njit(cache=True, nogil=True)
 def choice_tables(reach, attraction, a, lifted):
     """Every block's alias table (:func:`alias_table`) laid end to end, in one call: block
     ``s`` (a segment, baseline and shifted gifts) of the weights ``reach x (1 + beta_s x
-    a)``, ``beta_s`` = ``attraction[s]``, then one block a segment of the weights
-    ``lifted`` (the same table each). Returns (prob, alias) with global entries."""
+    a)``, ``beta_s`` = ``attraction[s]`` (made once for segments of the same attraction),
+    then one block a segment of the weights ``lifted`` (the same table each). Returns
+    (prob, alias) with global entries."""
     n, n_seg = reach.shape[0], attraction.shape[0]
     prob = np.empty(2 * n_seg * n)
     alias = np.empty(2 * n_seg * n, dtype=np.int64)
     w = np.empty(n)
+    small = np.empty(n, dtype=np.int64)
+    large = np.empty(n, dtype=np.int64)
     for s in range(n_seg):
         beta = attraction[s]
+        same = -1  # an earlier segment of the same attraction has the same table
+        for r in range(s):
+            if attraction[r] == beta:
+                same = r
+                break
+        if same >= 0:
+            prob[s * n : (s + 1) * n] = prob[same * n : (same + 1) * n]
+            alias[s * n : (s + 1) * n] = alias[same * n : (same + 1) * n] + (s - same) * n
+            continue
         for j in range(n):
             w[j] = reach[j] * (1.0 + beta * a[j])
-        pr, al = alias_table(w)
-        prob[s * n : (s + 1) * n] = pr
-        alias[s * n : (s + 1) * n] = al + s * n
-    pr, al = alias_table(lifted)
-    for s in range(n_seg, 2 * n_seg):
-        prob[s * n : (s + 1) * n] = pr
-        alias[s * n : (s + 1) * n] = al + s * n
+        _alias_into(w, prob[s * n : (s + 1) * n], alias[s * n : (s + 1) * n], s * n, small, large)
+    s = n_seg
+    _alias_into(lifted, prob[s * n : (s + 1) * n], alias[s * n : (s + 1) * n], s * n, small, large)
+    for r in range(n_seg + 1, 2 * n_seg):
+        prob[r * n : (r + 1) * n] = prob[s * n : (s + 1) * n]
+        alias[r * n : (r + 1) * n] = alias[s * n : (s + 1) * n] + (r - s) * n
     return prob, alias
 
 

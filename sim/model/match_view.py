@@ -74,6 +74,8 @@ class MatchView:
         self._estimates: dict[int, tuple[int, np.ndarray]] = {}  # pool -> (minute, share)
         self.attraction = np.zeros(projects.n)
         self.lift = np.zeros(projects.n)
+        # each project's expected share when its effects were last made (NaN: never)
+        self._share = np.full(projects.n, np.nan)
         self.mean = self.mean_lift = 0.0
         self.foundation_live = False
 
@@ -126,6 +128,7 @@ class MatchView:
             cfg.half_response_match,
             cfg.presence_match,
             E_MAX,
+            self._share,
             a,
             lift,
         )
@@ -201,12 +204,15 @@ def _view(
     half,
     presence_c,
     e_max,
+    share,
     a,
     lift,
 ):
     """Each project's expected share (see :class:`MatchView`) made into its effects,
     written into ``a`` (presence) and ``lift`` (effect), rounded to 0.001. Returns whether
-    any changed and their reach-weighted means."""
+    any changed and their reach-weighted means. ``share`` holds each project's share when
+    ``a`` and ``lift`` were made from it (NaN: not yet), kept up to date here: a project
+    whose share is the same keeps its effects (the same numbers, without making them)."""
     n = a.shape[0]
     changed = False
     mean_a = mean_l = 0.0
@@ -230,12 +236,16 @@ def _view(
                 e += link_share[p_]
                 break
         e = min(max(e, 0.0), e_max)
-        new_a = np.round(presence(e, presence_c), 3)
-        new_l = np.round(effect_of(e, steepness, half_k, at_one), 3)
-        if new_a != a[j] or new_l != lift[j]:
-            changed = True
-            a[j] = new_a
-            lift[j] = new_l
+        if e == share[j]:
+            new_a, new_l = a[j], lift[j]
+        else:
+            share[j] = e
+            new_a = np.round(presence(e, presence_c), 3)
+            new_l = np.round(effect_of(e, steepness, half_k, at_one), 3)
+            if new_a != a[j] or new_l != lift[j]:
+                changed = True
+                a[j] = new_a
+                lift[j] = new_l
         mean_a += reach[j] * new_a
         mean_l += reach[j] * new_l
     return changed, mean_a, mean_l

@@ -468,13 +468,15 @@ def test_giving_counts_against_numpy():
     st.integers(1, 5),
     st.integers(0, 2**32 - 1),
     st.booleans(),
+    st.booleans(),
 )
-def test_the_choice_tables_are_each_blocks_alias_table_end_to_end(n, n_seg, seed, zeros):
+def test_the_choice_tables_are_each_blocks_alias_table_end_to_end(n, n_seg, seed, zeros, same):
     """choice_tables (one call a refresh) gives the arrays the blocks' alias tables made one
-    by one and laid end to end give, to the last bit (the choice's draws stay the same)."""
+    by one and laid end to end give, to the last bit (the choice's draws stay the same),
+    also where segments share an attraction (``same``: their table is made once)."""
     rng = np.random.default_rng(seed)
     reach = rng.random(n) + 0.01
-    beta = rng.random(n_seg) * 3.0
+    beta = rng.choice([2.0, 1.0, -0.2], n_seg) if same else rng.random(n_seg) * 3.0
     a = np.round(rng.random(n), 3) * (rng.random(n) < 0.5)
     lifted = reach * np.round(rng.random(n), 3) * (rng.random(n) < 0.5)
     if zeros or lifted.sum() == 0:
@@ -484,3 +486,15 @@ def test_the_choice_tables_are_each_blocks_alias_table_end_to_end(n, n_seg, seed
     prob, alias = choice_tables(reach, beta, a, lifted)
     assert np.array_equal(prob, np.concatenate([t[0] for t in made]))
     assert np.array_equal(alias, np.concatenate([t[1] + k * n for k, t in enumerate(made)]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 100.0), min_size=1, max_size=60).filter(lambda w: sum(w) > 0))
+def test_an_alias_table_draws_each_index_by_its_weight(w):
+    """Index k is drawn with probability w[k] / sum(w): prob[k] / n from its own slot and
+    (1 - prob[j]) / n from each slot j that aliases it."""
+    w = np.array(w)
+    prob, alias = alias_table(w)
+    n = w.shape[0]
+    p = prob / n + np.bincount(alias, weights=(1.0 - prob) / n, minlength=n)
+    assert np.allclose(p, w / w.sum(), atol=1e-9)
