@@ -349,7 +349,20 @@ class RowNumbering:
 def gather_records(records, kind, tenure, first_kind, ids):
     """The records of population ids ``ids`` (a donor's 16-byte record as two int64
     words), copied out of the population table into a small table of their own, with
-    their ``kind`` and ``tenure``. Returns (records, kind, tenure) of the rows.
+    their ``kind`` and ``tenure``. Returns (records, kind, tenure) of the rows
+    (:func:`gather_into` into new arrays)."""
+    m = ids.shape[0]
+    local = np.empty((m, 2), dtype=records.dtype)
+    local_kind = np.empty(m, dtype=kind.dtype)
+    local_tenure = np.empty(m, dtype=tenure.dtype)
+    gather_into(records, kind, tenure, first_kind, ids, local, local_kind, local_tenure)
+    return local, local_kind, local_tenure
+
+
+@njit(cache=True, nogil=True)
+def gather_into(records, kind, tenure, first_kind, ids, local, local_kind, local_tenure):
+    """The records, kinds and tenures of population ids ``ids`` into the first rows of
+    ``local``, ``local_kind`` and ``local_tenure`` (at least as long as ``ids``).
 
     The settlement loop then reads and writes records that sit together in the cache
     instead of one at random in 720 MB (each a cache and a page-translation miss it waits
@@ -357,20 +370,13 @@ def gather_records(records, kind, tenure, first_kind, ids):
     only for ids from ``first_kind`` on (those before are honest donors, kind 0), and
     ``tenure`` only if it is not empty (else 0): a read of each for every row cost as much
     as the records' own (two more page-translation misses)."""
-    m = ids.shape[0]
-    local = np.empty((m, 2), dtype=records.dtype)
-    local_kind = np.zeros(m, dtype=kind.dtype)
-    local_tenure = np.zeros(m, dtype=tenure.dtype)
     with_tenure = tenure.shape[0] > 0
-    for k in range(m):  # both loads before the stores, which could alias them
+    for k in range(ids.shape[0]):  # both loads before the stores, which could alias them
         r = ids[k]
         w0, w1 = records[r, 0], records[r, 1]
         local[k, 0], local[k, 1] = w0, w1
-        if r >= first_kind:
-            local_kind[k] = kind[r]
-        if with_tenure:
-            local_tenure[k] = tenure[r]
-    return local, local_kind, local_tenure
+        local_kind[k] = kind[r] if r >= first_kind else 0
+        local_tenure[k] = tenure[r] if with_tenure else 0
 
 
 @njit(cache=True, nogil=True)
@@ -437,6 +443,28 @@ class Settlement:
         self._projects, self._pools = tuple(projects.state()), tuple(pools.state())
         self._rules = tuple(rules)
         self.number = RowNumbering()  # this thread's numbering of a batch's donors
+        self._batch_rows(0)
+
+    def _batch_rows(self, rows: int) -> None:
+        """The batches' copy of their donors' records, made for ``rows`` rows (kept while
+        batches fit in it: a batch reads and writes only its own rows, which the gather
+        fills): the records as words, their fields, kinds and tenures, the rate limit's
+        counts of gifts (all zero between batches: the kernel sets them back)."""
+        d = self.donors
+        self._words = np.zeros((rows, 2), dtype=d.records.dtype)
+        r = self._words.view(DONOR_RECORD).reshape(-1)
+        self._batch = BatchDonors(
+            r["flowers"],
+            r["chances"],
+            r["helps_today"],
+            r["match_today"],
+            r["gifts_made"],
+            r["status"],
+            np.zeros(rows, dtype=d.tenure.dtype),
+            np.zeros(rows, dtype=d.kind.dtype),
+            np.zeros(rows if self.rules.rate_limit > 0 else 0, dtype=np.int16),
+        )
+        self._batch_tuple = tuple(self._batch)
 
     def flower_events(self, fe: FlowerEvents) -> int:
         """Credit a minute's flowers and friend-help chances; returns the flowers earned."""
@@ -459,25 +487,24 @@ class Settlement:
         """Settle a minute's gifts with the batched kernel; returns the per-gift results
         and the number of changes in which projects can be matched.
 
-        The kernel works on a copy of the batch's donor records, numbered by ``rows`` (made
-        here if not given) and written back after it."""
+        The kernel works on a copy of the batch's donor records (:meth:`_batch_rows`),
+        numbered by ``rows`` (made here if not given) and written back after it."""
         d = self.donors
         if rows is None:
             rows = self.number(gifts)
-        words, kind, tenure = gather_records(
-            d.records, d.kind, d.tenure if d.has_tenure else _NO_TENURE, d.n, rows.ids
-        )
-        r = words.view(DONOR_RECORD).reshape(-1)
-        batch = BatchDonors(
-            r["flowers"],
-            r["chances"],
-            r["helps_today"],
-            r["match_today"],
-            r["gifts_made"],
-            r["status"],
-            tenure,
-            kind,
-            np.zeros(rows.ids.shape[0] if self.rules.rate_limit > 0 else 0, dtype=np.int16),
+        m = rows.ids.shape[0]
+        if m > self._words.shape[0]:
+            self._batch_rows(max(m, 2 * self._words.shape[0]))
+        b = self._batch
+        gather_into(
+            d.records,
+            d.kind,
+            d.tenure if d.has_tenure else _NO_TENURE,
+            d.n,
+            rows.ids,
+            self._words,
+            b.kind,
+            b.tenure,
         )
         out = Settled.empty(gifts.t.shape[0])
         assert self.pools.live is not None, "the live lists are made before the first minute"
@@ -485,14 +512,14 @@ class Settlement:
             tuple(gifts),
             rows.donor,
             rows.helpee,
-            tuple(batch),
+            self._batch_tuple,
             self._projects,
             self._pools,
             tuple(self.pools.live),
             self._rules,
             tuple(out),
         )
-        restore_donors(d.records, words, rows.ids)
+        restore_donors(d.records, self._words, rows.ids)
         return out, changes
 
 
