@@ -48,8 +48,7 @@ from sim.model.donors import (
     FLOWER_EDGES,
     FLOWER_THRESHOLDS,
     Donors,
-    flower_counts,
-    giving_counts,
+    donor_counts,
     segment_sizes,
 )
 from sim.model.gaming import Gaming
@@ -236,19 +235,19 @@ class Campaign:
 
     def result(self) -> CampaignResult:
         """The campaign as it stands, frozen (read-only views of its ledgers)."""
-        d = self.donors
-        at, m_at, hist, hist_m, most = flower_counts(
-            d.flowers, d.gifts_made, d.status, d.n, FLOWER_THRESHOLDS, FLOWER_EDGES
+        # on both cores where the run may use them (the other thread has ended by now)
+        dc = donor_counts(
+            self.donors, FLOWER_THRESHOLDS, FLOWER_EDGES, threads_to_use(None, self.cfg.scale)
         )
         co = self.collections
         flowers = FlowerLedger(
             thresholds=FLOWER_THRESHOLDS,
-            donors_at=at,
-            matched_at=m_at,
+            donors_at=dc.at,
+            matched_at=dc.matched_at,
             hist_edges=FLOWER_EDGES,
-            hist_donors=hist,
-            hist_matched=hist_m,
-            max_flowers=int(most),
+            hist_donors=dc.hist,
+            hist_matched=dc.hist_matched,
+            max_flowers=dc.most,
             collections=co.launched,
             collection_helps=co.helps,
             before_event=(int(co.before[0]), int(co.before[1]), int(co.before[2])),
@@ -262,7 +261,7 @@ class Campaign:
             series=self.series.freeze(),
             projects=self.projects.ledger(),
             pools=self.pools.ledger(),
-            donors=GivingCounts(*giving_counts(d.gifts_made, d.status, d.n)),
+            donors=GivingCounts(dc.gave, dc.gave_honest, dc.matched_honest),
             events=tuple(self.events),
             wall_seconds=self.wall_seconds,
             flowers=flowers,

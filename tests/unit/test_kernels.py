@@ -1,6 +1,8 @@
 """The compiled loops of a minute: gifts from draws, the batch's donor records compacted and
 written back, and the minute's totals, each against the plain numpy it replaces."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -23,7 +25,7 @@ from sim.model.arrivals import (
     row_start,
 )
 from sim.model.choice import alias_table, choice_tables
-from sim.model.donors import giving_counts, inverse_normal
+from sim.model.donors import FLOWER_EDGES, FLOWER_THRESHOLDS, donor_counts, inverse_normal
 from sim.model.network import Network, hash_key, some_friend
 from sim.model.series import _SIZE_LUT, SIZE_EDGES_FEN, minute_totals
 from sim.model.settlement import batch_rows, flower_events, gather_records, restore_donors
@@ -449,17 +451,40 @@ def test_flower_events_are_the_numpy_they_replace(data):
     np.testing.assert_array_equal(chances, want_chances)
 
 
-def test_giving_counts_against_numpy():
-    rng = np.random.default_rng(9)
-    gifts_made = rng.integers(0, 3, 500).astype(np.int32)
-    status = rng.integers(0, 4, 500).astype(np.int8)
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 4), st.integers(0, 600))
+def test_the_donor_counts_are_numpys_in_any_number_of_parts(seed, parts, n):
+    """donor_counts: the records that gave, the honest donors who gave and were matched,
+    those at each flower threshold and in each bin, the most flowers, as numpy counts
+    them; the same whether the records are counted in one range or in several."""
+    rng = np.random.default_rng(seed)
+    n_honest = int(rng.integers(0, n + 1))
+    flowers = rng.integers(0, 1200, n).astype(np.int32) * (rng.random(n) < 0.9)
+    gifts_made = (rng.integers(0, 3, n) * (rng.random(n) < 0.7)).astype(np.int32)
+    status = rng.integers(0, 4, n).astype(np.int8)
+    donors = SimpleNamespace(flowers=flowers, gifts_made=gifts_made, status=status, n=n_honest)
+    got = donor_counts(donors, FLOWER_THRESHOLDS, FLOWER_EDGES, parts)
     gave = gifts_made > 0
-    honest = np.arange(500) < 400
-    assert giving_counts(gifts_made, status, 400) == (
+    honest = np.arange(n) < n_honest
+    matched = (status & MATCHED) > 0
+    counted = gave & honest
+    f = flowers[counted]
+    bins = np.searchsorted(FLOWER_EDGES, f, side="right") - 1
+    assert (got.gave, got.gave_honest, got.matched_honest) == (
         np.count_nonzero(gave),
-        np.count_nonzero(gave & honest),
-        np.count_nonzero(gave & honest & (status & MATCHED > 0)),
+        np.count_nonzero(counted),
+        np.count_nonzero(counted & matched),
     )
+    at = [np.count_nonzero(f >= t) for t in FLOWER_THRESHOLDS]
+    m_at = [np.count_nonzero((f >= t) & matched[counted]) for t in FLOWER_THRESHOLDS]
+    np.testing.assert_array_equal(got.at, at)
+    np.testing.assert_array_equal(got.matched_at, m_at)
+    np.testing.assert_array_equal(got.hist, np.bincount(bins, minlength=FLOWER_EDGES.shape[0]))
+    np.testing.assert_array_equal(
+        got.hist_matched,
+        np.bincount(bins[matched[counted]], minlength=FLOWER_EDGES.shape[0]),
+    )
+    assert got.most == (int(flowers[:n_honest].max()) if n_honest else 0)
 
 
 @settings(max_examples=60, deadline=None)
