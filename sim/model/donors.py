@@ -465,9 +465,12 @@ def donor_counts(
     def count(k: int) -> tuple:
         return _count_records(*args, cuts[k], cuts[k + 1])
 
-    with ThreadPoolExecutor(max(1, parts - 1), "sim-count") as pool:
-        rest = [pool.submit(count, k) for k in range(1, parts)]
-        made = [count(0), *(f.result() for f in rest)]
+    if parts == 1:
+        made = [count(0)]
+    else:
+        with ThreadPoolExecutor(parts - 1, "sim-count") as pool:
+            rest = [pool.submit(count, k) for k in range(1, parts)]
+            made = [count(0), *(f.result() for f in rest)]
     return DonorCounts(
         sum(int(c[0]) for c in made),
         sum(int(c[1]) for c in made),
