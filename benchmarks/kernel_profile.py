@@ -8,7 +8,8 @@ numba's kernels are machine code in memory that ``perf`` sees as ``[JIT] 0x7f...
 kernels loaded from numba's cache are not announced to it. After the campaign this script
 writes ``/tmp/perf-<pid>.map`` (the format ``perf report`` reads for JIT code: start, size and
 name, one function a line), from every compiled function of every numba dispatcher in the
-process: a function spans from its start to the next one's (at most 1 MiB). The helpers
+process: a function spans from its start to the next one's, at most 1 MiB and never past
+the memory mapping it starts in (``/proc/self/maps``). The helpers
 inlined into a kernel are counted in it. ``--dump NAME`` also writes the kernel's machine
 code beside the map, ``/tmp/perf-<pid>-NAME.bin`` (``objdump -D -b binary -m i386:x86-64``),
 to read the samples of ``perf script -F ip`` against its instructions.
