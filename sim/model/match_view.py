@@ -30,7 +30,7 @@ from sim.codes import FLAG_LESS_DEVELOPED, FLAG_SMALL_ORG, MODE_FIXED, MODE_NONE
 from sim.model.pools import Pools
 from sim.model.post_windows import PostWindow
 from sim.model.projects import Projects
-from sim.model.response import effect_of, presence
+from sim.model.response import effect, presence
 from sim.schema import ResponseConfig
 
 E_MAX = 3.0  # an expected share beyond 3x the gift counts as 3x (the effect is full long before)
@@ -216,8 +216,6 @@ def _view(
     n = a.shape[0]
     changed = False
     mean_a = mean_l = 0.0
-    half_k = half**steepness
-    at_one = 1.0 / (1.0 + half_k)
     for j in range(n):
         e = post[j]
         if frozen[j] == 0:
@@ -241,7 +239,7 @@ def _view(
         else:
             share[j] = e
             new_a = np.round(presence(e, presence_c), 3)
-            new_l = np.round(effect_of(e, steepness, half_k, at_one), 3)
+            new_l = np.round(effect(e, steepness, half), 3)
             if new_a != a[j] or new_l != lift[j]:
                 changed = True
                 a[j] = new_a

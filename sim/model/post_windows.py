@@ -30,7 +30,7 @@ class PostWindow:
     ):
         self.pools, self.open, self.close, self.min_fen = pools, open_at, close_at, min_fen
         self.n_projects = n_projects
-        self.amount_dtype = amount_dtype
+        self._like = np.empty(0, amount_dtype)  # an empty array of the amounts' dtype
         self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.counts = np.zeros((close_at - open_at, n_projects), dtype=np.int32)
         # the window's gifts so far by project, for the estimate a platform publishes
@@ -62,7 +62,7 @@ class PostWindow:
                 self.gifts,
                 self.yuan,
                 self.sum_sqrt,
-                np.empty(0, self.amount_dtype),
+                self._like,
             )
         )
         self.last_minute = m
@@ -77,9 +77,7 @@ class PostWindow:
     def stats(self, kind: np.ndarray, pr: Projects) -> WindowStats:
         """The window's gifts summed by (donor, project), computed once for its pools."""
         if self._stats is None:
-            chunks = self.chunks or [
-                (np.zeros(0, np.int32),) * 2 + (np.zeros(0, self.amount_dtype),)
-            ]
+            chunks = self.chunks or [(np.zeros(0, np.int32),) * 2 + (self._like,)]
             self.chunks = []
             self._stats = window_stats(
                 [c[0] for c in chunks],

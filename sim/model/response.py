@@ -53,15 +53,9 @@ def effect(e: float, steepness: float, half: float) -> float:
     (lift), in [0, 1]: e^k / (e^k + e50^k) (k ``steepness``, e50 ``half_response_match``),
     scaled to be 1 at e = 1 and capped there (a ratio above 1:1 adds nothing; a quarter of
     the gift does little: Meier 2007)."""
-    half_k = half**steepness
-    return effect_of(e, steepness, half_k, 1.0 / (1.0 + half_k))
-
-
-@njit(cache=True, inline="always")
-def effect_of(e: float, steepness: float, half_k: float, at_one: float) -> float:
-    """:func:`effect` with its constants made once: ``half_k`` = half ** steepness and
-    ``at_one`` = 1 / (1 + half_k) (a loop over projects makes them once, not a project)."""
     e = max(e, 0.0)
+    half_k = half**steepness
+    at_one = 1.0 / (1.0 + half_k)
     ek = e**steepness
     return min(1.0, ek / (ek + half_k) / at_one)
 
