@@ -31,14 +31,16 @@ def campaign_figure(minutes: pd.DataFrame, summary: dict, path: Path) -> None:
     money = (per10 / 1e6).reset_index().melt("time", var_name="flow", value_name="million yuan")
     levels = minutes.set_index("time").filter(like="level:") / 1e6
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7), sharex=True)
-    sns.lineplot(money, x="time", y="million yuan", hue="flow", ax=ax1, linewidth=0.8)
+    # one point per (time, line): drawn as it is, not aggregated (no estimate, no band)
+    flat = {"estimator": None, "errorbar": None}
+    sns.lineplot(money, x="time", y="million yuan", hue="flow", ax=ax1, linewidth=0.8, **flat)
     ax1.set_title(
         f"{summary['scenario']} ({summary['policy']}), scale {summary['scale']}: "
         "money per 10 minutes"
     )
     lv = levels.reset_index().melt("time", var_name="pool", value_name="million yuan left")
     lv["pool"] = lv["pool"].str.removeprefix("level:")
-    sns.lineplot(lv, x="time", y="million yuan left", hue="pool", ax=ax2, linewidth=0.9)
+    sns.lineplot(lv, x="time", y="million yuan left", hue="pool", ax=ax2, linewidth=0.9, **flat)
     for p in summary["pools"]:
         if p["depleted_at"]:
             ax2.plot(pd.Timestamp(p["depleted_at"]), 0, marker="x", color="crimson", ms=8)
@@ -75,7 +77,7 @@ def lorenz_figure(orgs: pd.DataFrame, gini: float, path: Path) -> None:
     cum = np.concatenate([[0], np.cumsum(x)]) / max(x.sum(), 1e-12)
     share = np.linspace(0, 1, cum.shape[0])
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
-    sns.lineplot(x=share, y=cum, ax=ax, label="organisations")
+    sns.lineplot(x=share, y=cum, ax=ax, label="organisations", estimator=None, errorbar=None)
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=0.8, label="equal")
     ax.set_xlabel("share of organisations (smallest first)")
     ax.set_ylabel("share of money raised")
