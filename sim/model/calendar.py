@@ -79,5 +79,16 @@ class Calendar:
             return None
         return self.time(minute).isoformat(timespec="seconds")
 
+    def iso_many(self, minutes) -> list[str | None]:
+        """:meth:`iso` of each of ``minutes`` (a sequence of numbers), made in numpy at once:
+        the same strings (the seconds rounded half to even, as ``round`` does)."""
+        m = np.asarray(minutes, dtype=np.float64)
+        if self.start.tzinfo is not None:  # numpy's times carry no offset: one at a time
+            return [self.iso(x) for x in m.tolist()]
+        ok = np.isfinite(m)
+        seconds = np.rint(np.where(ok, m, 0.0) * 60.0).astype(np.int64)
+        text = np.datetime_as_string(np.datetime64(self.start, "s") + seconds, unit="s")
+        return [t if k else None for t, k in zip(text.tolist(), ok.tolist(), strict=True)]
+
     def day(self, minute: int) -> DayConfig:
         return self.days[minute // MINUTES_PER_DAY]

@@ -74,19 +74,21 @@ def enterprise_table(c: CampaignResult) -> pd.DataFrame:
     pl = c.pools
     idx = np.flatnonzero(pl.is_enterprise)
     by_pool = np.argsort(pl.link_pool, kind="stable")  # links grouped by pool, in pool order
-    cuts = np.cumsum(np.bincount(pl.link_pool, minlength=pl.n)[idx])[:-1]
-    projects = [a.tolist() for a in np.split(pl.link_project[by_pool], cuts)] if idx.size else []
-    paid = [yuan(a).tolist() for a in np.split(pl.link_paid[by_pool], cuts)] if idx.size else []
+    ends = np.cumsum(np.bincount(pl.link_pool, minlength=pl.n)[idx]).tolist()
+    starts = [0, *ends[:-1]] if ends else []
+    # each pool's slice of one list (a list a pool, from one conversion of the whole array)
+    linked = pl.link_project[by_pool].tolist()
+    paid = yuan(pl.link_paid[by_pool]).tolist()
     return pd.DataFrame(
         {
             "enterprise": np.arange(idx.shape[0]),
-            "projects": projects,
-            "paid_by_project_yuan": paid,
+            "projects": [linked[a:b] for a, b in zip(starts, ends, strict=True)],
+            "paid_by_project_yuan": [paid[a:b] for a, b in zip(starts, ends, strict=True)],
             "ratio": pl.ratio[idx],
             "budget_yuan": yuan(pl.budget[idx]),
             "paid_yuan": yuan(pl.paid[idx]),
-            "opens_at": [c.calendar.iso(x) for x in pl.open_at[idx]],
-            "depleted_at": [c.calendar.iso(x) for x in pl.depleted_at[idx]],
+            "opens_at": c.calendar.iso_many(pl.open_at[idx]),
+            "depleted_at": c.calendar.iso_many(pl.depleted_at[idx]),
         }
     )
 
@@ -144,10 +146,11 @@ def size_table(c: CampaignResult) -> pd.DataFrame:
 
 
 def event_table(c: CampaignResult) -> pd.DataFrame:
-    ev = sorted(c.events, key=lambda e: (e.minute, e.kind))
+    # by time as a float (a minute may be a numpy number, slow to compare), then kind
+    ev = sorted(c.events, key=lambda e: (float(e.minute), e.kind))
     return pd.DataFrame(
         {
-            "time": [c.calendar.iso(e.minute) for e in ev],
+            "time": c.calendar.iso_many([e.minute for e in ev]),
             "minute": [e.minute for e in ev],
             "kind": [e.kind for e in ev],
             "pool": [e.pool for e in ev],
