@@ -12,3 +12,23 @@ The package in layers, each importing only those below it:
 - :mod:`sim.runner`: one run into its own folder; :mod:`sim.studies`: sweeps gathered, the
   reproduction report, the calibration; :mod:`sim.app`: the Hydra app on top.
 """
+
+import gc
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def command(main: Callable[[], T]) -> T:
+    """Run a command's ``main`` (``python -m sim`` and the studies' commands) with the cyclic
+    collector kept off what exists when it starts, the imports (frozen: later collections
+    skip it), and off what is left at its end (frozen again: the last collection at the
+    interpreter's exit skips it too). The imports leave about 220,000 objects the collector
+    tracks, none of them cyclic garbage (docs/performance.md: a tiny run 4.14 -> 3.36 s, a
+    gather of 24 runs 5.35 -> 4.35 s)."""
+    gc.freeze()
+    try:
+        return main()
+    finally:
+        gc.freeze()

@@ -48,6 +48,7 @@ from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
+from sim import command
 from sim.checks import STAKE_ELASTICITY_MAX
 from sim.runner import run
 from sim.schema import CONF_DIR, register_configs
@@ -603,4 +604,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(main))

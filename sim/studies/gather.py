@@ -37,6 +37,7 @@ import yaml
 from hydra.experimental.callback import Callback
 from scipy import stats
 
+from sim import command
 from sim.runner import run_state
 
 log = logging.getLogger("sim")
@@ -417,4 +418,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    command(lambda: main(sys.argv[1:]))

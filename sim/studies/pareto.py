@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim import command
+
 log = logging.getLogger("sim")
 
 DIRECTIONS = ("maximize", "minimize")
@@ -461,4 +463,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    command(lambda: main(sys.argv[1:]))

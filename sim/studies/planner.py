@@ -32,6 +32,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from sim import command
 from sim.studies import decisions, posterior, sensitivity
 from sim.studies.gather import AIMS, KEY_METRICS, _fmt
 
@@ -743,4 +744,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    command(lambda: main(sys.argv[1:]))

@@ -35,6 +35,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
+from sim import command
 from sim.outputs.report import fmt_figure
 from sim.studies.gather import LeftOut, complete_jobs, left_out_lines
 
@@ -680,4 +681,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(command(main))

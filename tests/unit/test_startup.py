@@ -1,12 +1,15 @@
-"""``python -m sim`` keeps the cyclic collector out of its start and end (sim/__main__.py),
-and runs with it on."""
+"""The commands keep the cyclic collector off what their imports made (sim.command,
+sim/__main__.py), and run with it on."""
 
 from __future__ import annotations
 
 import gc
 import runpy
 
+import pytest
+
 import sim.app
+from sim import command
 
 
 def test_the_command_runs_with_the_collector_on_and_what_the_imports_made_frozen(monkeypatch):
@@ -24,3 +27,21 @@ def test_the_command_runs_with_the_collector_on_and_what_the_imports_made_frozen
         gc.unfreeze()  # this test process's objects go back to the collector
     assert seen["enabled"] is True and isinstance(seen["frozen"], int) and seen["frozen"] > 0
     assert gc.isenabled() == was
+
+
+def test_a_command_returns_its_value_and_freezes_what_is_left_even_when_it_fails():
+    try:
+        assert command(lambda: gc.get_freeze_count()) > 0
+        gc.unfreeze()
+        left = []
+
+        def fails() -> None:
+            gc.unfreeze()
+            left.append(object())
+            raise SystemExit(3)
+
+        with pytest.raises(SystemExit):
+            command(fails)
+        assert gc.get_freeze_count() > 0  # frozen again on the way out
+    finally:
+        gc.unfreeze()
