@@ -62,7 +62,7 @@ def days_figure(days: pd.DataFrame, path: Path) -> None:
     )
     d["100 million yuan"] = d["yuan"] / 1e8
     fig, ax = plt.subplots(figsize=(10, 4.5))
-    sns.barplot(d, x="date", y="100 million yuan", hue="flow", ax=ax)
+    sns.barplot(d, x="date", y="100 million yuan", hue="flow", ax=ax, errorbar=None)
     ax.set_title("money per day (100 million yuan)")
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
