@@ -51,7 +51,11 @@ def _alias_into(w, prob, alias, offset, small, large):
     """:func:`alias_table` of ``w`` written into ``prob`` and ``alias`` (its entries +
     ``offset``), with ``small`` and ``large`` (as long as ``w``) to work in."""
     n = w.shape[0]
-    c = n / w.sum()
+    total = w.sum()
+    if not np.isfinite(n / total):  # a total so small (subnormal) that n / total overflows:
+        w = w / w.max()  # the same weights in units of the largest (any other: unchanged)
+        total = w.sum()
+    c = n / total
     ns = nl = 0
     for i in range(n):
         p = w[i] * c
