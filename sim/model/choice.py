@@ -52,8 +52,8 @@ def _alias_into(w, prob, alias, offset, small, large):
     ``offset``), with ``small`` and ``large`` (as long as ``w``) to work in."""
     n = w.shape[0]
     total = w.sum()
-    if not np.isfinite(n / total):  # a total so small (subnormal) that n / total overflows:
-        w = w / w.max()  # the same weights in units of the largest (any other: unchanged)
+    if not np.isfinite(n / total):  # a total so small (below n / 1.8e308) that n / total
+        w = w / w.max()  # overflows: the weights in units of the largest (others: unchanged)
         total = w.sum()
     c = n / total
     ns = nl = 0
