@@ -75,7 +75,7 @@ def enterprise_table(c: CampaignResult) -> pd.DataFrame:
     idx = np.flatnonzero(pl.is_enterprise)
     by_pool = np.argsort(pl.link_pool, kind="stable")  # links grouped by pool, in pool order
     ends = np.cumsum(np.bincount(pl.link_pool, minlength=pl.n)[idx]).tolist()
-    starts = [0, *ends[:-1]] if ends else []
+    starts = [0, *ends][:-1]  # each pool's first link: where the one before it ends
     # each pool's slice of one list (a list a pool, from one conversion of the whole array)
     linked = pl.link_project[by_pool].tolist()
     paid = yuan(pl.link_paid[by_pool]).tolist()

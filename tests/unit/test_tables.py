@@ -44,9 +44,9 @@ def test_the_enterprise_and_event_tables_are_the_plain_reading(tiny_run):
     df = enterprise_table(c)
     idx = np.flatnonzero(pl.is_enterprise)
     assert len(df) == idx.size > 0
-    for k, g in enumerate(idx[:: max(1, idx.size // 50)]):
-        row = df.iloc[int(np.flatnonzero(idx == g)[0])]
-        mine = pl.link_pool == g  # the links of pool g, in their order
+    for k in range(0, idx.size, max(1, idx.size // 50)):  # row k is pool idx[k]
+        row = df.iloc[k]
+        mine = pl.link_pool == idx[k]  # the links of the pool, in their order
         assert row.projects == pl.link_project[mine].tolist(), k
         assert row.paid_by_project_yuan == yuan(pl.link_paid[mine]).tolist(), k
     # the times as the plain reading gives them, in a table made the same way
