@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra._internal.core_plugins.basic_launcher import BasicLauncher
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_store import ConfigStore
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -154,24 +155,33 @@ class CheckedSweeper(BasicSweeper):
                 sys.exit(2)
             search = ParetoSearch(params=self.params_spec, **self.pareto_spec)
             return search.sweep(self.hydra_context, self.config, self.launcher, arguments)
+        loader = self.hydra_context.config_loader
         try:
             jobs = self._jobs(arguments)
-            sweeps.check_jobs(self.hydra_context.config_loader, self.config, self._to_check(jobs))
+            composed = sweeps.check_jobs(loader, self.config, self._to_check(jobs))
         except (sweeps.SweepConfigError, ValueError) as exc:
             print(f"error: bad sweep: {exc}", file=sys.stderr)
             sys.exit(2)
+        if not isinstance(self.launcher, BasicLauncher):
+            composed = {}  # composed again where the jobs run (another process)
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         self._prepare(sweep_dir, jobs)
         returns, failed = [], []
         initial_job_idx = 0
-        while not self.is_done():
-            batch = self.get_job_batch()
-            results = self.launcher.launch(batch, initial_job_idx=initial_job_idx)
-            failed += sweeps.failures(batch, results)
-            initial_job_idx += len(batch)
-            returns.append(results)
+        with sweeps.reuse_composed(loader, self.config, composed) as counts:
+            while not self.is_done():
+                batch = self.get_job_batch()
+                results = self.launcher.launch(batch, initial_job_idx=initial_job_idx)
+                failed += sweeps.failures(batch, results)
+                initial_job_idx += len(batch)
+                returns.append(results)
+        log.info(
+            "configs composed for the check and taken by the launcher: %d (composed again: %d)",
+            counts["reused"],
+            counts["composed"],
+        )
         sweeps.report_failures(failed)
         return returns
 

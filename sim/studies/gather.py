@@ -173,6 +173,22 @@ def _vs_baseline(df: pd.DataFrame, column: str = "public_donations_yuan") -> pd.
     return pd.Series(df[column].to_numpy() - ref, index=df.index)
 
 
+def t_half_width(x: np.ndarray) -> float:
+    """Half the width of the 95% t-interval of the mean of ``x`` (NaN below two values)."""
+    if x.size < 2:
+        return np.nan
+    return float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+
+
+def t_interval(x: pd.Series) -> tuple[float, float]:
+    """The 95% t-interval of the mean of ``x`` (a point below two values): the figures'
+    error bars, the intervals of :func:`comparison`'s table."""
+    v = x.to_numpy(dtype=float)
+    half = t_half_width(v)
+    m = float(v.mean())
+    return (m, m) if np.isnan(half) else (m - half, m + half)
+
+
 def comparison(df: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval over seeds of each key metric, for each setting."""
     setting = _setting_columns(df)
@@ -187,12 +203,7 @@ def comparison(df: pd.DataFrame) -> pd.DataFrame:
                 continue
             x = pd.to_numeric(g[m], errors="coerce").dropna().to_numpy(dtype=float)
             row[m] = float(x.mean()) if x.size else np.nan
-            half = (
-                float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-                if x.size > 1
-                else np.nan
-            )
-            row[f"{m}_ci95"] = half
+            row[f"{m}_ci95"] = t_half_width(x)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -287,7 +298,9 @@ def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]
             y="setting",
             x=m,
             order=order,
-            errorbar=("ci", 95),
+            # the table's interval (comparison.md), not a bootstrap: the same figure on
+            # every gather, and a tenth of its time
+            errorbar=t_interval,
             ax=ax,
             linestyle="none",
             color="tab:blue",
@@ -327,13 +340,17 @@ def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]
     if levels:
         lv = pd.concat(levels, ignore_index=True)
         lv["level (100M yuan)"] = lv["level"] / 1e8
+        # the mean over seeds made here, once (seaborn's estimator groups each line's
+        # points again, by x, for every line)
+        mean = lv.groupby(["setting", "time"], sort=False, as_index=False)["level (100M yuan)"]
         fig, ax = plt.subplots(figsize=(13, 5))
         sns.lineplot(
-            lv,
+            mean.mean(),
             x="time",
             y="level (100M yuan)",
             hue="setting",
             hue_order=order,
+            estimator=None,
             errorbar=None,
             ax=ax,
             linewidth=1,
