@@ -35,7 +35,7 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from sim.checks import expected_gifts, validate, year_population
 from sim.model.campaign import Campaign, threads_to_use
@@ -45,7 +45,7 @@ from sim.outputs.painter import Painter
 from sim.outputs.report import comparison_table, write_report
 from sim.outputs.tables import summary as make_summary
 from sim.outputs.tables import tables
-from sim.schema import CONF_DIR, ConfigError, SimConfig
+from sim.schema import CONF_DIR, ConfigError, SimConfig, config_text
 
 log = logging.getLogger("sim")
 ROOT = Path(__file__).resolve().parent.parent
@@ -245,7 +245,7 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
                 threads = threads_to_use(threads, obj.scale)
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-            config_yaml = OmegaConf.to_yaml(OmegaConf.structured(obj))
+            config_yaml = config_text(obj)
             if obj.check:
                 p = plan(obj)
                 log.info("check: the config is valid; a run would be %s", p)

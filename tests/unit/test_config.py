@@ -210,3 +210,40 @@ def test_population_overrides_reach_the_population_of_every_year(year):
     assert own.donors == cfg.scenario.donors and own.projects.count == cfg.scenario.projects
     orgs = validate(compose_cfg(f"scenario=y{year}", "population.projects.organisations=7"))
     assert year_population(orgs).projects.organisations == 7
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        (),
+        ("policy=qf", "gaming=both"),
+        ("scenario=y2017", "gaming=machines", "policy.countermeasures.rate_limit_per_minute=4"),
+        ("scenario=y2020", "policy=breadth"),
+        ("policy=long_term", "perturb.key=scenario.response.pull_strength", "perturb.factor=1.2"),
+        ("policy=size_tiers", "scenario=y2018", "experiment=ensemble", "ensemble.draw=3"),
+    ],
+)
+def test_the_config_text_is_omegaconfs(overrides):
+    """What a run writes to config.yaml (and compares to resume) is the text OmegaConf
+    writes of the same config, made without it (sim.schema.config_text)."""
+    from omegaconf import OmegaConf
+
+    from sim.schema import config_text
+
+    obj = validate(compose_cfg(*overrides))
+    assert config_text(obj) == OmegaConf.to_yaml(OmegaConf.structured(obj))
+
+
+def test_the_config_text_writes_an_int_given_for_a_float_as_omegaconf_does():
+    from dataclasses import replace
+
+    from omegaconf import OmegaConf
+
+    from sim.schema import config_text
+
+    obj = validate(compose_cfg())
+    obj = replace(obj, scale=1, policy=replace(obj.policy, budget=300_000_000))
+    assert isinstance(obj.scale, int)
+    text = config_text(obj)
+    assert text == OmegaConf.to_yaml(OmegaConf.structured(obj))
+    assert "scale: 1.0\n" in text
