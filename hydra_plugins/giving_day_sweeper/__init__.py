@@ -13,6 +13,7 @@ annotations`` here: Hydra loads plugin modules without registering them, and a d
 then cannot resolve string annotations.)
 """
 
+import contextlib
 import logging
 import sys
 from dataclasses import dataclass
@@ -162,26 +163,34 @@ class CheckedSweeper(BasicSweeper):
         except (sweeps.SweepConfigError, ValueError) as exc:
             print(f"error: bad sweep: {exc}", file=sys.stderr)
             sys.exit(2)
-        if not isinstance(self.launcher, BasicLauncher):
-            composed = {}  # composed again where the jobs run (another process)
         sweep_dir = Path(self.config.hydra.sweep.dir)
         sweep_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(self.config, sweep_dir / "multirun.yaml")
         self._prepare(sweep_dir, jobs)
         returns, failed = [], []
         initial_job_idx = 0
-        with sweeps.reuse_composed(loader, self.config, composed) as counts:
+        # a launcher that runs the jobs here takes the configs just checked; the others
+        # compose each where it runs (another process: the loader is left as it is)
+        here = isinstance(self.launcher, BasicLauncher)
+        if not here:
+            composed.clear()  # not kept through the sweep (a config is about a megabyte)
+        with (
+            sweeps.reuse_composed(loader, self.config, composed)
+            if here
+            else contextlib.nullcontext()
+        ) as counts:
             while not self.is_done():
                 batch = self.get_job_batch()
                 results = self.launcher.launch(batch, initial_job_idx=initial_job_idx)
                 failed += sweeps.failures(batch, results)
                 initial_job_idx += len(batch)
                 returns.append(results)
-        log.info(
-            "configs composed for the check and taken by the launcher: %d (composed again: %d)",
-            counts["reused"],
-            counts["composed"],
-        )
+        if counts is not None:
+            log.info(
+                "jobs launched with the configs composed for the check: %d (composed again: %d)",
+                counts["reused"],
+                counts["composed"],
+            )
         sweeps.report_failures(failed)
         return returns
 
