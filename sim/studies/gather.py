@@ -180,15 +180,6 @@ def t_half_width(x: np.ndarray) -> float:
     return float(stats.t.ppf(0.975, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
 
 
-def t_interval(x: pd.Series) -> tuple[float, float]:
-    """The 95% t-interval of the mean of ``x`` (a point below two values): the figures'
-    error bars, the intervals of :func:`comparison`'s table."""
-    v = x.to_numpy(dtype=float)
-    half = t_half_width(v)
-    m = float(v.mean())
-    return (m, m) if np.isnan(half) else (m - half, m + half)
-
-
 def comparison(df: pd.DataFrame) -> pd.DataFrame:
     """Mean and 95% t-interval over seeds of each key metric, for each setting."""
     setting = _setting_columns(df)
@@ -288,23 +279,25 @@ def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]
     d = df.assign(setting=df[setting].astype(str).agg(", ".join, axis=1) if setting else "all")
     order = list(dict.fromkeys(d.setting))
     out = []
+    # each setting's mean and 95% t-interval over seeds: the table's own (comparison.md)
+    c = comp.assign(setting=comp[setting].astype(str).agg(", ".join, axis=1) if setting else "all")
+    by_setting = c.set_index("setting").reindex(order)
     shown = [m for m in KEY_METRICS if m in d and d[m].notna().any()]
     ncol = 3
     nrow = int(np.ceil(len(shown) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(6 * ncol, 0.32 * len(order) * nrow + 2))
+    y = np.arange(len(order))
     for ax, m in zip(np.ravel(axes), shown, strict=False):
-        sns.pointplot(
-            d,
-            y="setting",
-            x=m,
-            order=order,
-            # the table's interval (comparison.md), not a bootstrap: the same figure on
-            # every gather, and a tenth of its time
-            errorbar=t_interval,
-            ax=ax,
-            linestyle="none",
+        half = by_setting[f"{m}_ci95"].to_numpy(dtype=float)
+        ax.errorbar(
+            by_setting[m].to_numpy(dtype=float),
+            y,
+            xerr=np.nan_to_num(half),  # no bar for a setting of one seed
+            fmt="o",
             color="tab:blue",
         )
+        ax.set_yticks(y, order)
+        ax.set_ylim(len(order) - 0.5, -0.5)  # the first setting at the top
         ax.set(title=KEY_METRICS[m], xlabel="", ylabel="")
     for ax in np.ravel(axes)[len(shown) :]:
         ax.set_visible(False)
@@ -314,7 +307,6 @@ def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
-    c = comp.assign(setting=comp[setting].astype(str).agg(", ".join, axis=1) if setting else "all")
     for ax, eq in zip(axes, ("match_share_less_developed", "org_gini"), strict=True):
         ax.errorbar(c[eq], c.total_raised_yuan / 1e8, yerr=c.total_raised_yuan_ci95 / 1e8, fmt="o")
         for _, r in c.iterrows():
