@@ -334,10 +334,10 @@ def figures(df: pd.DataFrame, comp: pd.DataFrame, sweep_dir: Path) -> list[Path]
         lv["level (100M yuan)"] = lv["level"] / 1e8
         # the mean over seeds made here, once (seaborn's estimator groups each line's
         # points again, by x, for every line)
-        mean = lv.groupby(["setting", "time"], sort=False, as_index=False)["level (100M yuan)"]
+        by_time = lv.groupby(["setting", "time"], sort=False, as_index=False)
         fig, ax = plt.subplots(figsize=(13, 5))
         sns.lineplot(
-            mean.mean(),
+            by_time["level (100M yuan)"].mean(),
             x="time",
             y="level (100M yuan)",
             hue="setting",
