@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from sim.studies.gather import AIMS, KEY_METRICS, _fmt, _setting_columns
+from sim.studies.gather import AIMS, KEY_METRICS, _fmt, _setting_columns, t_half_width
 
 BLOCK_COLUMNS = ("seed_run", "ensemble.draw")  # what the runs of a block share besides settings
 
@@ -70,7 +69,7 @@ def paired(df: pd.DataFrame, metric: str, reference: str) -> pd.DataFrame:
         d = (wide[p] - wide[reference]).to_numpy(dtype=float)
         n = d.size
         mean = float(d.mean()) if n else np.nan
-        half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
+        half = t_half_width(d)
         rows.append(
             {
                 "policy": p,

@@ -30,11 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
 from sim import command
 from sim.studies import decisions, posterior, sensitivity
-from sim.studies.gather import AIMS, KEY_METRICS, _fmt
+from sim.studies.gather import AIMS, KEY_METRICS, _fmt, t_half_width
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +93,7 @@ def main_table(df: pd.DataFrame) -> pd.DataFrame:
         n = len(wide)
         for p in wide.columns:
             v = wide[p].to_numpy(float)
-            half = (
-                float(stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan
-            )
+            half = t_half_width(v)
             rows.append(
                 {"policy": p, "metric": m, "mean": float(v.mean()), "ci95_half": half, "blocks": n}
             )
