@@ -9,7 +9,8 @@ the seed and the minute, drawn inside one compiled call (:func:`draw_minute_kern
 generator object to carry, and made into the minute's flower events and gifts in one pass
 (:func:`make_gifts`). Counts are Poisson (:func:`poisson`: numpy's methods, inversion below a
 mean of 10 and PTRS above), a gift's size is lognormal through the inverse normal CDF of
-one uniform (:func:`sim.model.donors.inverse_normal`), its time an exponential spacing.
+one uniform (:func:`sim.model.donors.inverse_normal`), its time a uniform in its own
+slice of the minute (the ``i``-th of ``n`` gifts in ``[i / n, (i + 1) / n)``).
 
 :class:`GiftStream` makes the next minute's gifts on a second thread while this one
 settles, where there is one; the numbers are the same either way.
@@ -124,15 +125,18 @@ def _alias(u, block, alias_prob, alias, n_projects):
 @njit(cache=True, nogil=True)
 def make_gifts(minute, draws, p_reason, crowd, choice, out):
     """A minute's gifts, in timestamp order, from its random numbers ``draws`` =
-    (u_reason, u_pick, spacings, u_one, z, u_help, u_project), into ``out`` = (t, donor,
+    (u_reason, u_pick, u_time, u_one, z, u_help, u_project), into ``out`` = (t, donor,
     project, amount, helpee, reason, team).
 
     Gift i is baseline if ``u_reason[i] < p_reason[0]``, shifted if below ``p_reason[0] +
     p_reason[1]``, else lifted (thinning one Poisson stream); its donor comes from its
     reason's group mix (``u_pick[:, i]``: a group, then a uniform member of it; group g is
-    in segment g // per_segment); its time is ``minute`` plus the normalised cumulative sum of
-    ``n + 1`` exponential ``spacings`` (sorted uniform times); it is a 1-yuan friend-help
-    gift if ``u_one[i] < one_share``, and the j-th of those helps the friend drawn from
+    in segment g // per_segment); its time is ``minute + (i + u_time[i]) / n``, uniform
+    within its own ``n``-th of the minute, so the times come sorted (and never rounded up to
+    ``minute + 1``). A Poisson stream's ``n`` times in a minute are ``n`` sorted uniforms;
+    these spread over the minute the same way to within ``1 / n`` of it, without the ``n``
+    logarithms of exponential spacings (a minute's times only order its gifts and stamp the
+    gift that empties a pool). It is a 1-yuan friend-help gift if ``u_one[i] < one_share``, and the j-th of those helps the friend drawn from
     ``u_help[:, j]``, else its size is lognormal around its donor's level, whole yuan in
     [1, ``max_yuan``]: the float32 sum ``size_shift + level`` plus ``sigma z``; its project
     is drawn by the alias table of its segment and kind (``u_project``: one uniform; lifted
@@ -144,20 +148,17 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
     is the ``u_help``-th along the donor's friend list (:mod:`sim.model.network`). The arguments are
     plain tuples in the orders of :class:`Crowd` and :class:`~sim.model.choice.ChoiceTable`
     (:mod:`sim.model.settlement` says why)."""
-    u_reason, u_pick, spacings, u_one, z, u_help, u_project = draws
+    u_reason, u_pick, u_time, u_one, z, u_help, u_project = draws
     t, donor, project, amount, helpee, reason, team = out
     one_share, mixes, group_start, level, size_shift, sigma, max_yuan, net, team_share, k = crowd
     alias_prob, alias, n_projects, n_seg = choice
     n = u_reason.shape[0]
-    total = 0.0
-    for i in range(n + 1):
-        total += spacings[i]
-        if i < n:
-            t[i] = total
+    slice_ = 1.0 / n if n else 0.0
+    last = np.nextafter(np.float64(minute + 1), np.float64(minute))  # the minute's last time
     grp = np.empty(n, dtype=np.int64)
     p0, p01 = p_reason[0], p_reason[0] + p_reason[1]
     for i in range(n):
-        t[i] = minute + t[i] / total
+        t[i] = min(minute + (i + u_time[i]) * slice_, last)  # never rounded up to minute + 1
         r = 0 if u_reason[i] < p0 else (1 if u_reason[i] < p01 else 2)
         reason[i] = r
         grp[i], donor[i] = _member(u_pick[0, i], u_pick[1, i], mixes[r], group_start)
@@ -199,8 +200,8 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
 MINUTE_SALT = 0x6D696E757465  # "minute": the key of the minutes' numbers (network.hash_key)
 # The rows of a minute's numbers: the Poisson counts (quiz, steps, helps, gifts), then
 # the flower events' (segment and member of a quiz answer, of a step donation, of a
-# helper, and the friend helped), then the gifts' (reason, segment and member, time
-# spacing, 1-yuan help or not, size, the friend a help goes to, then project, match,
+# helper, and the friend helped), then the gifts' (reason, segment and member, time in
+# its slice of the minute, 1-yuan help or not, size, the friend a help goes to, then project, match,
 # fraction, bonus, detection)
 ROW_COUNTS, ROW_QUIZ, ROW_STEPS, ROW_HELP, ROW_GIFT = 0, 4, 6, 8, 11
 
@@ -311,7 +312,7 @@ def draw_minute_kernel(key, minute, rates, crowd, choice):
     then friend helps: helper and friend), Poisson counts at ``rates``; then the gifts
     (Poisson at the sum of the three reasons' rates) and their numbers, row by row, made
     into gifts by :func:`make_gifts`: a gift's size from a standard normal (the inverse CDF
-    of a uniform in (0, 1)), its time from exponential spacings (-log(1 - u)). Returns
+    of a uniform in (0, 1)), its time a uniform in its own slice of the minute. Returns
     (quiz, steps, helper, helped, t, donor, project, amount, helpee, reason, team, u) with
     ``u`` the four uniforms a gift's settlement uses (match, fraction, bonus, detection),
     one row each. The groups are plain tuples in the orders of :class:`Rates`,
@@ -333,10 +334,7 @@ def draw_minute_kernel(key, minute, rates, crowd, choice):
     r = ROW_GIFT
     u_reason = counter_uniforms(row_start(base, r), n)
     u_pick = counter_rows(base, r + 1, 2, n)
-    spacings = np.empty(n + 1)
-    start = row_start(base, r + 3)
-    for i in range(n + 1):
-        spacings[i] = -math.log1p(-unit(_word(start, i)))
+    u_time = counter_uniforms(row_start(base, r + 3), n)
     u_one = counter_uniforms(row_start(base, r + 4), n)
     z = np.empty(n)
     start = row_start(base, r + 5)
@@ -362,7 +360,7 @@ def draw_minute_kernel(key, minute, rates, crowd, choice):
     team = np.empty(n, dtype=np.int64)
     make_gifts(
         minute,
-        (u_reason, u_pick, spacings, u_one, z, u_help, u_rest[0]),
+        (u_reason, u_pick, u_time, u_one, z, u_help, u_rest[0]),
         p_reason,
         crowd,
         choice,
@@ -395,8 +393,8 @@ class Arrivals:
         state it depends on is passed in, the minute's
         plan of gifts by reason (:meth:`sim.model.response.Response.plan`) and the choice
         tables. Its gifts are one Poisson stream, each gift given its reason with
-        probability in proportion to the reasons' rates (thinning); sorted timestamps come
-        from normalised cumulative exponential spacings."""
+        probability in proportion to the reasons' rates (thinning); the ``i``-th of its
+        ``n`` gifts is at a uniform time in the ``i``-th ``n``-th of the minute."""
         day = self.cal.day(minute)
         w = self.per_minute(minute)
         rates = Rates(

@@ -66,7 +66,7 @@ def numpy_gifts(
     u_reason,
     p_reason,
     u_pick,
-    spacings,
+    u_time,
     u_one,
     one_share,
     z,
@@ -94,8 +94,8 @@ def numpy_gifts(
     ).astype(np.int8)
     group, donor = pick(u_pick, reason.astype(np.int64))
     seg = group // 2
-    gaps = np.cumsum(spacings)
-    t = minute + gaps[:n] / gaps[n]
+    last = np.nextafter(np.float64(minute + 1), minute)
+    t = np.minimum(minute + (np.arange(n) + u_time) * (1.0 / n if n else 0.0), last)
     one = u_one < one_share
     log_yuan = (np.float32(size_shift) + level[donor]).astype(np.float64) + sigma * z
     yuan = np.rint(np.exp(np.minimum(log_yuan, 30.0)))
@@ -142,7 +142,7 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p0, p1, one_share):
     d = dict(
         u_reason=u_reason,
         u_pick=rng.random((2, n)),
-        spacings=rng.standard_exponential(n + 1),
+        u_time=rng.random(n),
         u_one=u_one,
         z=rng.standard_normal(n) * 3,
         u_help=rng.random((2, int(np.count_nonzero(u_one < one_share)))),
@@ -162,7 +162,7 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p0, p1, one_share):
         (
             d["u_reason"],
             d["u_pick"],
-            d["spacings"],
+            d["u_time"],
             d["u_one"],
             d["z"],
             d["u_help"],
@@ -186,7 +186,7 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p0, p1, one_share):
         d["u_reason"],
         p_reason,
         d["u_pick"],
-        d["spacings"],
+        d["u_time"],
         d["u_one"],
         one_share,
         d["z"],
@@ -202,6 +202,45 @@ def test_make_gifts_is_the_numpy_chain(n, seed, p0, p1, one_share):
     for k, v in ref.items():
         np.testing.assert_array_equal(out[k], v, err_msg=k)
     assert np.all(np.diff(out["t"]) >= 0) and np.all((out["t"] >= 17) & (out["t"] < 18))
+
+
+@pytest.mark.parametrize("minute", [0, 17, 12_959])
+@pytest.mark.parametrize("n", [1, 2, 999_983])
+def test_a_gifts_time_is_uniform_in_its_slice_and_never_the_next_minute(minute, n):
+    """Gift i of n is at minute + (i + u) / n: sorted, and inside the minute even where the
+    sum would round up to minute + 1 (u as close to 1 as a uniform gets)."""
+    rng = np.random.default_rng(n)
+    u_time = rng.random(n)
+    u_time[-1] = 1.0 - 2.0**-53
+    prob, alias = tables(lambda b: np.ones(N_P))
+    t = np.empty(n)
+    make_gifts(
+        minute,
+        (
+            np.zeros(n),
+            np.zeros((2, n)),
+            u_time,
+            np.ones(n),
+            np.zeros(n),
+            np.zeros((1, 0)),
+            np.zeros(n),
+        ),
+        np.array([1.0, 0.0]),
+        _crowd(0.0, np.zeros(100, dtype=np.float32)),
+        (prob, alias, N_P, 4),
+        (
+            t,
+            np.empty(n, np.int64),
+            np.empty(n, np.int64),
+            np.empty(n, np.int64),
+            np.empty(n, np.int64),
+            np.empty(n, np.int8),
+            np.empty(n, np.int64),
+        ),
+    )
+    assert t[0] >= minute and t[-1] < minute + 1 and np.all(np.diff(t) > 0)
+    slot = np.floor((t - minute) * n)  # each in its own n-th of the minute, to rounding
+    assert np.abs(slot - np.arange(n)).max() <= 1
 
 
 def np_mix64(x):
@@ -267,7 +306,7 @@ def test_the_minute_kernel_draws_the_minutes_counter_numbers(seed, minute, lam, 
     u_one = np_unit(g[4])
     n_one = int(np.count_nonzero(u_one < one_share))
     z = np.array([inverse_normal(float(x)) for x in ((g[5] >> np.uint64(11)) + 0.5) * 2.0**-53])
-    spacings = -np.log1p(-np_unit(np_row(base, ROW_GIFT + 3, n + 1)))
+    u_time = np_unit(np_row(base, ROW_GIFT + 3, n))
     rest = np.array([np_unit(g[7 + j]) for j in range(5)]).reshape(5, n)
     p_reason = np.array([lam_base / total, lam_shift / total]) if n else np.zeros(2)
     gifts = numpy_gifts(
@@ -275,7 +314,7 @@ def test_the_minute_kernel_draws_the_minutes_counter_numbers(seed, minute, lam, 
         np_unit(g[0]),
         p_reason,
         np.array([np_unit(g[1]), np_unit(g[2])]).reshape(2, n),
-        spacings,
+        u_time,
         u_one,
         one_share,
         z,
