@@ -136,18 +136,18 @@ def make_gifts(minute, draws, p_reason, crowd, choice, out):
     ``minute + 1``). A Poisson stream's ``n`` times in a minute are ``n`` sorted uniforms;
     these spread over the minute the same way to within ``1 / n`` of it, without the ``n``
     logarithms of exponential spacings (a minute's times only order its gifts and stamp the
-    gift that empties a pool). It is a 1-yuan friend-help gift if ``u_one[i] < one_share``, and the j-th of those helps the friend drawn from
-    ``u_help[:, j]``, else its size is lognormal around its donor's level, whole yuan in
-    [1, ``max_yuan``]: the float32 sum ``size_shift + level`` plus ``sigma z``; its project
-    is drawn by the alias table of its segment and kind (``u_project``: one uniform; lifted
-    gifts use the second half of the tables, the match-directed ones), unless it joins a
-    team (``u_one[i]``, above ``one_share``, in the next ``team_share`` of what is left):
-    then its project is
-    its leader's (a leader drawn in proportion to its friends, its project a pure function
-    of the leader) and ``team`` the leader's index (-1: no team). The 1-yuan help's friend
-    is the ``u_help``-th along the donor's friend list (:mod:`sim.model.network`). The arguments are
-    plain tuples in the orders of :class:`Crowd` and :class:`~sim.model.choice.ChoiceTable`
-    (:mod:`sim.model.settlement` says why)."""
+    gift that empties a pool). It is a 1-yuan friend-help gift if ``u_one[i] < one_share``,
+    and the j-th of those helps the friend drawn from ``u_help[:, j]``; else its size is
+    lognormal around its donor's level, whole yuan in [1, ``max_yuan``]: the float32 sum
+    ``size_shift + level`` plus ``sigma z``. Its project is drawn by the alias table of its
+    segment and kind (``u_project``: one uniform; lifted gifts use the second half of the
+    tables, the match-directed ones), unless it joins a team (``u_one[i]``, above
+    ``one_share``, in the next ``team_share`` of what is left): then its project is its
+    leader's (a leader drawn in proportion to its friends, its project a pure function of
+    the leader) and ``team`` the leader's index (-1: no team). The 1-yuan help's friend is
+    the ``u_help``-th along the donor's friend list (:mod:`sim.model.network`). The
+    arguments are plain tuples in the orders of :class:`Crowd` and
+    :class:`~sim.model.choice.ChoiceTable` (:mod:`sim.model.settlement` says why)."""
     u_reason, u_pick, u_time, u_one, z, u_help, u_project = draws
     t, donor, project, amount, helpee, reason, team = out
     one_share, mixes, group_start, level, size_shift, sigma, max_yuan, net, team_share, k = crowd
@@ -201,8 +201,8 @@ MINUTE_SALT = 0x6D696E757465  # "minute": the key of the minutes' numbers (netwo
 # The rows of a minute's numbers: the Poisson counts (quiz, steps, helps, gifts), then
 # the flower events' (segment and member of a quiz answer, of a step donation, of a
 # helper, and the friend helped), then the gifts' (reason, segment and member, time in
-# its slice of the minute, 1-yuan help or not, size, the friend a help goes to, then project, match,
-# fraction, bonus, detection)
+# its slice of the minute, 1-yuan help or not, size, the friend a help goes to, then
+# project, match, fraction, bonus, detection)
 ROW_COUNTS, ROW_QUIZ, ROW_STEPS, ROW_HELP, ROW_GIFT = 0, 4, 6, 8, 11
 
 
