@@ -1,5 +1,6 @@
 """The benchmark script runs and writes its table, figure and verdicts (times are measured,
-never asserted)."""
+never asserted). The benchmark run end to end is ``slow`` (about 20 s; CI runs the slow tier
+too); its record, its repeats and the sweep's timing are checked here without running."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from benchmarks import benchmark
 from benchmarks.benchmark import main, verdicts
 
 
+@pytest.mark.slow
 def test_the_benchmark_writes_its_table_and_figure(tmp_path):
     main(
         [

@@ -1,7 +1,12 @@
 """The behavioural ensemble end to end on a tiny scale (experiment=ensemble): every policy
 under each parameter draw on common random numbers, the draws written, the decisions paired
 by (seed, draw), which assumption decides them, the planner's report, and a second run of
-the same command resumes (runs nothing)."""
+the same command resumes (runs nothing).
+
+The 24-run ensemble and its checks are ``slow`` (about 80 s of the default suite's time; CI
+runs the slow tier too); the default suite runs a 4-run ensemble and its planner's report
+through the docs' commands (``tests/e2e/test_docs.py``, ``docs/sweeps.md``) and the check
+of a bad draw here."""
 
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ def ran(tmp_path_factory):
     return d
 
 
+@pytest.mark.slow
 def test_every_policy_runs_under_every_draw(ran):
     draws = pd.read_csv(ran / "draws.csv")
     assert draws.draw.tolist() == [0, 1, 2, 3] and draws.shape[1] == 8
@@ -62,6 +68,7 @@ def test_every_policy_runs_under_every_draw(ran):
     assert df[df.policy == "y2021"].total_raised_yuan.nunique() == 8
 
 
+@pytest.mark.slow
 def test_the_decisions_pair_by_seed_and_draw(ran):
     dec = pd.read_csv(ran / "decisions.csv")
     assert (dec.blocks == 8).all() and set(dec.pick) <= {"fixed_ratio", "y2021"}
@@ -72,6 +79,7 @@ def test_the_decisions_pair_by_seed_and_draw(ran):
     assert "## Which assumption decides it" in text and "Meier (2007)" in text
 
 
+@pytest.mark.slow
 def test_the_report_says_what_to_pick_which_assumption_decides_it_and_its_scale(ran):
     sens = pd.read_parquet(ran / "sensitivity.parquet")
     assert set(sens.parameter) == set(pd.read_csv(ran / "draws.csv").columns[1:])
@@ -93,6 +101,7 @@ def test_the_report_says_what_to_pick_which_assumption_decides_it_and_its_scale(
     assert f"{n_ok} of 4 behavioural draws reproduce y2021's fitted figures" in first
 
 
+@pytest.mark.slow
 def test_the_same_command_again_resumes(ran):
     before = {p.parent.name: p.stat().st_mtime_ns for p in ran.glob("*/summary.json")}
     res = _ensemble(ran)

@@ -1,7 +1,11 @@
 """The Pareto search end to end on a tiny scale (experiment=pareto): every trial a run in its
 own folder, the front written and holding no dominated point, 2021's rules run beside it,
 and the same command resuming a killed search (finishing the trial that was running when it
-was killed) to the same trials as a search never killed."""
+was killed) to the same trials as a search never killed.
+
+The killed and resumed search is ``slow`` (about 25 s; CI runs the slow tier too); the
+default suite runs a search and its front through the docs' commands
+(``tests/e2e/test_docs.py``, ``docs/sweeps.md``) and the check of a bad objective here."""
 
 from __future__ import annotations
 
@@ -77,6 +81,7 @@ def resumed(tmp_path_factory):
     return d, asked
 
 
+@pytest.mark.slow
 def test_every_trial_is_a_run_and_the_front_is_written(resumed):
     d, _ = resumed
     trials = pd.read_csv(d / "trials.csv")
@@ -94,6 +99,7 @@ def test_every_trial_is_a_run_and_the_front_is_written(resumed):
     assert "**Knee**" in text and "2021's rules" in text and "np.float64" not in text
 
 
+@pytest.mark.slow
 def test_the_front_holds_no_dominated_point(resumed):
     d, _ = resumed
     trials = pd.read_csv(d / "trials.csv")
@@ -113,6 +119,7 @@ def test_the_front_holds_no_dominated_point(resumed):
     assert front.knee.sum() == 1
 
 
+@pytest.mark.slow
 def test_the_trial_that_was_running_is_finished_with_its_values(resumed):
     d, asked = resumed
     row = pd.read_csv(d / "trials.csv").set_index("trial").loc[2]
