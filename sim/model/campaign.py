@@ -55,7 +55,7 @@ from sim.model.gaming import Gaming
 from sim.model.match_view import MatchView
 from sim.model.network import Network, n_leaders
 from sim.model.pacing import Pacing
-from sim.model.pools import Pools, expected_public_yuan
+from sim.model.pools import LIVE_REFRESH_CHANGES, Pools, expected_public_yuan
 from sim.model.post_windows import PostWindow
 from sim.model.projects import Projects
 from sim.model.recorder import Recorder
@@ -394,7 +394,7 @@ class Campaign:
             if self._dirty or m >= self.choice.next_refresh:
                 self.choice.refresh(m, self._released)
                 self._released = self._dirty = self._ran_out = False
-            elif self.pools.live_stale:
+            elif self.pools.live_stale >= LIVE_REFRESH_CHANGES:
                 self.pools.refresh_live(m, False)
             fe, gifts, rows = self.stream.minute(m, n_minutes, self._next_listings)
             self.series.lost_intents[m] = self.stream.lost
@@ -414,7 +414,8 @@ class Campaign:
                 self.recorder.add(m, fe, gifts, res)
             self.series.record(m, gifts, res, flowers, self.pools)
             if changes:
-                self._ran_out = self.pools.live_stale = True
+                self._ran_out = True
+                self.pools.live_stale += changes
                 # each pool emptied in this minute, at the time of the gift that emptied it,
                 # recorded now (no process a pool: about 11,000 a run; the event table sorts
                 # by time, and pools emptied at the same time keep their order)
