@@ -4,7 +4,7 @@ UV := python -m uv run --locked
 
 .PHONY: check lint test unit model e2e slow golden bench run
 
-check: lint test            ## what CI runs: the habits, then the test suite
+check: lint test slow       ## what CI runs: the habits, the default suite, the slow tier
 
 lint:                       ## ruff, the formatter's check, the type checker
 	$(UV) ruff check .
@@ -23,7 +23,7 @@ model:                      ## tiny campaigns: behaviour, conservation, determin
 e2e:                        ## commands, files, sweeps, docs
 	$(UV) pytest tests/e2e
 
-slow:                       ## the full-scale checks
+slow:                       ## the slow tier: full-scale runs, the 24-run ensemble, the killed search, the benchmark run
 	$(UV) pytest -m slow
 
 golden:                     ## write the golden baselines again (say why in CHANGELOG.md)

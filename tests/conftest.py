@@ -3,7 +3,9 @@
 The tests come in three tiers, a folder each, marked by it: ``unit`` (pieces on their own,
 in seconds), ``model`` (tiny campaigns: behaviour, conservation, determinism, the golden
 baselines) and ``e2e`` (commands, files, sweeps, the docs' examples). ``pytest tests/unit``
-or ``pytest -m unit`` runs one tier; checks of a full-scale run are also marked ``slow``.
+or ``pytest -m unit`` runs one tier. Long checks are also marked ``slow`` (full-scale runs,
+and end-to-end checks of more than a few campaigns whose feature a shorter check covers in
+the default suite): ``pytest -m slow`` runs them, and CI runs both (``.ci/run``).
 """
 
 from __future__ import annotations
