@@ -39,6 +39,13 @@ class PostWindow:
         self.sum_sqrt = np.zeros(n_projects)
         self.last_minute = open_at - 1
         self._stats: WindowStats | None = None
+        # a minute's sums by project (zeros between minutes) and the projects it touched
+        self._minute = (
+            np.zeros(n_projects, dtype=np.int64),
+            np.zeros(n_projects),
+            np.zeros(n_projects),
+            np.empty(n_projects, dtype=np.int64),
+        )
 
     @classmethod
     def for_pools(cls, pl: Pools, n_projects: int, amount_dtype) -> list[PostWindow]:
@@ -63,6 +70,7 @@ class PostWindow:
                 self.yuan,
                 self.sum_sqrt,
                 self._like,
+                *self._minute,
             )
         )
         self.last_minute = m
@@ -96,13 +104,19 @@ class PostWindow:
 
 
 @njit(cache=True, nogil=True)
-def keep_eligible(ok, donor, project, amount, min_fen, counts, gifts, yuan, sum_sqrt, like):
+def keep_eligible(
+    ok, donor, project, amount, min_fen, counts, gifts, yuan, sum_sqrt, like, c, y, r, touched
+):
     """A minute's eligible gifts (``ok`` and at least ``min_fen``) as compact (donor,
     project, amount) arrays (int32, int32, ``like``'s dtype), their gifts by project added
     to ``counts`` (the minute's row) and to ``gifts``, their yuan and square roots of yuan
     to ``yuan`` and ``sum_sqrt``: the minute's sums by project first, each in the gifts'
-    order (as ``np.bincount`` makes them), then added."""
-    n_projects = gifts.shape[0]
+    order (as ``np.bincount`` makes them), then added.
+
+    ``c``, ``y`` and ``r`` (zeros, as long as the projects) hold the minute's sums and are
+    zeros again on return; ``touched`` (as long) lists the projects the minute gave to, so
+    that only theirs are added (adding a project's zeros changes nothing): a quiet minute
+    no longer costs a pass over every project."""
     k = 0
     for i in range(ok.shape[0]):
         if ok[i] and amount[i] >= min_fen:
@@ -110,9 +124,7 @@ def keep_eligible(ok, donor, project, amount, min_fen, counts, gifts, yuan, sum_
     out_d = np.empty(k, dtype=np.int32)
     out_p = np.empty(k, dtype=np.int32)
     out_a = np.empty(k, dtype=like.dtype)
-    c = np.zeros(n_projects, dtype=np.int64)
-    y = np.zeros(n_projects)
-    r = np.zeros(n_projects)
+    n_touched = 0
     j = 0
     for i in range(ok.shape[0]):
         if ok[i] and amount[i] >= min_fen:
@@ -121,13 +133,20 @@ def keep_eligible(ok, donor, project, amount, min_fen, counts, gifts, yuan, sum_
             out_p[j] = p
             out_a[j] = amount[i]
             j += 1
+            if c[p] == 0:
+                touched[n_touched] = p
+                n_touched += 1
             c[p] += 1
             v = amount[i] / 100.0
             y[p] += v
             r[p] += np.sqrt(v)
-    for p in range(n_projects):
+    for t in range(n_touched):
+        p = touched[t]
         counts[p] += np.int32(c[p])
         gifts[p] += c[p]
         yuan[p] += y[p]
         sum_sqrt[p] += r[p]
+        c[p] = 0
+        y[p] = 0.0
+        r[p] = 0.0
     return out_d, out_p, out_a
