@@ -237,9 +237,21 @@ def _by_project(pair_project, pair_c, n_projects):
     return n_donors, sum_c, sum_sqrt
 
 
+# A window of fewer gifts than this is put together in one array before it is summed: numba's
+# typed list takes about 15 us a chunk to build from Python (a window's chunks are its
+# minutes: 4,320 of three arrays for a three-day window, 0.2 s), the copy far less. A larger
+# one (a full-scale window: 2,000万 gifts) is read where it is. The same sums either way.
+JOIN_CHUNKS_BELOW = 1 << 22
+
+
 def _chunks(x) -> List:
-    """A window's gifts as numba's typed list of chunks (one chunk if an array)."""
-    return List([x] if isinstance(x, np.ndarray) else x)
+    """A window's gifts as numba's typed list of chunks (one chunk if an array, or if the
+    window is small: :data:`JOIN_CHUNKS_BELOW`)."""
+    if isinstance(x, np.ndarray):
+        return List([x])
+    if sum(c.shape[0] for c in x) < JOIN_CHUNKS_BELOW:
+        return List([np.concatenate(x)])
+    return List(x)
 
 
 def window_stats(donor, project, amount_fen, donor_kind, n_projects, org, n_orgs) -> WindowStats:

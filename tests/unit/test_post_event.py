@@ -254,6 +254,36 @@ def test_window_stats_are_those_of_a_sort_by_pair(gifts):
     )
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    gifts=st.lists(
+        st.tuples(st.integers(0, 50), st.integers(0, 4), st.integers(1, 10_000)),
+        min_size=1,
+        max_size=120,
+    ),
+    cuts=st.lists(st.integers(0, 120), max_size=4),
+)
+def test_a_window_in_chunks_sums_as_one_put_together(gifts, cuts):
+    """A window's minutes (chunks) read where they are or put together first (a small
+    window, post_event.JOIN_CHUNKS_BELOW) give the same sums, to the last bit."""
+    from sim.policies import post_event
+
+    d, p, fen_ = (np.array([g[k] for g in gifts], np.int32) for k in range(3))
+    edges = sorted({0, len(gifts), *(min(c, len(gifts)) for c in cuts)})
+    spans = list(zip(edges[:-1], edges[1:], strict=True))
+    chunks = [[x[a:b] for a, b in spans] for x in (d, p, fen_)]
+    donor_kind = np.zeros(51, np.int8)
+    org = np.array([0, 0, 1, 1, 2], np.int32)
+    joined = window_stats(*chunks, donor_kind, 5, org, 3)
+    below, post_event.JOIN_CHUNKS_BELOW = post_event.JOIN_CHUNKS_BELOW, 0
+    try:
+        apart = window_stats(*chunks, donor_kind, 5, org, 3)
+    finally:
+        post_event.JOIN_CHUNKS_BELOW = below
+    for field in ("pair_donor", "pair_project", "pair_c", "n_donors", "sum_c", "sum_sqrt"):
+        np.testing.assert_array_equal(getattr(joined, field), getattr(apart, field), field)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     gifts=st.lists(
