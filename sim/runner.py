@@ -213,9 +213,10 @@ def plan(obj: SimConfig) -> dict:
         "scale": obj.scale,
         "days": len(sc.days),
         "donors": round(pop.donors * obj.scale),
-        "projects": round(pop.projects.count * obj.scale),
+        # every project and enterprise pool is built at any scale (docs/model.md, "Scale")
+        "projects": pop.projects.count,
         "foundation_pools": len(sc.foundation_pools) * obj.policy.tranches,
-        "enterprise_pools": round(sc.enterprise.count * obj.scale),
+        "enterprise_pools": sc.enterprise.count,
         "expected_gifts": round(expected_gifts(obj)),
     }
 

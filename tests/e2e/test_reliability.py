@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from sim import runner
+from sim.model.campaign import Campaign
 from sim.runner import code_identity, finished_summary, run, run_state
 from sim.schema import ConfigError
 from tests.conftest import TINY, compose_cfg, tiny_cfg
@@ -312,7 +313,17 @@ def test_a_dry_run_checks_everything_and_simulates_nothing(tmp_path):
     assert bad.returncode == 2 and "policy.tranches=0 is not allowed" in bad.stderr
     plan = run(compose_cfg("check=true", "scenario=y2018", "scale=0.5"), tmp_path / "p")
     assert plan["check"] == "ok" and plan["donors"] == round(18_341_000 * 0.5)
-    assert plan["projects"] == round(5498 * 0.5) and plan["expected_gifts"] > 5e6
+    assert plan["projects"] == 5498 and plan["expected_gifts"] > 5e6
+    # the plan is what a run builds: every project and enterprise pool at any scale
+    cfg = tiny_cfg("scenario=y2018", "policy.tranches=2")
+    plan = run(
+        compose_cfg("check=true", "scenario=y2018", "policy.tranches=2", f"scale={TINY}"),
+        tmp_path / "tiny",
+    )
+    built = Campaign(cfg)
+    assert plan["donors"] == built.donors.n and plan["projects"] == built.projects.n
+    assert plan["foundation_pools"] == built.pools.foundation.shape[0]
+    assert plan["enterprise_pools"] == int(built.pools.is_enterprise.sum())
 
 
 def test_the_gatherer_names_what_it_cannot_read(tmp_path):
