@@ -2,12 +2,16 @@
 
 A thin main over :func:`sim.runner.run`: it composes the config, runs it into Hydra's
 output directory, turns a bad config into an error message and exit status 2, and returns
-the money raised (the figure a sweeper optimises).
+the money raised (the figure a sweeper optimises). A command line Hydra cannot compose (a
+misspelt key, a value of the wrong type, an unknown option of a group) is refused the same
+way, before any folder is made: the message names the key and what is allowed
+(:func:`sim.checks.composition_error`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +21,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from sim.checks import composition_error
 from sim.runner import Terminated, run
 from sim.schema import CONF_DIR, ConfigError, register_configs
 from sim.studies import sweeps
@@ -64,6 +69,16 @@ def hydra_main(cfg: DictConfig) -> float:
 
 
 def main() -> None:
-    hydra_main()
+    # Hydra's errors reach this function (it would print them itself and exit 1), so that
+    # one it could not compose is refused as a bad config is
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        hydra_main()
+    except Exception as exc:
+        msg = composition_error(exc)
+        if msg is None:
+            raise
+        print(f"error: bad config: {msg}", file=sys.stderr)
+        sys.exit(2)
     if sweeps.FAILED:  # a sweep went on past failed jobs: say so in the exit status
         sys.exit(1)

@@ -4,7 +4,8 @@
 perturbation if one is asked for, and checks every value the type system cannot: ranges,
 names that must refer to each other, times inside the campaign. Each ``check_*`` function
 checks one section and raises :class:`~sim.schema.ConfigError` naming the key and what is
-allowed. :func:`year_population` gives the population a year's run builds.
+allowed. :func:`year_population` gives the population a year's run builds;
+:func:`composition_error` says what is wrong with a command line Hydra could not compose.
 """
 
 from __future__ import annotations
@@ -12,14 +13,19 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from hydra.errors import ConfigCompositionException, MissingConfigException
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
 from sim.codes import MAX_GIFT_YUAN, MAX_MONEY_YUAN
 from sim.policies import RULE_TYPES
 from sim.schema import (
+    CONF_DIR,
     ConfigError,
     FlowerConfig,
     GamingConfig,
@@ -79,6 +85,43 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
     check_year_population(obj)
     check_run_size(obj)
     return obj
+
+
+def composition_error(exc: BaseException) -> str | None:
+    """The message for a command line Hydra could not compose, naming the key and what is
+    allowed (None for any other error): a key the schema does not have (with the nearest
+    setting), a value its type refuses, an option a config group of ``conf/`` does not
+    have."""
+    if isinstance(exc, MissingConfigException):
+        m = re.search(r"Could not find '([\w/]+)/([^'/]+)'", str(exc))
+        folder = Path(CONF_DIR) / m.group(1) if m else None
+        if m is None or folder is None or not folder.is_dir():
+            return str(exc)  # Hydra's own groups (hydra/launcher, ...): its message lists them
+        options = sorted(f.stem for f in folder.glob("*.yaml"))
+        near = difflib.get_close_matches(m.group(2), options, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        return f"{m.group(1)}={m.group(2)} is not an option{hint}; the options are {options}"
+    cause = exc.__cause__ or exc.__context__  # Hydra raises it inside an except: as context
+    if not isinstance(exc, ConfigCompositionException) or cause is None:
+        return None
+    key = getattr(cause, "full_key", None) or "the override"
+    if isinstance(cause, ConfigKeyError | ConfigAttributeError):  # a key not in the schema
+        kind = getattr(cause, "object_type", None)
+        parent = getattr(cause, "parent_node", None)
+        if kind is not None and dataclasses.is_dataclass(kind):
+            allowed = sorted(f.name for f in dataclasses.fields(kind))
+        elif isinstance(parent, DictConfig):
+            allowed = sorted(str(k) for k in parent.keys())
+        else:
+            return None
+        name = str(getattr(cause, "key", key.rsplit(".", 1)[-1]))
+        near = difflib.get_close_matches(name, allowed, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        where = key.rsplit(".", 1)[0] if "." in key else "the config"
+        return f"{key} is not a setting of the config{hint}; the settings of {where} are {allowed}"
+    if isinstance(cause, ValidationError):
+        return f"{key}: {str(cause).splitlines()[0]}"
+    return None
 
 
 def check_known_keys(cfg: DictConfig) -> None:

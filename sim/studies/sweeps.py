@@ -21,7 +21,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from sim.checks import validate
+from sim.checks import composition_error, validate
 from sim.schema import ConfigError
 
 log = logging.getLogger("sim")
@@ -50,7 +50,7 @@ def check_jobs(
                 del task["hydra"]
             validate(task)
         except (ConfigError, HydraException, ValueError) as exc:
-            bad.append(f"  {' '.join(job) or '(no overrides)'}: {exc}")
+            bad.append(f"  {' '.join(job) or '(no overrides)'}: {composition_error(exc) or exc}")
     if bad:
         raise SweepConfigError(
             f"{len(bad)} of the sweep's {len(jobs)} jobs cannot run (nothing was run):\n"

@@ -158,9 +158,15 @@ def test_command_line_bad_value_names_the_key(tmp_path):
 
 
 def test_command_line_misspelt_key(tmp_path):
-    r = _cli("scenario.match_uplfit=0.3", f"hydra.run.dir={tmp_path}")
-    assert r.returncode != 0
-    assert "match_uplfit" in r.stderr
+    """Refused as a bad config (exit 2) before any folder is made, naming the key and the
+    section's settings, not with Hydra's advice to add it with ``+``."""
+    r = _cli("scenario.response.pull_strenght=0.3", f"hydra.run.dir={tmp_path / 'run'}")
+    assert r.returncode == 2
+    assert (
+        "error: bad config: scenario.response.pull_strenght is not a setting of the config "
+        "(did you mean pull_strength?); the settings of scenario.response are [" in r.stderr
+    )
+    assert "To append" not in r.stderr and not (tmp_path / "run").exists()
 
 
 def test_enterprise_table_accounts_for_every_link(run_dir):

@@ -74,9 +74,27 @@ def test_a_setting_outside_the_schema_in_a_config_file_stops_the_command(tmp_pat
         f"scale={TINY}",
         f"hydra.run.dir={tmp_path / 'run'}",
     )
-    assert r.returncode != 0
-    assert "gift_capp" in r.stderr
+    assert r.returncode == 2
+    assert "policy.rules.action.gift_capp is not a setting of the config (did you mean" in r.stderr
     assert not (tmp_path / "run" / "summary.json").exists()
+
+
+def test_what_hydra_cannot_compose_is_refused_naming_what_is_allowed(tmp_path):
+    """An unknown option of a group, a value of the wrong type, a misspelt key in a sweep:
+    exit 2, the key and what is allowed, nothing run."""
+    r = cli(f"scale={TINY}", "policy=qff", f"hydra.run.dir={tmp_path / 'a'}")
+    assert r.returncode == 2 and not (tmp_path / "a").exists()
+    assert "error: bad config: policy=qff is not an option (did you mean qf?); the options " in (
+        r.stderr
+    )
+    assert "'threshold_prizes'" in r.stderr and "policy_schema" not in r.stderr
+    r = cli("scale=half", f"hydra.run.dir={tmp_path / 'b'}")
+    assert r.returncode == 2 and "error: bad config: scale: Value 'half' of type 'str'" in r.stderr
+    r = cli(
+        "-m", f"scale={TINY}", "policy.rules.action.ratioo=1,2", f"hydra.sweep.dir={tmp_path}/c"
+    )
+    assert r.returncode == 2 and not (tmp_path / "c").exists()
+    assert r.stderr.count("is not a setting of the config (did you mean ratio?)") == 2
 
 
 # --------------------------------------------------------------------------- 2
