@@ -144,15 +144,19 @@ def ranks(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def decision_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Per aim: the pick (the policy most often best), that chance, the runner-up and the
+    """Per aim: the pick (the policy most often best; of those equally often best, the one
+    with the best mean over the blocks), that chance, the runner-up (the same order) and the
     share of blocks in which the pick does better than the runner-up (ties count half)."""
     pb = best_probability(df)
     rows = []
     for aim, (metric, high, tol) in AIMS.items():
-        g = pb[pb.aim == aim].sort_values("p_best", ascending=False, kind="stable")
+        g = pb[pb.aim == aim]
         if g.empty:
             continue
         wide = _compared(_wide(df, metric)[0])
+        g = g.assign(mean=g.policy.map(wide.mean())).sort_values(
+            ["p_best", "mean"], ascending=[False, not high], kind="stable"
+        )
         pick = g.iloc[0]
         row = {
             "aim": aim,

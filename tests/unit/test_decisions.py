@@ -86,6 +86,21 @@ def test_ranks_and_the_decision_table():
     assert "| most money | b | 62% |" in text and "## Against none, paired by block" in text
 
 
+def test_a_tie_in_the_chance_of_being_best_goes_to_the_better_mean():
+    """Each best in two of four blocks: the pick is the one with the better mean, whatever
+    the policies' names (here the later name, for both a high and a low aim)."""
+    df = sweep()
+    df.loc[df.policy == "a", "total_raised_yuan"] = [140.0, 100.0, 140.0, 100.0]
+    df.loc[df.policy == "b", "total_raised_yuan"] = [130.0, 150.0, 130.0, 150.0]
+    df.loc[df.policy == "a", "org_gini"] = [0.3, 0.6, 0.3, 0.6]
+    df.loc[df.policy == "b", "org_gini"] = [0.4, 0.2, 0.4, 0.2]
+    dec = decisions.decision_table(df).set_index("aim")
+    for aim in ("most money", "most equal (lowest Gini across organisations)"):
+        row = dec.loc[aim]
+        assert row.p_best == pytest.approx(0.5) and row.runner_up_p_best == pytest.approx(0.5)
+        assert (row.pick, row.runner_up) == ("b", "a"), aim
+
+
 def test_an_ensemble_pairs_by_seed_and_draw():
     df = pd.concat(
         [sweep(**{"ensemble.draw": [0] * 4}), sweep(**{"ensemble.draw": [1] * 4})],
