@@ -82,7 +82,7 @@ class Campaign:
         sc, s = cfg.scenario, cfg.scale
         self.cal = Calendar.from_config(sc)
         pop = year_population(cfg)  # the year's donor base and project count
-        self.projects = Projects.build(pop.projects, stream(cfg.seed, "projects"))
+        self.projects = Projects.build(pop.projects, stream(cfg.seed, "projects"), s)
         self.pools = Pools.build(
             sc,
             cfg.policy,

@@ -102,9 +102,10 @@ class Projects:
         )
 
     @classmethod
-    def build(cls, cfg: ProjectsConfig, rng: np.random.Generator) -> Projects:
+    def build(cls, cfg: ProjectsConfig, rng: np.random.Generator, scale: float = 1.0) -> Projects:
         """Draw ``cfg.count`` projects of ``cfg.organisations`` organisations (``cfg``: a
-        year's, :func:`sim.checks.year_population`, with both set), at any scale."""
+        year's, :func:`sim.checks.year_population`, with both set), at any scale; a goal is
+        money a project raises, so it scales as the per-project caps do (``scale``)."""
         assert cfg.count is not None and cfg.organisations is not None
         n_orgs = cfg.organisations
         n = max(n_orgs, cfg.count)
@@ -133,9 +134,9 @@ class Projects:
             * rng.lognormal(0.0, cfg.goal_sigma, n)
         )
         # within the fen arithmetic's bounds (sim.codes); no real goal comes near
-        goal = np.maximum(100, np.round(np.minimum(goal_yuan, MAX_MONEY_YUAN)) * 100).astype(
-            np.int64
-        )
+        goal = np.maximum(
+            100, np.round(np.minimum(goal_yuan * scale, MAX_MONEY_YUAN)) * 100
+        ).astype(np.int64)
         joint = rng.random(n) < cfg.joint_appeal_share  # drawn last: earlier draws unchanged
         flags = (
             less_developed * FLAG_LESS_DEVELOPED

@@ -164,7 +164,10 @@ def figure_table(runs: pd.DataFrame) -> pd.DataFrame:
                 "simulated_mean": m,
                 "ci95_low": m - half,
                 "ci95_high": m + half,
-                "relative_error": None if rep is None else (m - rep) / rep,
+                # None where the runs did not compare it (a figure a scale-down does not keep)
+                "relative_error": None
+                if rep is None or g.relative_error.isna().all()
+                else (m - rep) / rep,
                 "seed_cv": sd / abs(m) if m else float("nan"),
                 "seeds": n,
                 "role": g.role.iloc[0],

@@ -102,6 +102,13 @@ def test_report_sets_fitted_apart_from_not_fitted(run_dir):
     # the Foundation's 6亿 is the pools' budgets: paid by the pacing, not fitted
     assert (table.role[table.figure == "foundation_match_yuan"] == "input").all()
     assert table.simulated.notna().all()
+    # what a scale-down does not keep (pools reached) is shown as simulated, not compared
+    pools = table.set_index("figure").loc["enterprises_matching"]
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert pools.simulated == summary["enterprises_matching"]
+    assert pd.isna(pools.relative_error)
+    assert pools.note.startswith("not compared below full scale")
+    assert "except those a scale-down does not keep" in text
 
 
 def test_a_failed_run_never_looks_complete(tmp_path, monkeypatch):

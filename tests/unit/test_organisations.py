@@ -28,10 +28,17 @@ def test_the_landscape_head_is_the_same_in_every_seed_and_the_tail_is_drawn():
 
 
 def test_every_organisation_and_project_is_built_at_any_scale():
+    """The same projects at every scale; a goal, money a project raises, scales with it (to
+    the yuan, at least 1 yuan), as the per-project caps do."""
+    cfg = tiny_cfg("scenario=y2018")
+    full = Projects.build(year_population(cfg).projects, stream(cfg.seed, "projects"))
     for scale in (0.002, 0.1):
         cfg = tiny_cfg("scenario=y2018", scale=scale)
-        p = Projects.build(year_population(cfg).projects, stream(cfg.seed, "projects"))
+        p = Projects.build(year_population(cfg).projects, stream(cfg.seed, "projects"), scale)
         assert p.n == cfg.scenario.projects and p.n_orgs == round(p.n / 4)
+        np.testing.assert_array_equal(p.org, full.org)
+        want = np.maximum(1, np.round(full.goal / 100 * scale)) * 100
+        assert np.abs(p.goal - want).max() <= 100  # the full goal is itself rounded to the yuan
 
 
 @pytest.mark.parametrize("scale", [0.002, 0.05, 1.0])
