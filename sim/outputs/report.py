@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sim.model.calendar import MINUTES_PER_DAY, Calendar
@@ -80,8 +81,9 @@ def simulated_figures(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> d
             end = Calendar.from_config(sc).minute("scenario.theme_day_until", sc.theme_day_until)
         w = minutes[(minutes.minute >= start) & (minutes.minute < end)]
         fig["theme_day_donation_count"] = int(w.gifts.sum())
-        fig["theme_day_public_yuan"] = float(w.public_yuan.sum())
-        fig["theme_day_foundation_match_yuan"] = float(w.foundation_match_yuan.sum())
+        # summed in fen: each minute's yuan is exact, a float sum of them not
+        fig["theme_day_public_yuan"] = _yuan_sum(w.public_yuan)
+        fig["theme_day_foundation_match_yuan"] = _yuan_sum(w.foundation_match_yuan)
     cal = None
     if sc.opening_at:  # the figures of an opening measured minute by minute
         cal = Calendar.from_config(sc)
@@ -90,7 +92,7 @@ def simulated_figures(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> d
         fig["opening_first_minute_gifts"] = int(g[o])
         fig["opening_first_minute_yuan"] = float(y[o])
         fig["opening_first_minute_average_gift_yuan"] = float(y[o] / g[o]) if g[o] else 0.0
-        fig["opening_first_30_minutes_yuan"] = float(y[o : o + 30].sum())
+        fig["opening_first_30_minutes_yuan"] = _yuan_sum(y[o : o + 30])
         fig["opening_first_hour_gifts"] = int(g[o : o + 60].sum())
     if sc.last_morning_at:  # how much of the money was in by the morning of the last day
         cal = cal or Calendar.from_config(sc)
@@ -98,6 +100,11 @@ def simulated_figures(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> d
         y = minutes.public_yuan.to_numpy()
         fig["public_share_by_last_morning"] = float(y[:t].sum() / y.sum()) if y.sum() else 0.0
     return fig
+
+
+def _yuan_sum(x) -> float:
+    """A sum of yuan amounts (each a whole number of fen), summed in fen."""
+    return float(np.rint(np.asarray(x, dtype=np.float64) * 100.0).astype(np.int64).sum() / 100.0)
 
 
 def comparison_table(cfg: SimConfig, summary: dict, minutes: pd.DataFrame) -> pd.DataFrame:

@@ -128,9 +128,22 @@ def minute_table(c: CampaignResult) -> pd.DataFrame:
 
 
 def day_table(minutes: pd.DataFrame, c: CampaignResult) -> pd.DataFrame:
+    """Per day: gifts, money (summed in fen, so each day's yuan is exact to the fen) and
+    flowers."""
+    s = c.series
     day = minutes.minute // MINUTES_PER_DAY
-    cols = ["gifts", "public_yuan", "foundation_match_yuan", "enterprise_match_yuan", "flowers"]
-    df = minutes.groupby(day)[cols].sum().reset_index(drop=True)
+    fen = pd.DataFrame(
+        {
+            "gifts": s.gifts,
+            "public_yuan": s.public_fen,
+            "foundation_match_yuan": s.foundation_fen,
+            "enterprise_match_yuan": s.enterprise_fen,
+            "flowers": s.flowers,
+        }
+    )
+    df = fen.groupby(day.to_numpy()).sum().reset_index(drop=True)
+    for col in ("public_yuan", "foundation_match_yuan", "enterprise_match_yuan"):
+        df[col] = yuan(df[col].to_numpy())
     df.insert(0, "date", [d.date for d in c.calendar.days])
     df.insert(1, "kind", [d.kind for d in c.calendar.days])
     return df.rename(columns={"gifts": "donation_count", "public_yuan": "public_donations_yuan"})
@@ -275,7 +288,9 @@ def summary(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
         "average_gift_yuan": public / max(1, int(c.projects.count.sum())),
         "foundation_match_yuan": fmatch,
         "enterprise_match_yuan": ematch,
-        "total_raised_yuan": public + fmatch + ematch,
+        "total_raised_yuan": float(
+            yuan(c.projects.public.sum() + pl.paid[pl.foundation].sum() + pl.paid[ent].sum())
+        ),
         "flowers_earned": int(c.series.flowers.sum()),
         "projects": int(c.projects.n),
         "projects_funded": int(np.count_nonzero(c.projects.count)),

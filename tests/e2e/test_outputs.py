@@ -9,6 +9,7 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -174,6 +175,26 @@ def test_command_line_misspelt_key(tmp_path):
         "(did you mean pull_strength?); the settings of scenario.response are [" in r.stderr
     )
     assert "To append" not in r.stderr and not (tmp_path / "run").exists()
+
+
+def test_each_days_money_is_its_minutes_summed_in_fen(run_dir):
+    """A day's yuan is its minutes' fen summed, then divided: exact to the fen (a float sum
+    of yuan left 56004.00000000001), and the summary's days and total are the same figures."""
+    minutes = pd.read_parquet(run_dir / "minutes.parquet")
+    days = pd.read_parquet(run_dir / "days.parquet")
+    summary = json.loads((run_dir / "summary.json").read_text())
+    day = minutes.minute // (24 * 60)
+    for col in ("public_yuan", "foundation_match_yuan", "enterprise_match_yuan"):
+        fen = np.rint(minutes[col].to_numpy() * 100).astype(np.int64)
+        want = pd.Series(fen).groupby(day.to_numpy()).sum().to_numpy() / 100
+        name = "public_donations_yuan" if col == "public_yuan" else col
+        np.testing.assert_array_equal(days[name].to_numpy(), want)
+        assert [d[name] for d in summary["days"]] == list(want)
+    total = sum(
+        round(summary[k] * 100)
+        for k in ("public_donations_yuan", "foundation_match_yuan", "enterprise_match_yuan")
+    )
+    assert summary["total_raised_yuan"] == total / 100
 
 
 def test_enterprise_table_accounts_for_every_link(run_dir):
