@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import math
 import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -73,6 +74,7 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
         obj: SimConfig = OmegaConf.to_object(cfg)  # type: ignore[assignment]
     else:
         obj = cfg
+    check_finite(obj, "")
     check_run(obj)
     start, end = check_calendar(obj.scenario)
     check_levels_and_figures(obj.scenario)
@@ -163,6 +165,23 @@ def _unknown_keys(node: DictConfig | ListConfig, path: str) -> list[tuple[str, l
         if isinstance(child, DictConfig | ListConfig) and not child._is_interpolation():
             out += _unknown_keys(child, name)
     return out
+
+
+def check_finite(node: Any, path: str) -> None:
+    """Every number of the config is finite: an infinite or NaN value (``=inf``, ``=nan``)
+    passes a range check such as ``x >= 0`` or none at all, and would run as a campaign of
+    zeros or of overflowing sums (the rules' money is checked in fen below)."""
+    if isinstance(node, float):
+        need(math.isfinite(node), path, node, "a finite number")
+    elif dataclasses.is_dataclass(node) and not isinstance(node, type):
+        for f in dataclasses.fields(node):
+            check_finite(getattr(node, f.name), f"{path}.{f.name}" if path else f.name)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            check_finite(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(node, list | tuple):
+        for i, v in enumerate(node):
+            check_finite(v, f"{path}[{i}]")
 
 
 def check_run(obj: SimConfig) -> None:
@@ -770,7 +789,7 @@ def _perturbed(cfg: DictConfig) -> DictConfig:
         key,
         "the dotted key of a numeric value of the config, e.g. scenario.response.pull_strength",
     )
-    need(pt.factor >= 0, "perturb.factor", pt.factor, "a factor >= 0")
+    need(math.isfinite(pt.factor) and pt.factor >= 0, "perturb.factor", pt.factor, "a factor >= 0")
     cfg = cfg.copy()
     new = v * pt.factor
     OmegaConf.update(cfg, key, round(new) if isinstance(v, int) else float(new))

@@ -68,6 +68,13 @@ def test_every_reported_figure_names_its_source():
             "policy.rules.action.donor_daily_cap_yuan=21474837",
             "policy.rules.action.donor_daily_cap_yuan",
         ),
+        # a number that is not finite passes a range check, or none (a run of zeros, or of
+        # sums that overflow)
+        ("scenario.levels.gifts=inf", "scenario.levels.gifts"),
+        ("population.gift_size.sigma=inf", "population.gift_size.sigma"),
+        ("population.projects.goal_reach_exponent=nan", "population.projects.goal_reach_exponent"),
+        ("scenario.days.3.gift_size_shift=-inf", "scenario.days[3].gift_size_shift"),
+        ("population.segments.0.rate=nan", "population.segments[0].rate"),
     ],
 )
 def test_bad_values_name_the_key_and_what_is_allowed(override, key):
@@ -76,6 +83,12 @@ def test_bad_values_name_the_key_and_what_is_allowed(override, key):
     msg = str(err.value)
     assert msg.startswith(key + "=")
     assert "allowed" in msg or "ISO" in msg
+
+
+def test_a_perturbation_by_an_infinite_factor_is_refused():
+    with pytest.raises(ConfigError) as err:
+        validate(compose_cfg("perturb.key=policy.tranches", "perturb.factor=inf"))
+    assert str(err.value).startswith("perturb.factor=inf is not allowed")
 
 
 def test_chances_a_day_must_fit_a_donor_record():
