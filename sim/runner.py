@@ -221,6 +221,15 @@ def plan(obj: SimConfig) -> dict:
     }
 
 
+def _asks_check(cfg: DictConfig | SimConfig) -> bool:
+    """Whether ``cfg`` asks for a dry run (read before it is validated)."""
+    try:
+        value = cfg.get("check", False) if isinstance(cfg, DictConfig) else cfg.check
+        return value is True
+    except Exception:  # a config too broken to say: not a dry run
+        return False
+
+
 def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> dict:
     """Validate ``cfg``, simulate, and write tables, figures, report and summary to ``out``.
     ``threads``: see :meth:`sim.model.campaign.Campaign.run` (they change the speed, never
@@ -239,6 +248,7 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
     recorder = None
     painter: Painter | None = None
     owned = False  # the folder cleared of every earlier run's files
+    dry = _asks_check(cfg)
     try:
         with _signals_stop() as stopped:
             obj = validate(cfg)
@@ -304,6 +314,8 @@ def run(cfg: DictConfig | SimConfig, out: Path, threads: int | None = None) -> d
             )
             return summary
     except BaseException as exc:
+        if dry and not owned:  # a dry run writes nothing, valid or not (an earlier run stays)
+            raise
         if painter is not None:
             painter.close()
         if recorder is not None:

@@ -329,6 +329,7 @@ def test_a_dry_run_checks_everything_and_simulates_nothing(tmp_path):
     )
     bad = cli("check=true", "policy.tranches=0", f"hydra.run.dir={tmp_path / 'bad'}")
     assert bad.returncode == 2 and "policy.tranches=0 is not allowed" in bad.stderr
+    assert not (tmp_path / "bad" / "status.json").exists()
     plan = run(compose_cfg("check=true", "scenario=y2018", "scale=0.5"), tmp_path / "p")
     assert plan["check"] == "ok" and plan["donors"] == round(18_341_000 * 0.5)
     assert plan["projects"] == 5498 and plan["expected_gifts"] > 5e6
@@ -342,6 +343,15 @@ def test_a_dry_run_checks_everything_and_simulates_nothing(tmp_path):
     assert plan["donors"] == built.donors.n and plan["projects"] == built.projects.n
     assert plan["foundation_pools"] == built.pools.foundation.shape[0]
     assert plan["enterprise_pools"] == int(built.pools.is_enterprise.sum())
+
+
+def test_a_failed_dry_run_leaves_an_earlier_run_alone(tmp_path):
+    done = run(compose_cfg(f"scale={TINY}", "output.figures=false", *QUIET), tmp_path)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    with pytest.raises(ConfigError):
+        run(compose_cfg("check=true", "seed=-1", f"scale={TINY}", *QUIET), tmp_path)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+    assert status(tmp_path)["status"] == "complete" and done["donation_count"] > 0
 
 
 def test_the_gatherer_names_what_it_cannot_read(tmp_path):
