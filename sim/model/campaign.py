@@ -189,6 +189,7 @@ class Campaign:
         self._ran_out = False
         self._display = self.cfg.scenario.response.display_minutes
         self.wall_seconds = 0.0
+        self.threads: int | None = None  # the threads its run used
         kernels.join()
 
     # ------------------------------------------------------------------ the run
@@ -206,7 +207,7 @@ class Campaign:
         there, 1 does everything on this one; by default, the environment's
         ``SIM_THREADS`` if set, else 2 for a large run where this process may use two cores
         (:func:`threads_to_use`). The results are the same either way."""
-        threads = threads_to_use(threads, self.cfg.scale)
+        threads = self.threads = threads_to_use(threads, self.cfg.scale)
         t0 = time.perf_counter()
         executor = ThreadPoolExecutor(1, "sim-ahead") if threads == 2 else None
         self.stream.executor = self.series.executor = executor
@@ -235,10 +236,10 @@ class Campaign:
 
     def result(self) -> CampaignResult:
         """The campaign as it stands, frozen (read-only views of its ledgers)."""
-        # on both cores where the run may use them (the other thread has ended by now)
-        dc = donor_counts(
-            self.donors, FLOWER_THRESHOLDS, FLOWER_EDGES, threads_to_use(None, self.cfg.scale)
-        )
+        # on as many threads as the run used (the other has ended by now); a result before
+        # a run, as the campaign stands, on the engine's choice
+        threads = self.threads or threads_to_use(None, self.cfg.scale)
+        dc = donor_counts(self.donors, FLOWER_THRESHOLDS, FLOWER_EDGES, threads)
         co = self.collections
         flowers = FlowerLedger(
             thresholds=FLOWER_THRESHOLDS,

@@ -22,6 +22,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from sim.checks import composition_error, validate
+from sim.model.campaign import threads_to_use
 from sim.schema import ConfigError
 
 log = logging.getLogger("sim")
@@ -39,6 +40,10 @@ def check_jobs(
     """Compose and validate every job's config; raise one error naming each bad job.
     Returns the configs composed, by the job's overrides (each as composed: validated on a
     copy)."""
+    try:  # the environment every job runs in (a single run checks it the same way)
+        threads_to_use(None)
+    except ValueError as exc:
+        raise SweepConfigError(f"{exc} (nothing was run)") from None
     bad = []
     composed = {}
     for job in jobs:

@@ -309,6 +309,22 @@ def test_a_bad_environment_setting_stops_the_run_before_the_build(tmp_path, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["error.txt", "status.json"]
 
 
+def test_a_bad_environment_setting_stops_a_sweep_before_any_job(tmp_path):
+    """Also where the jobs run on one thread each (joblib): the setting is the user's error
+    all the same, refused before the first job, not found after every job's campaign."""
+    r = cli(
+        "-m",
+        f"scale={TINY}",
+        "seed=1,2",
+        "hydra/launcher=joblib",
+        f"hydra.sweep.dir={tmp_path / 'sw'}",
+        env={"SIM_THREADS": "7"},
+    )
+    assert r.returncode == 2
+    assert "SIM_THREADS: '7'; allowed values are 1 and 2 (nothing was run)" in r.stderr
+    assert not list((tmp_path / "sw").glob("*/status.json"))
+
+
 def test_help_is_the_apps_own():
     r = cli("--help")
     assert r.returncode == 0
