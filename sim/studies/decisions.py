@@ -113,7 +113,7 @@ def best_probability(df: pd.DataFrame) -> pd.DataFrame:
             rows.append(
                 {"aim": aim, "metric": metric, "policy": p, "p_best": float(s), "blocks": len(wide)}
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["aim", "metric", "policy", "p_best", "blocks"])
 
 
 def ranks(df: pd.DataFrame) -> pd.DataFrame:
@@ -199,7 +199,14 @@ def markdown(df: pd.DataFrame, references: tuple[str, ...] = ("none", "y2021")) 
     lines = ["## What to pick for each aim", ""]
     dec = decision_table(df)
     if dec.empty:
-        return "\n".join(lines + ["No aim could be compared (no policy that matches).", ""])
+        wide, block = _wide(df, "total_raised_yuan")
+        why = (
+            f"no block ({', '.join(block)}) holds a complete run of every policy, so none "
+            "can be compared by block (see the jobs left out)"
+            if wide.empty
+            else "no policy that matches"
+        )
+        return "\n".join(lines + [f"No aim could be compared: {why}.", ""])
     lines += [
         "| aim | pick | chance it is best | runner-up | chance the pick beats it | blocks |",
         "|---|---|---:|---|---:|---:|",

@@ -385,15 +385,55 @@ def write_decisions(df: pd.DataFrame, sweep_dir: Path, with_figures: bool = True
     return True
 
 
+# every file a gather writes into a sweep's folder (the planner's report included): removed
+# before it writes, so that nothing of an earlier gather is left beside this one's
+GATHERED = (
+    "sweep.parquet",
+    "sweep.csv",
+    "comparison.csv",
+    "comparison.md",
+    "metrics_by_policy.png",
+    "raised_vs_equity.png",
+    "pool_level.png",
+    "decisions.csv",
+    "decisions.md",
+    "posterior_decisions.csv",
+    "report.md",
+    "report.html",
+    "report_best.png",
+    "report_vs_2021.png",
+    "report_sensitivity.png",
+    *(
+        f"{name}.{ext}"
+        for name in ("sensitivity", "paired", "ranks", "best", "main_table", "posterior")
+        for ext in ("csv", "parquet")
+    ),
+)
+
+
 def gather(sweep_dir: Path, with_figures: bool = True) -> pd.DataFrame:
-    """Write the sweep's table, comparison and figures; returns the table."""
+    """Write the sweep's table, comparison and figures; returns the table. Refuses (a
+    ``SystemExit`` naming why, with nothing of an earlier gather left) a folder that is not
+    there, one with no complete run, and one whose runs are at different scales."""
     sweep_dir = Path(sweep_dir)
+    if not sweep_dir.is_dir():
+        raise SystemExit(f"{sweep_dir}: no such folder (a sweep's folder, its hydra.sweep.dir)")
     df, left_out = collect(sweep_dir)
+    for name in GATHERED:
+        (sweep_dir / name).unlink(missing_ok=True)
     pd.DataFrame(left_out, columns=["job", "why"]).to_csv(sweep_dir / "left_out.csv", index=False)
     if df.empty:
         raise SystemExit(
             f"no complete run in {sweep_dir}; left out:\n"
             + "\n".join(f"  {j}: {w}" for j, w in left_out)
+        )
+    scales = df.scale.value_counts().sort_index()
+    if len(scales) > 1:
+        raise SystemExit(
+            f"the runs in {sweep_dir} are at {len(scales)} scales ("
+            + ", ".join(f"{s:g}: {n} runs" for s, n in scales.items())
+            + "): a sweep's runs are compared at one scale; run each scale into a folder of its "
+            "own (hydra.sweep.dir=...)"
         )
     df.to_parquet(sweep_dir / "sweep.parquet", index=False)
     df.to_csv(sweep_dir / "sweep.csv", index=False)

@@ -4,13 +4,15 @@ gathers it, and the gather command on a finished (or partly finished) sweep dire
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
 import pandas as pd
 import pytest
 
-from tests.conftest import TINY
+from sim.runner import run
+from tests.conftest import TINY, tiny_cfg
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +154,45 @@ def test_a_budget_sweep_compares_settings_against_the_same_baseline(tmp_path):
     assert fixed.extra_public_vs_baseline_yuan.notna().all()
     comp = pd.read_csv(tmp_path / "comparison.csv")
     assert len(comp) == 4 and {"policy", "policy.budget"} <= set(comp.columns)
+
+
+def _gather(d, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "sim.studies.gather", str(d), "--no-figures", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_gather_with_no_complete_block_says_so_and_leaves_nothing_of_the_last(swept, tmp_path):
+    """Each seed misses a policy: nothing can be compared by seed, which the decisions say
+    (it crashed); the last gather's report and figures are gone, not left beside the new
+    tables as if they were theirs."""
+    d = tmp_path / "sweep"
+    shutil.copytree(swept[0], d)
+    for name in ("report_best.png", "metrics_by_policy.png"):  # as an earlier gather left them
+        (d / name).write_bytes(b"an earlier gather's figure")
+    for policy, seed in (("qf", 1), ("none", 2), ("y2021", 1)):
+        job = next(
+            p for p in d.iterdir() if f"policy={policy}," in p.name and f"seed={seed}" in p.name
+        )
+        (job / "summary.json").unlink()
+    res = _gather(d)
+    assert res.returncode == 0, res.stderr[-3000:]
+    text = (d / "decisions.md").read_text(encoding="utf-8")
+    assert "No aim could be compared: no block (seed_run) holds a complete run of every" in text
+    assert not (d / "report_best.png").exists() and not (d / "metrics_by_policy.png").exists()
+
+
+def test_a_gather_refuses_a_folder_of_runs_at_two_scales_or_none(swept, tmp_path):
+    d = tmp_path / "sweep"
+    shutil.copytree(swept[0], d)
+    run(tiny_cfg("seed=3", "output.figures=false", scale=0.003), d / "seed=3,scale=0.003")
+    res = _gather(d)
+    assert res.returncode == 1
+    assert "are at 2 scales (0.002: " in res.stderr
+    assert "0.003: 1 runs): a sweep's runs are compared at one scale" in res.stderr
+    assert not (d / "comparison.md").exists() and not (d / "report.md").exists()
+    res = _gather(tmp_path / "nowhere")
+    assert res.returncode == 1 and "nowhere: no such folder" in res.stderr
