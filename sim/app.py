@@ -68,10 +68,27 @@ def hydra_main(cfg: DictConfig) -> float:
     return summary["total_raised_yuan"]
 
 
+def _stop_workers(signum: int, frame) -> None:
+    """SIGTERM outside a run (a sweep's process while joblib's workers run its jobs): stop the
+    workers too, then exit 128 + 15. The workers outlived the command before: their jobs went
+    on to finish (and would race a sweep run again into the folder) and they idled for
+    minutes. A job stopped this way is recorded as failed (or left running, if killed
+    before its run could record it), and is run again when the sweep is."""
+    from joblib.externals.loky import reusable_executor
+
+    executor = reusable_executor._executor
+    if executor is not None:
+        executor.shutdown(wait=False, kill_workers=True)
+    log.error("stopped by signal %s", signal.Signals(signum).name)
+    sys.exit(128 + signal.SIGTERM)
+
+
 def main() -> None:
     # Hydra's errors reach this function (it would print them itself and exit 1), so that
     # one it could not compose is refused as a bad config is
     os.environ["HYDRA_FULL_ERROR"] = "1"
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _stop_workers)  # a run sets its own while it runs
     try:
         hydra_main()
     except Exception as exc:

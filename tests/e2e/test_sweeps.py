@@ -4,6 +4,7 @@ Each test runs ``python -m sim -m ...`` as a user would, in a subprocess."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -178,3 +179,52 @@ def test_the_slurm_template_composes_to_the_submitit_launcher(tmp_path):
 def test_submitit_local_launcher_gives_the_same_numbers(tmp_path):
     """The submitit path the SLURM template uses, with submitit's local executor."""
     assert_launcher_gives_the_basic_numbers(tmp_path, "hydra/launcher=submitit_local")
+
+
+def _session(sid: int) -> list[int]:
+    """The processes of session ``sid`` (``/proc``)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # the session: the sixth field, the fourth after the name
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_sigterm_to_a_joblib_sweep_stops_its_workers_too(tmp_path):
+    """SIGTERM to the command alone (as a scheduler sends it), not its process group: exit
+    143, and the joblib workers end with it, not left to finish their jobs and idle."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim",
+            "-m",
+            f"scale={TINY}",
+            *QUIET,
+            "seed=1,2,3,4,5,6",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            f"hydra.sweep.dir={tmp_path}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob("*seed=*/status.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "the sweep ended before it could be stopped"
+        os.kill(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+        deadline = time.monotonic() + 10
+        while _session(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _session(proc.pid) == [], "the sweep's workers outlived it"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
