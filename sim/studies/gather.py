@@ -79,6 +79,15 @@ def _overrides(job: Path) -> dict[str, str]:
     return out
 
 
+def need_folder(path: Path, what: str, holding: str | None = None, hint: str = "") -> None:
+    """Stop a study's command with a message, not a traceback, where ``path`` is not a
+    folder, or does not hold ``holding`` (``what`` names the folder the command wants)."""
+    if not Path(path).is_dir():
+        raise SystemExit(f"{path}: no such folder ({what})")
+    if holding is not None and not (Path(path) / holding).exists():
+        raise SystemExit(f"{path}: no {holding}, so not {what}{hint}")
+
+
 LeftOut = list[tuple[str, str]]  # (job folder, why it was left out)
 
 
@@ -416,8 +425,7 @@ def gather(sweep_dir: Path, with_figures: bool = True) -> pd.DataFrame:
     ``SystemExit`` naming why, with nothing of an earlier gather left) a folder that is not
     there, one with no complete run, and one whose runs are at different scales."""
     sweep_dir = Path(sweep_dir)
-    if not sweep_dir.is_dir():
-        raise SystemExit(f"{sweep_dir}: no such folder (a sweep's folder, its hydra.sweep.dir)")
+    need_folder(sweep_dir, "a sweep's folder, its hydra.sweep.dir")
     df, left_out = collect(sweep_dir)
     for name in GATHERED:
         (sweep_dir / name).unlink(missing_ok=True)

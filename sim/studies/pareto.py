@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from sim import command
+from sim.studies.gather import need_folder
 
 log = logging.getLogger("sim")
 
@@ -457,8 +458,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import yaml
 
+    need_folder(a.sweep_dir, "a Pareto search's folder, experiment=pareto", "multirun.yaml")
     conf = yaml.safe_load((a.sweep_dir / "multirun.yaml").read_text(encoding="utf-8"))
-    write_front(a.sweep_dir, conf["hydra"]["sweeper"]["pareto"]["objectives"])
+    pareto = ((conf or {}).get("hydra", {}).get("sweeper") or {}).get("pareto")
+    if not pareto:
+        raise SystemExit(f"{a.sweep_dir}: not a Pareto search's folder (experiment=pareto)")
+    write_front(a.sweep_dir, pareto["objectives"])
     print((a.sweep_dir / "front.md").read_text(encoding="utf-8"))
 
 

@@ -33,7 +33,7 @@ import yaml
 
 from sim import command
 from sim.studies import decisions, posterior, sensitivity
-from sim.studies.gather import AIMS, KEY_METRICS, _fmt, t_half_width
+from sim.studies.gather import AIMS, KEY_METRICS, _fmt, need_folder, t_half_width
 
 log = logging.getLogger(__name__)
 
@@ -734,6 +734,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-figures", action="store_true")
     a = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    need_folder(
+        a.sweep_dir,
+        "a gathered sweep's folder",
+        "sweep.parquet",
+        f" (gather it first: python -m sim.studies.gather {a.sweep_dir})",
+    )
     sweep = pd.read_parquet(a.sweep_dir / "sweep.parquet")
     if a.check_full_scale:
         check_full_scale(a.sweep_dir)

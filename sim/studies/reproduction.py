@@ -37,7 +37,7 @@ from scipy import stats
 
 from sim import command
 from sim.outputs.report import fmt_figure
-from sim.studies.gather import LeftOut, complete_jobs, left_out_lines
+from sim.studies.gather import LeftOut, complete_jobs, left_out_lines, need_folder
 
 log = logging.getLogger("sim")
 
@@ -673,6 +673,7 @@ def main(argv: list[str] | None = None) -> int:
             if rc != 0:
                 print(f"error: {' '.join(cmd)} exited with {rc}", file=sys.stderr)
                 return rc
+    need_folder(args.runs, "the reproduction sweep's folder, experiment=reproduce")
     path = write_report(
         args.runs,
         None if args.no_sensitivity else args.sensitivity,

@@ -452,3 +452,21 @@ def test_an_error_after_a_sigterm_ends_as_terminated():
     # with no signal, an error is left as it is
     with pytest.raises(SystemError), _signals_stop():
         raise SystemError("a real one")
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "says"),
+    [
+        ("sim.studies.planner", ["{tmp}/nowhere"], "nowhere: no such folder (a gathered sweep's"),
+        ("sim.studies.planner", ["{tmp}"], "no sweep.parquet, so not a gathered sweep's folder"),
+        ("sim.studies.pareto", ["{tmp}"], "no multirun.yaml, so not a Pareto search's folder"),
+        (
+            "sim.studies.reproduction",
+            ["--gather-only", "--runs", "{tmp}/nowhere"],
+            "nowhere: no such folder (the reproduction sweep's folder",
+        ),
+    ],
+)
+def test_a_study_pointed_at_the_wrong_folder_says_so(tmp_path, module, args, says):
+    r = cli(*[a.format(tmp=tmp_path) for a in args], module=module)
+    assert r.returncode == 1 and says in r.stderr and "Traceback" not in r.stderr
