@@ -270,7 +270,7 @@ class ParetoSearch:
             conditions = pareto.conditions_from(self.when, space)
             if not space:
                 raise ValueError("pareto: the search space is empty (hydra.sweeper.params)")
-            jobs = [pareto.trial_overrides(0, pareto.corner(space, end), fixed) for end in (0, 1)]
+            jobs = [pareto.trial_overrides(0, p, fixed) for p in pareto.check_points(space)]
             if self.reference:
                 jobs.append([*base, *self.reference])
             sweeps.check_jobs(hydra_context.config_loader, config, jobs)

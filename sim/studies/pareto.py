@@ -144,6 +144,26 @@ def corner(space: Mapping[str, Any], end: int) -> dict[str, Any]:
     return out
 
 
+def check_points(space: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The points of the space whose configs are checked before any trial runs: both
+    corners (:func:`corner`), then as many points as the longest list of choices, the
+    ``i``-th taking each choice list's ``i``-th value (cyclically) and each range's low end
+    or high end in turn, so that every choice is checked (a bad value among the middle
+    choices stopped only the trials that drew it)."""
+    points = [corner(space, 0), corner(space, 1)]
+    longest = max([0, *(len(d.choices) for d in space.values() if hasattr(d, "choices"))])
+    for i in range(longest):
+        point = {
+            key: dist.choices[i % len(dist.choices)]
+            if hasattr(dist, "choices")
+            else (dist.high if i % 2 else dist.low)
+            for key, dist in space.items()
+        }
+        if point not in points:
+            points.append(point)
+    return points
+
+
 def conditions_from(when: Mapping[str, str] | None, space: Mapping[str, Any]) -> dict:
     """``when`` (a key of the space -> ``other_key=value``: the key is searched only in the
     trials where the other has that value, as a ratio only for fixed-ratio matching) as

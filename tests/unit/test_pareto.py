@@ -46,6 +46,21 @@ def test_the_sweep_grammar_becomes_optuna_distributions():
     assert pareto.corner(space, 1)["policy.foundation.type"] == "random_match"
 
 
+def test_the_points_checked_before_a_search_hold_every_choice_and_both_ends():
+    d = optuna.distributions
+    space = {
+        "policy.tranches": d.CategoricalDistribution([1, 0, 2, 4]),
+        "policy.foundation.type": d.CategoricalDistribution(["fixed_ratio", "random_match"]),
+        "policy.budget": d.FloatDistribution(1e8, 6e8),
+    }
+    points = pareto.check_points(space)
+    assert {p["policy.tranches"] for p in points} == {0, 1, 2, 4}  # the middle 0 too
+    assert {p["policy.foundation.type"] for p in points} == {"fixed_ratio", "random_match"}
+    assert {p["policy.budget"] for p in points} == {1e8, 6e8}
+    assert points[:2] == [pareto.corner(space, 0), pareto.corner(space, 1)]
+    assert len(points) == len({tuple(sorted(p.items())) for p in points})  # none twice
+
+
 @pytest.mark.parametrize(
     ("params", "words"),
     [
