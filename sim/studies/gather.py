@@ -65,6 +65,8 @@ KEY_METRICS = {
     "gaming_share_of_foundation_match": "Foundation match captured by gaming",
 }
 SKIP_KEYS = ("experiment",)
+# overrides that change what a run writes, never its numbers: not settings to compare
+SKIP_PREFIXES = ("output.",)
 
 
 def _overrides(job: Path) -> dict[str, str]:
@@ -74,7 +76,7 @@ def _overrides(job: Path) -> dict[str, str]:
     for item in items or []:
         k, _, v = str(item).partition("=")
         k = k.lstrip("+~")
-        if k not in SKIP_KEYS:
+        if k not in SKIP_KEYS and not k.startswith(SKIP_PREFIXES):
             out[k] = v
     return out
 

@@ -196,3 +196,17 @@ def test_a_gather_refuses_a_folder_of_runs_at_two_scales_or_none(swept, tmp_path
     assert not (d / "comparison.md").exists() and not (d / "report.md").exists()
     res = _gather(tmp_path / "nowhere")
     assert res.returncode == 1 and "nowhere: no such folder" in res.stderr
+
+
+def test_output_overrides_are_not_settings_to_compare(tmp_path):
+    """``output.*`` changes what a run writes, never its numbers: a sweep run with
+    ``output.figures=false`` compares policies, not (policy, figures) pairs."""
+    from sim.studies.gather import _overrides
+
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "overrides.yaml").write_text(
+        "- policy=qf\n- output.figures=false\n- +output.progress=false\n- experiment=policy_sweep\n"
+        "- seed=2\n",
+        encoding="utf-8",
+    )
+    assert _overrides(tmp_path) == {"policy": "qf", "seed": "2"}
