@@ -194,6 +194,7 @@ def _session(sid: int) -> list[int]:
     return out
 
 
+@pytest.mark.slow  # a sweep of six jobs on two worker processes (about 9 s)
 def test_sigterm_to_a_joblib_sweep_stops_its_workers_too(tmp_path):
     """SIGTERM to the command alone (as a scheduler sends it), not its process group: exit
     143, and the joblib workers end with it, not left to finish their jobs and idle."""

@@ -16,6 +16,7 @@ def test_every_later_year_runs_under_every_policy(year, policy):
     runs_and_conserves(year, policy)
 
 
+@pytest.mark.slow  # the covering set of the default suite composes and validates its cells
 @pytest.mark.parametrize("year", YEARS)
 def test_every_cell_of_the_matrix_composes_and_validates(year):
     for policy in POLICIES:
