@@ -76,11 +76,7 @@ class Crowd(NamedTuple):
 def _member(u_seg, u_member, row, seg_start):
     """A segment by cumulative mix ``row`` (the first whose share reaches past
     ``u_seg``, found by bisection; the last if none), then a uniform member of it
-    (population laid out segment by segment). Returns (segment, donor).
-
-    ``row`` may carry the mix's total after its shares (as the response's plans do): a
-    ``u_seg`` at or past the last cumulative share, which rounding can leave a few ulps
-    below 1, then still gives the last segment, not the slot of the total."""
+    (population laid out segment by segment). Returns (segment, donor)."""
     lo, hi = 0, row.shape[0] - 1
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -88,8 +84,7 @@ def _member(u_seg, u_member, row, seg_start):
             hi = mid
         else:
             lo = mid + 1
-    last = seg_start.shape[0] - 2
-    s = lo if lo < last else last
+    s = lo
     size = seg_start[s + 1] - seg_start[s]
     k = np.int64(u_member * size)
     return s, seg_start[s] + (k if k < size else size - 1)
