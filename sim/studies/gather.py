@@ -39,6 +39,7 @@ from scipy import stats
 
 from sim import command
 from sim.runner import run_state
+from sim.studies.sweeps import need_folder
 
 log = logging.getLogger("sim")
 
@@ -79,15 +80,6 @@ def _overrides(job: Path) -> dict[str, str]:
         if k not in SKIP_KEYS and not k.startswith(SKIP_PREFIXES):
             out[k] = v
     return out
-
-
-def need_folder(path: Path, what: str, holding: str | None = None, hint: str = "") -> None:
-    """Stop a study's command with a message, not a traceback, where ``path`` is not a
-    folder, or does not hold ``holding`` (``what`` names the folder the command wants)."""
-    if not Path(path).is_dir():
-        raise SystemExit(f"{path}: no such folder ({what})")
-    if holding is not None and not (Path(path) / holding).exists():
-        raise SystemExit(f"{path}: no {holding}, so not {what}{hint}")
 
 
 LeftOut = list[tuple[str, str]]  # (job folder, why it was left out)

@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from sim import command
-from sim.studies.gather import need_folder
+from sim.studies.sweeps import need_folder
 
 log = logging.getLogger("sim")
 

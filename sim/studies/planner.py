@@ -33,7 +33,8 @@ import yaml
 
 from sim import command
 from sim.studies import decisions, posterior, sensitivity
-from sim.studies.gather import AIMS, KEY_METRICS, _fmt, need_folder, t_half_width
+from sim.studies.gather import AIMS, KEY_METRICS, _fmt, t_half_width
+from sim.studies.sweeps import need_folder
 
 log = logging.getLogger(__name__)
 

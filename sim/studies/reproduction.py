@@ -37,7 +37,8 @@ from scipy import stats
 
 from sim import command
 from sim.outputs.report import fmt_figure
-from sim.studies.gather import LeftOut, complete_jobs, left_out_lines, need_folder
+from sim.studies.gather import LeftOut, complete_jobs, left_out_lines
+from sim.studies.sweeps import need_folder
 
 log = logging.getLogger("sim")
 

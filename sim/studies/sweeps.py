@@ -15,6 +15,7 @@ import copy
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from hydra.core.utils import JobReturn, JobStatus
@@ -28,6 +29,15 @@ from sim.schema import ConfigError
 log = logging.getLogger("sim")
 # the failed jobs of the sweeps this process ran: (overrides, error)
 FAILED: list[tuple[str, str]] = []
+
+
+def need_folder(path: Path, what: str, holding: str | None = None, hint: str = "") -> None:
+    """Stop a study's command with a message, not a traceback, where ``path`` is not a
+    folder, or does not hold ``holding`` (``what`` names the folder the command wants)."""
+    if not Path(path).is_dir():
+        raise SystemExit(f"{path}: no such folder ({what})")
+    if holding is not None and not (Path(path) / holding).exists():
+        raise SystemExit(f"{path}: no {holding}, so not {what}{hint}")
 
 
 class SweepConfigError(HydraException):
