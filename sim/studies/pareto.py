@@ -480,7 +480,8 @@ def main(argv: list[str] | None = None) -> None:
 
     need_folder(a.sweep_dir, "a Pareto search's folder, experiment=pareto", "multirun.yaml")
     conf = yaml.safe_load((a.sweep_dir / "multirun.yaml").read_text(encoding="utf-8"))
-    pareto = ((conf or {}).get("hydra", {}).get("sweeper") or {}).get("pareto")
+    hydra_conf = (conf or {}).get("hydra") or {}
+    pareto = (hydra_conf.get("sweeper") or {}).get("pareto")
     if not pareto:
         raise SystemExit(f"{a.sweep_dir}: not a Pareto search's folder (experiment=pareto)")
     write_front(a.sweep_dir, pareto["objectives"])
