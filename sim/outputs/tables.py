@@ -272,9 +272,11 @@ def summary(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
         for g in pl.foundation
     ]
     days = t["days"]
-    public = float(yuan(c.projects.public.sum()))
-    fmatch = float(yuan(pl.paid[pl.foundation].sum()))
-    ematch = float(yuan(pl.paid[ent].sum()))
+    # in fen, then yuan once each (the total too: a sum of yuan floats can miss the fen)
+    public_fen = int(c.projects.public.sum())
+    fmatch_fen = int(pl.paid[pl.foundation].sum())
+    ematch_fen = int(pl.paid[ent].sum())
+    public, fmatch, ematch = (float(yuan(f)) for f in (public_fen, fmatch_fen, ematch_fen))
     m = metrics(c, t)
     return {
         "scenario": c.cfg.scenario.name,
@@ -288,9 +290,7 @@ def summary(c: CampaignResult, t: dict[str, pd.DataFrame]) -> dict:
         "average_gift_yuan": public / max(1, int(c.projects.count.sum())),
         "foundation_match_yuan": fmatch,
         "enterprise_match_yuan": ematch,
-        "total_raised_yuan": float(
-            yuan(c.projects.public.sum() + pl.paid[pl.foundation].sum() + pl.paid[ent].sum())
-        ),
+        "total_raised_yuan": float(yuan(public_fen + fmatch_fen + ematch_fen)),
         "flowers_earned": int(c.series.flowers.sum()),
         "projects": int(c.projects.n),
         "projects_funded": int(np.count_nonzero(c.projects.count)),
