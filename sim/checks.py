@@ -89,6 +89,12 @@ def validate(cfg: DictConfig | SimConfig) -> SimConfig:
     return obj
 
 
+def _nearest(name: str, allowed: list[str]) -> str:
+    """`` (did you mean X?)`` for the allowed name nearest ``name``, or nothing."""
+    near = difflib.get_close_matches(name, allowed, n=1)
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
 def composition_error(exc: BaseException) -> str | None:
     """The message for a command line Hydra could not compose, naming the key and what is
     allowed (None for any other error): a key the schema does not have (with the nearest
@@ -100,8 +106,7 @@ def composition_error(exc: BaseException) -> str | None:
         if m is None or folder is None or not folder.is_dir():
             return str(exc)  # Hydra's own groups (hydra/launcher, ...): its message lists them
         options = sorted(f.stem for f in folder.glob("*.yaml"))
-        near = difflib.get_close_matches(m.group(2), options, n=1)
-        hint = f" (did you mean {near[0]}?)" if near else ""
+        hint = _nearest(m.group(2), options)
         return f"{m.group(1)}={m.group(2)} is not an option{hint}; the options are {options}"
     cause = exc.__cause__ or exc.__context__  # Hydra raises it inside an except: as context
     if not isinstance(exc, ConfigCompositionException) or cause is None:
@@ -116,9 +121,7 @@ def composition_error(exc: BaseException) -> str | None:
             allowed = sorted(str(k) for k in parent.keys())
         else:
             return None
-        name = str(getattr(cause, "key", key.rsplit(".", 1)[-1]))
-        near = difflib.get_close_matches(name, allowed, n=1)
-        hint = f" (did you mean {near[0]}?)" if near else ""
+        hint = _nearest(str(getattr(cause, "key", key.rsplit(".", 1)[-1])), allowed)
         where = key.rsplit(".", 1)[0] if "." in key else "the config"
         return f"{key} is not a setting of the config{hint}; the settings of {where} are {allowed}"
     if isinstance(cause, ValidationError):
@@ -134,8 +137,7 @@ def check_known_keys(cfg: DictConfig) -> None:
     if not unknown:
         return
     key, allowed = unknown[0]
-    near = difflib.get_close_matches(key.rsplit(".", 1)[-1], allowed, n=1)
-    hint = f" (did you mean {near[0]}?)" if near else ""
+    hint = _nearest(key.rsplit(".", 1)[-1], allowed)
     parent = key.rsplit(".", 1)[0] if "." in key else "the config"
     raise ConfigError(
         f"{key} is not a setting of the config{hint}: no part of the model reads it; the "
